@@ -1,0 +1,42 @@
+# Every target bootstraps .venv with uv (installing uv with pip when it is missing).
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+VENV := .venv
+RUN := $(UV) run --frozen
+
+.PHONY: venv test lint demo bench stack-up stack-down format clean
+
+venv: $(VENV)/.synced
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+test: venv
+	$(RUN) pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+format: venv
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+demo: venv
+	$(RUN) mentorflow demo $(DEMO_ARGS)
+
+bench: venv
+	$(RUN) python -m bench.eventstore_bench
+
+stack-up: venv
+	$(RUN) mentorflow stack up
+
+stack-down: venv
+	$(RUN) mentorflow stack down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,70 @@
+"""Settings of every mentorflow process, read once at start-up (never at import time).
+
+Precedence, highest first: explicit keyword arguments, ``MENTORFLOW_*`` environment
+variables, then ``.mentorflow/stack.env`` written by ``mentorflow stack up`` (so every
+command finds the servers the local stack resolved), then the defaults of the contract.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STATE_DIR_ENV = "MENTORFLOW_STATE_DIR"
+STACK_ENV_FILE = "stack.env"
+
+
+class LogFormat(StrEnum):
+    """How log records are rendered."""
+
+    CONSOLE = "console"
+    JSON = "json"
+
+
+def state_dir() -> Path:
+    """The directory holding local state (server data, stack.env, tokens).
+
+    ``.mentorflow/`` under the working directory unless ``MENTORFLOW_STATE_DIR`` says otherwise.
+    """
+    return Path(os.environ.get(STATE_DIR_ENV, ".mentorflow")).resolve()
+
+
+class Settings(BaseSettings):
+    """Every setting of the public contract; all optional."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MENTORFLOW_",
+        extra="ignore",
+        frozen=True,
+    )
+
+    temporal_address: str = Field(default="localhost:7233", description="Temporal frontend gRPC")
+    temporal_namespace: str = Field(default="default")
+    task_queue: str = Field(default="mentorflow")
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/mentorflow",
+        description="PostgreSQL URL of the event store and read models",
+    )
+    nats_url: str = Field(default="nats://localhost:4222")
+    api_host: str = Field(default="127.0.0.1")
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    api_tokens_file: Path | None = Field(
+        default=None, description="JSON list of hashed bearer tokens; default .mentorflow/tokens.json"
+    )
+    log_format: LogFormat = Field(default=LogFormat.CONSOLE)
+    log_level: str = Field(default="INFO")
+
+    @property
+    def tokens_file(self) -> Path:
+        """The tokens file in force."""
+        return self.api_tokens_file or state_dir() / "tokens.json"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from overrides, the environment and ``.mentorflow/stack.env``."""
+    env_file = state_dir() / STACK_ENV_FILE
+    return Settings(_env_file=env_file if env_file.exists() else None, **overrides)  # type: ignore[call-arg]
