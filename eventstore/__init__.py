@@ -1,0 +1,27 @@
+"""The PostgreSQL event store: migrations, append, idempotency, safe tailing, errors."""
+
+from eventstore.base import AppendResult, EventStore, Position, StoredEvent
+from eventstore.errors import (
+    DatabaseUnavailable,
+    DuplicateEventConflict,
+    EventStoreError,
+    MigrationChecksumMismatch,
+    MigrationError,
+    StreamVersionConflict,
+)
+from eventstore.postgres import PostgresEventStore, append_in_transaction
+
+__all__ = [
+    "AppendResult",
+    "DatabaseUnavailable",
+    "DuplicateEventConflict",
+    "EventStore",
+    "EventStoreError",
+    "MigrationChecksumMismatch",
+    "MigrationError",
+    "Position",
+    "PostgresEventStore",
+    "StoredEvent",
+    "StreamVersionConflict",
+    "append_in_transaction",
+]

@@ -1,0 +1,89 @@
+"""The catalog: every domain event type, as a discriminated union by ``event_type``.
+
+Decoding a stored envelope looks the class up by ``event_type``, upcasts the stored ``data``
+from its ``schema_version`` to the class's current one, and validates it. The union itself
+(`DomainEventUnion`) is what JSON Schema export and typed APIs use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any, get_args
+
+from pydantic import Field, TypeAdapter
+
+from events.base import DomainEvent
+from events.cohort import CohortLaunched
+from events.envelope import EventEnvelope, RecordedEvent
+from events.mentorship import ConversationHeld, MentorshipMatched
+from events.upcasting import UpcasterChain
+
+DomainEventUnion = Annotated[
+    CohortLaunched | MentorshipMatched | ConversationHeld,
+    Field(discriminator="event_type"),
+]
+
+
+class UnknownEventType(LookupError):
+    """An envelope names an event type the catalog does not know."""
+
+    def __init__(self, event_type: str) -> None:
+        super().__init__(f"unknown event type {event_type!r}")
+        self.event_type = event_type
+
+
+class EventCatalog:
+    """Event classes by name, with the upcasters that bring old versions up to date."""
+
+    def __init__(
+        self, event_classes: Iterable[type[DomainEvent]], upcasters: UpcasterChain | None = None
+    ) -> None:
+        self._classes: dict[str, type[DomainEvent]] = {}
+        for event_class in event_classes:
+            name = event_class.model_fields["event_type"].default
+            if not isinstance(name, str) or name != event_class.__name__:
+                raise ValueError(f"{event_class.__name__}.event_type must default to its name")
+            self._classes[name] = event_class
+        self.upcasters = upcasters or UpcasterChain()
+
+    @property
+    def event_types(self) -> list[str]:
+        """Every known event type, sorted."""
+        return sorted(self._classes)
+
+    def event_class(self, event_type: str) -> type[DomainEvent]:
+        """The current class of ``event_type``."""
+        try:
+            return self._classes[event_type]
+        except KeyError:
+            raise UnknownEventType(event_type) from None
+
+    def decode_data(
+        self, event_type: str, schema_version: int, data: dict[str, Any]
+    ) -> DomainEvent:
+        """Validate stored ``data`` as the current version of ``event_type``."""
+        event_class = self.event_class(event_type)
+        current = event_class.schema_version
+        if schema_version != current:
+            data = self.upcasters.upcast(event_type, schema_version, current, data)
+        return event_class.model_validate(data)
+
+    def decode(self, envelope: EventEnvelope) -> RecordedEvent:
+        """Decode an envelope into a typed recorded event."""
+        event = self.decode_data(envelope.event_type, envelope.schema_version, envelope.data)
+        return RecordedEvent.model_construct(envelope=envelope, event=event)
+
+    def json_schemas(self) -> dict[str, Any]:
+        """JSON Schema of every event's data, by event type, with its version."""
+        return {
+            name: {
+                "schema_version": event_class.schema_version,
+                "stream_type": event_class.stream_type,
+                "schema": event_class.model_json_schema(),
+            }
+            for name, event_class in sorted(self._classes.items())
+        }
+
+
+DOMAIN_EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEventUnion)
+CATALOG = EventCatalog(get_args(get_args(DomainEventUnion)[0]))

