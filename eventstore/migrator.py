@@ -17,8 +17,12 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from eventstore.errors import MigrationChecksumMismatch, MigrationError
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+"""A connection of its own or one borrowed from a pool."""
 
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -52,7 +56,7 @@ def load_migrations(package: str, folder: str = "sql") -> list[Migration]:
     return migrations
 
 
-async def migrate(connection: asyncpg.Connection, schema: str, migrations: list[Migration]) -> int:
+async def migrate(connection: Connection, schema: str, migrations: list[Migration]) -> int:
     """Apply the missing migrations to ``schema``; return how many were applied."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
         raise MigrationError(f"invalid schema name {schema!r}")

@@ -46,7 +46,7 @@ from eventstore.errors import (
     DuplicateEventConflict,
     StreamVersionConflict,
 )
-from eventstore.migrator import load_migrations, migrate
+from eventstore.migrator import Connection, load_migrations, migrate
 
 SCHEMA = "eventstore"
 
@@ -164,7 +164,7 @@ def _appended(stream_id: str, expected_version: int, rows: list[asyncpg.Record])
 
 
 async def append_in_transaction(
-    connection: asyncpg.Connection,
+    connection: Connection,
     stream_id: str,
     expected_version: int,
     events: Sequence[NewEvent],
