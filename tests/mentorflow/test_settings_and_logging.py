@@ -1,0 +1,60 @@
+"""Settings precedence and structured logging."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import structlog
+
+from mentorflow.logging import REDACTED, configure_logging
+from mentorflow.settings import LogFormat, load_settings
+
+
+def test_defaults_are_the_contract_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MENTORFLOW_STATE_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.temporal_address == "localhost:7233"
+    assert settings.temporal_namespace == "default"
+    assert settings.task_queue == "mentorflow"
+    assert settings.nats_url == "nats://localhost:4222"
+    assert (settings.api_host, settings.api_port) == ("127.0.0.1", 8000)
+    assert settings.tokens_file == tmp_path / "tokens.json"
+    assert settings.log_format is LogFormat.CONSOLE
+
+
+def test_stack_env_fills_in_what_the_environment_does_not_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MENTORFLOW_STATE_DIR", str(tmp_path))
+    (tmp_path / "stack.env").write_text(
+        "MENTORFLOW_TEMPORAL_ADDRESS=127.0.0.1:17233\nMENTORFLOW_NATS_URL=nats://127.0.0.1:14222\n"
+    )
+    monkeypatch.setenv("MENTORFLOW_NATS_URL", "nats://explicit:4222")
+
+    settings = load_settings()
+
+    assert settings.temporal_address == "127.0.0.1:17233"
+    assert settings.nats_url == "nats://explicit:4222"
+    assert load_settings(nats_url="nats://override:1").nats_url == "nats://override:1"
+
+
+def test_json_logs_are_one_object_per_line_with_bound_context(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(LogFormat.JSON, "INFO")
+    try:
+        structlog.get_logger("t").info("appended", stream_id="mentorship-c-p", notes="secret")
+        logging.getLogger("temporalio.worker").warning("from the stdlib")
+    finally:
+        configure_logging(LogFormat.CONSOLE, "WARNING")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+
+    assert lines[0]["event"] == "appended"
+    assert lines[0]["stream_id"] == "mentorship-c-p"
+    assert lines[0]["notes"] == REDACTED
+    assert lines[1]["event"] == "from the stdlib"
+    assert lines[1]["logger"] == "temporalio.worker"
+

@@ -1,0 +1,53 @@
+"""Temporal worker wiring: clients, adapters and activity instances, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.event_store import EventStoreActivities
+from eventstore import EventStore, PostgresEventStore
+from mentorflow.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+WORKFLOWS: Sequence[type[Any]] = ()
+
+
+async def connect_client(settings: Settings) -> Client:
+    """A Temporal client with the pydantic data converter (used by every caller)."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
+    """The worker with every workflow and activity of mentorflow registered."""
+    event_store_activities = EventStoreActivities(store)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=[event_store_activities.append_events],
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run the worker until ``stop`` is set (or forever)."""
+    store = await PostgresEventStore.connect(settings.database_url)
+    try:
+        client = await connect_client(settings)
+        worker = build_worker(client, store, settings.task_queue)
+        log.info("worker started", task_queue=settings.task_queue)
+        async with worker:
+            await (stop or asyncio.Event()).wait()
+    finally:
+        await store.close()
