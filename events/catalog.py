@@ -12,14 +12,43 @@ from typing import Annotated, Any, get_args
 
 from pydantic import Field, TypeAdapter
 
+from events import mentorship as m
 from events.base import DomainEvent
 from events.cohort import CohortLaunched
 from events.envelope import EventEnvelope, RecordedEvent
-from events.mentorship import ConversationHeld, MentorshipMatched
 from events.upcasting import UpcasterChain
 
 DomainEventUnion = Annotated[
-    CohortLaunched | MentorshipMatched | ConversationHeld,
+    CohortLaunched
+    | m.MentorshipMatched
+    | m.OnboardingStarted
+    | m.TrainingModuleCompleted
+    | m.OnboardingReminderDue
+    | m.OnboardingOverdue
+    | m.OnboardingCompleted
+    | m.GoalSet
+    | m.GoalRevised
+    | m.GoalAchieved
+    | m.GoalDropped
+    | m.ConversationHeld
+    | m.ConversationReminderDue
+    | m.ConversationMissed
+    | m.MentorshipEscalated
+    | m.ActionItemCheckInDue
+    | m.ActionItemCompleted
+    | m.ActionItemRescheduled
+    | m.ChallengeSet
+    | m.ChallengeProgressRecorded
+    | m.ReviewSummaryDrafted
+    | m.ReviewSummaryShared
+    | m.ReviewSummaryWithheld
+    | m.MentorshipPaused
+    | m.MentorshipResumed
+    | m.DeadlineExtended
+    | m.RematchRequested
+    | m.ClosureStarted
+    | m.SurveySubmitted
+    | m.MentorshipClosed,
     Field(discriminator="event_type"),
 ]
 

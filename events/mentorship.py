@@ -1,25 +1,116 @@
-"""Events of a mentoring relationship's stream (``mentorship-{cohort_id}-{mentee_id}[-rN]``)."""
+"""Events of a mentoring relationship's stream (``mentorship-{cohort_id}-{mentee_id}[-rN]``).
+
+Free-text fields (descriptions, motivation, feedback, notes, comments, summaries) are
+personal data: they are never logged, and the state query and read models expose them only
+to the people entitled to them.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.base import DomainEvent
 
+GoalHorizon = Literal["short", "long"]
+ItemOwner = Literal["mentor", "mentee"]
+ClosureReason = Literal["completed", "rematch", "mentor_left", "mentee_left", "mismatch"]
 
-class MentorshipMatched(DomainEvent):
+
+class _MentorshipEvent(DomainEvent):
+    stream_type: ClassVar[str] = "mentorship"
+
+
+class MentorshipMatched(_MentorshipEvent):
     """A mentor and a mentee were matched; the relationship starts."""
 
     event_type: Literal["MentorshipMatched"] = "MentorshipMatched"
-    stream_type: ClassVar[str] = "mentorship"
-
     cohort_id: str
     mentor_id: str
     mentee_id: str
     match_score: float = Field(ge=0, le=1, description="Weighted compatibility, 0..1")
     reasons: list[str] = Field(default_factory=list, description="Top reasons, in plain words")
+    program_ends_at: AwareDatetime | None = None
+    conversation_cadence: timedelta | None = None
+    rematch_of: str | None = Field(default=None, description="Stream id of the previous match")
+
+
+class OnboardingStarted(_MentorshipEvent):
+    """Onboarding began: training, kickoff conversation and first goals are due."""
+
+    event_type: Literal["OnboardingStarted"] = "OnboardingStarted"
+    deadline: AwareDatetime
+    training_modules: list[str]
+
+
+class TrainingModuleCompleted(_MentorshipEvent):
+    """A participant completed a required training module."""
+
+    event_type: Literal["TrainingModuleCompleted"] = "TrainingModuleCompleted"
+    person_id: str
+    module: str
+
+
+class OnboardingReminderDue(_MentorshipEvent):
+    """The onboarding deadline is near and something is still missing."""
+
+    event_type: Literal["OnboardingReminderDue"] = "OnboardingReminderDue"
+    deadline: AwareDatetime
+    missing: list[str]
+
+
+class OnboardingOverdue(_MentorshipEvent):
+    """The onboarding deadline passed with something missing (for HR)."""
+
+    event_type: Literal["OnboardingOverdue"] = "OnboardingOverdue"
+    deadline: AwareDatetime
+    missing: list[str]
+
+
+class OnboardingCompleted(_MentorshipEvent):
+    """Training, kickoff and first goals are done; the relationship is active."""
+
+    event_type: Literal["OnboardingCompleted"] = "OnboardingCompleted"
+    next_conversation_due: AwareDatetime
+
+
+class GoalSet(_MentorshipEvent):
+    """The mentee recorded a career goal."""
+
+    event_type: Literal["GoalSet"] = "GoalSet"
+    goal_id: str
+    horizon: GoalHorizon
+    description: str
+    motivation: str
+    strengths: list[str] = Field(default_factory=list)
+    target_date: AwareDatetime | None = None
+
+
+class GoalRevised(_MentorshipEvent):
+    """A goal's wording, target date or progress changed."""
+
+    event_type: Literal["GoalRevised"] = "GoalRevised"
+    goal_id: str
+    description: str | None = None
+    target_date: AwareDatetime | None = None
+    progress: int | None = Field(default=None, ge=0, le=100)
+
+
+class GoalAchieved(_MentorshipEvent):
+    """A goal was reached."""
+
+    event_type: Literal["GoalAchieved"] = "GoalAchieved"
+    goal_id: str
+
+
+class GoalDropped(_MentorshipEvent):
+    """A goal was abandoned."""
+
+    event_type: Literal["GoalDropped"] = "GoalDropped"
+    goal_id: str
+    reason: str = ""
 
 
 class ActionItem(BaseModel):
@@ -28,22 +119,197 @@ class ActionItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     item_id: str
-    owner: Literal["mentor", "mentee"]
+    owner: ItemOwner
     description: str
     due_at: AwareDatetime
 
 
-class ConversationHeld(DomainEvent):
+class ConversationHeld(_MentorshipEvent):
     """A career conversation took place and ended with an action plan."""
 
     event_type: Literal["ConversationHeld"] = "ConversationHeld"
-    stream_type: ClassVar[str] = "mentorship"
-
     conversation_number: int = Field(ge=1)
+    kickoff: bool = False
     held_at: AwareDatetime
+    due_at: AwareDatetime | None = None
     goal_ids: list[str] = Field(min_length=1)
     skills: list[str] = Field(default_factory=list)
     feedback_to_mentee: str = ""
     feedback_to_mentor: str = ""
     notes: str = Field(default="", description="Private notes (personal data)")
     action_items: list[ActionItem] = Field(min_length=1)
+    next_conversation_due: AwareDatetime | None = None
+
+
+class ConversationReminderDue(_MentorshipEvent):
+    """A conversation is due soon."""
+
+    event_type: Literal["ConversationReminderDue"] = "ConversationReminderDue"
+    conversation_number: int
+    due_at: AwareDatetime
+
+
+class ConversationMissed(_MentorshipEvent):
+    """The grace period after a due conversation passed without one."""
+
+    event_type: Literal["ConversationMissed"] = "ConversationMissed"
+    conversation_number: int
+    due_at: AwareDatetime
+    consecutive_misses: int
+    next_conversation_due: AwareDatetime
+
+
+class MentorshipEscalated(_MentorshipEvent):
+    """Too many consecutive conversations were missed (for HR)."""
+
+    event_type: Literal["MentorshipEscalated"] = "MentorshipEscalated"
+    consecutive_misses: int
+    reason: str
+
+
+class ActionItemCheckInDue(_MentorshipEvent):
+    """An action item reached its due date: time to check in on it."""
+
+    event_type: Literal["ActionItemCheckInDue"] = "ActionItemCheckInDue"
+    item_id: str
+    owner: ItemOwner
+    due_at: AwareDatetime
+
+
+class ActionItemCompleted(_MentorshipEvent):
+    """An action item was done."""
+
+    event_type: Literal["ActionItemCompleted"] = "ActionItemCompleted"
+    item_id: str
+    completed_at: AwareDatetime
+
+
+class ActionItemRescheduled(_MentorshipEvent):
+    """An action item got a new due date."""
+
+    event_type: Literal["ActionItemRescheduled"] = "ActionItemRescheduled"
+    item_id: str
+    due_at: AwareDatetime
+    reason: str = ""
+
+
+class ChallengeSet(_MentorshipEvent):
+    """The mentor set a skill-development challenge."""
+
+    event_type: Literal["ChallengeSet"] = "ChallengeSet"
+    challenge_id: str
+    skill: str
+    description: str
+    due_at: AwareDatetime
+
+
+class ChallengeProgressRecorded(_MentorshipEvent):
+    """Progress on a challenge, 0..100 percent."""
+
+    event_type: Literal["ChallengeProgressRecorded"] = "ChallengeProgressRecorded"
+    challenge_id: str
+    progress: int = Field(ge=0, le=100)
+    note: str = ""
+
+
+class ReviewSummary(BaseModel):
+    """A career-development summary for the mentee's performance review."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    goals: list[str] = Field(description="Each goal with its horizon, status and progress")
+    skills_developed: list[str]
+    action_items_completed: int
+    action_items_overdue: int
+    conversations_held: int
+    conversations_expected: int
+    feedback_themes: list[str]
+    text: str = Field(description="The summary as the mentee approved it")
+
+
+class ReviewSummaryDrafted(_MentorshipEvent):
+    """A summary was drafted for a review cycle and awaits the mentee's approval."""
+
+    event_type: Literal["ReviewSummaryDrafted"] = "ReviewSummaryDrafted"
+    cycle_id: str
+    summary: ReviewSummary
+    respond_by: AwareDatetime
+
+
+class ReviewSummaryShared(_MentorshipEvent):
+    """The mentee approved the summary; it goes to the performance-review system."""
+
+    event_type: Literal["ReviewSummaryShared"] = "ReviewSummaryShared"
+    cycle_id: str
+    summary: ReviewSummary
+    edited_by_mentee: bool
+
+
+class ReviewSummaryWithheld(_MentorshipEvent):
+    """The mentee did not approve in time; nothing is shared."""
+
+    event_type: Literal["ReviewSummaryWithheld"] = "ReviewSummaryWithheld"
+    cycle_id: str
+
+
+class MentorshipPaused(_MentorshipEvent):
+    """The relationship is on hold (leave, workload, …); timers stop counting."""
+
+    event_type: Literal["MentorshipPaused"] = "MentorshipPaused"
+    reason: str
+    paused_at: AwareDatetime
+
+
+class MentorshipResumed(_MentorshipEvent):
+    """The relationship continues after a pause."""
+
+    event_type: Literal["MentorshipResumed"] = "MentorshipResumed"
+    paused_for: timedelta
+    next_conversation_due: AwareDatetime | None
+
+
+class DeadlineExtended(_MentorshipEvent):
+    """Ops moved a deadline (onboarding or next conversation)."""
+
+    event_type: Literal["DeadlineExtended"] = "DeadlineExtended"
+    deadline: Literal["onboarding", "conversation"]
+    new_deadline: AwareDatetime
+    reason: str
+
+
+class RematchRequested(_MentorshipEvent):
+    """The relationship ends so that the mentee can be matched again."""
+
+    event_type: Literal["RematchRequested"] = "RematchRequested"
+    mentee_id: str
+    previous_mentor_id: str
+    reason: str
+
+
+class ClosureStarted(_MentorshipEvent):
+    """The relationship is closing; both participants get a survey window."""
+
+    event_type: Literal["ClosureStarted"] = "ClosureStarted"
+    reason: ClosureReason
+    survey_closes_at: AwareDatetime
+
+
+class SurveySubmitted(_MentorshipEvent):
+    """A participant answered the closing survey."""
+
+    event_type: Literal["SurveySubmitted"] = "SurveySubmitted"
+    person_id: str
+    satisfaction: int = Field(ge=1, le=5)
+    value: int = Field(ge=1, le=5, description="Value of the relationship, 1..5")
+    would_recommend: bool
+    comment: str = ""
+
+
+class MentorshipClosed(_MentorshipEvent):
+    """The relationship ended."""
+
+    event_type: Literal["MentorshipClosed"] = "MentorshipClosed"
+    reason: ClosureReason
+    conversations_held: int
+    goals_achieved: int
+    surveys_received: int

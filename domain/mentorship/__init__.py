@@ -1,0 +1,1 @@
+"""Pure rules of one mentoring relationship: state, evolve(), decisions, schedule."""
