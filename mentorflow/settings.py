@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,7 +54,8 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_tokens_file: Path | None = Field(
-        default=None, description="JSON list of hashed bearer tokens; default .mentorflow/tokens.json"
+        default=None,
+        description="JSON list of hashed bearer tokens; default .mentorflow/tokens.json",
     )
     log_format: LogFormat = Field(default=LogFormat.CONSOLE)
     log_level: str = Field(default="INFO")
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
         return self.api_tokens_file or state_dir() / "tokens.json"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read settings from overrides, the environment and ``.mentorflow/stack.env``."""
     env_file = state_dir() / STACK_ENV_FILE
-    return Settings(_env_file=env_file if env_file.exists() else None, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=env_file if env_file.exists() else None, **overrides)

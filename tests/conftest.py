@@ -6,8 +6,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
+from eventstore import PostgresEventStore
 from mentorflow.stack import LocalStack, StackAddresses, StackConfig
+from mentorflow.stack.binaries import find_binary
+from mentorflow.stack.temporal_server import register_search_attributes
+from tests.support import create_database
+from workflows.search_attributes import ALL_KEYS
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +33,29 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 def postgres_server_url(stack: StackAddresses) -> str:
     """DSN of the session's PostgreSQL (tests create their own databases on it)."""
     return stack.database_url
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server (months of timers in seconds)."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(find_binary("temporal-test-server")),
+    )
+    await register_search_attributes(environment.client, "default", ALL_KEYS)
+    try:
+        yield environment
+    finally:
+        await environment.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def session_store(postgres_server_url: str) -> AsyncIterator[PostgresEventStore]:
+    """An event store in a database of its own, shared by workflow tests (own stream ids)."""
+    store = await PostgresEventStore.connect(
+        await create_database(postgres_server_url, "workflows"), max_size=20
+    )
+    try:
+        yield store
+    finally:
+        await store.close()

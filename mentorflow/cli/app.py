@@ -1,0 +1,106 @@
+"""The ``mentorflow`` command line: the root app, and the one place errors become exit codes.
+
+Exit codes (contract): 0 success, 2 bad input (every problem listed), 1 any other failure.
+Commands raise their packages' typed errors; `ExitCodeGroup` prints them and exits with the
+code `exit_code_for` gives, so each command stays free of error plumbing and the mapping is
+the same under ``main()`` and under ``typer.testing.CliRunner``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
+
+from mentorflow.cli.stack import stack_app
+from mentorflow.logging import configure_logging
+from mentorflow.settings import load_settings
+from mentorflow.stack import StackConfigInvalid, StackError
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+# Extend these as packages gain commands: bad input first, then the packages' base errors.
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (StackConfigInvalid, pydantic.ValidationError)
+FAILURE_ERRORS: tuple[type[Exception], ...] = (StackError,)
+
+
+def exit_code_for(error: Exception) -> int | None:
+    """The exit code of a known error; None for an unexpected one (a bug: show the trace)."""
+    if isinstance(error, BAD_INPUT_ERRORS):
+        return EXIT_BAD_INPUT
+    if isinstance(error, FAILURE_ERRORS):
+        return EXIT_FAILURE
+    return None
+
+
+def problems_of(error: Exception) -> list[str]:
+    """Every problem an error reports, one sentence each."""
+    if isinstance(error, pydantic.ValidationError):
+        return [
+            f"{'.'.join(str(part) for part in detail['loc']) or 'input'}: {detail['msg']}"
+            for detail in error.errors()
+        ]
+    if isinstance(error, StackConfigInvalid):
+        return list(error.problems)
+    return [str(error)]
+
+
+def report_error(error: Exception, console: Console) -> None:
+    """Print an error for a person: a headline, then one line per problem."""
+    if isinstance(error, BAD_INPUT_ERRORS):
+        console.print("[bold red]Invalid input:[/]")
+        for problem in problems_of(error):
+            console.print(f"  - {escape(problem)}")
+    else:
+        console.print(f"[bold red]Error:[/] {escape(str(error))}")
+
+
+class ExitCodeGroup(TyperGroup):
+    """The root command group: maps the errors of every subcommand to exit codes."""
+
+    # typer types ``ctx`` with its private vendored click Context; Any keeps the override sound.
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; print a known error and exit with its code."""
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as error:
+            code = exit_code_for(error)
+            if code is None:
+                raise
+            report_error(error, Console(stderr=True, highlight=False, soft_wrap=True))
+            raise typer.Exit(code) from error
+
+
+app = typer.Typer(
+    name="mentorflow",
+    cls=ExitCodeGroup,
+    help="Event-sourced mentoring programs on Temporal, PostgreSQL and NATS JetStream.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(stack_app, name="stack")
+
+
+@app.callback()
+def root(ctx: typer.Context) -> None:
+    """Event-sourced mentoring programs on Temporal, PostgreSQL and NATS JetStream."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    ctx.obj = settings
+
+
+def main() -> None:
+    """Console entry point (``mentorflow = "mentorflow.cli.app:main"``)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""What the local stack runs where: `StackConfig`, and `free_port` to give tests their ports.
+
+``StackConfig.from_settings`` gives the developer stack of ``mentorflow stack up`` (addresses
+from settings, Web UI on the gRPC port + 1000); ``StackConfig.for_tests`` gives the test
+suite a private stack on free loopback ports, headless unless asked otherwise.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from temporalio.common import SearchAttributeKey
+
+from mentorflow.settings import STACK_ENV_FILE, Settings
+from mentorflow.stack.endpoints import StackEndpoints, parse_endpoints
+from workflows.search_attributes import ALL_KEYS
+
+TEMPORAL_UI_PORT_OFFSET = 1000
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that nothing listens on right now.
+
+    The port is only free at the time of the call: start the server on it soon after.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _distinct_free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where the local stack's servers listen and keep their data.
+
+    Attributes:
+        state_dir: Holds ``stack.json``, ``stack.env``, ``logs/`` and the servers' data.
+        temporal_address: ``host:port`` of the Temporal frontend.
+        temporal_namespace: Namespace checked for readiness and given the search attributes.
+        temporal_ui_port: Port of the Web UI; None runs Temporal headless.
+        nats_url: ``nats://host:port``.
+        database_url: ``postgresql://user@host:port/database``.
+        search_attributes: Custom search attributes to register (the contract's by default).
+        start_timeout: Seconds a server may take to become ready.
+        stop_timeout: Seconds a server may take to stop before it is killed.
+    """
+
+    state_dir: Path
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int | None = None
+    nats_url: str = "nats://localhost:4222"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/mentorflow"
+    search_attributes: tuple[SearchAttributeKey[Any], ...] = field(default=ALL_KEYS)
+    start_timeout: float = 60.0
+    stop_timeout: float = 20.0
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        state_dir: Path,
+        *,
+        temporal_ui_port: int | None = None,
+        headless: bool = False,
+    ) -> StackConfig:
+        """The developer stack: addresses from settings, data under ``state_dir``.
+
+        Args:
+            settings: Supplies the Temporal, NATS and PostgreSQL addresses.
+            state_dir: Usually `mentorflow.settings.state_dir()`.
+            temporal_ui_port: Web UI port; by default the gRPC port + 1000.
+            headless: Run Temporal without its Web UI.
+        """
+        ui_port = temporal_ui_port
+        if ui_port is None and not headless:
+            _, _, port_text = settings.temporal_address.rpartition(":")
+            # An unparsable address is reported, with every other problem, by endpoints().
+            ui_port = int(port_text) + TEMPORAL_UI_PORT_OFFSET if port_text.isdigit() else None
+        return cls(
+            state_dir=state_dir,
+            temporal_address=settings.temporal_address,
+            temporal_namespace=settings.temporal_namespace,
+            temporal_ui_port=None if headless else ui_port,
+            nats_url=settings.nats_url,
+            database_url=settings.database_url,
+        )
+
+    @classmethod
+    def for_tests(
+        cls, state_dir: Path, *, temporal_ui: bool = False, database: str = "mentorflow"
+    ) -> StackConfig:
+        """A private stack on free loopback ports, for a test session.
+
+        Args:
+            state_dir: A directory of the test session (e.g. from ``tmp_path_factory``).
+            temporal_ui: Also serve the Temporal Web UI (on another free port).
+            database: Name of the database to create.
+        """
+        temporal_port, ui_port, nats_port, postgres_port = _distinct_free_ports(4)
+        return cls(
+            state_dir=state_dir,
+            temporal_address=f"127.0.0.1:{temporal_port}",
+            temporal_ui_port=ui_port if temporal_ui else None,
+            nats_url=f"nats://127.0.0.1:{nats_port}",
+            database_url=f"postgresql://postgres@127.0.0.1:{postgres_port}/{database}",
+            start_timeout=60.0,
+            stop_timeout=15.0,
+        )
+
+    @property
+    def log_dir(self) -> Path:
+        """One ``<server>.log`` per started server."""
+        return self.state_dir / "logs"
+
+    @property
+    def record_file(self) -> Path:
+        """``stack.json``: what ``up`` started, so ``down`` stops exactly that."""
+        return self.state_dir / "stack.json"
+
+    @property
+    def env_file(self) -> Path:
+        """``stack.env``: the resolved addresses, read by every other command."""
+        return self.state_dir / STACK_ENV_FILE
+
+    @property
+    def lock_file(self) -> Path:
+        """Serialises ``up``/``down`` of one state directory."""
+        return self.state_dir / "stack.lock"
+
+    def endpoints(self) -> StackEndpoints:
+        """Parse every address.
+
+        Raises:
+            StackConfigInvalid: Listing every problem found, not just the first.
+        """
+        return parse_endpoints(
+            temporal_address=self.temporal_address,
+            temporal_namespace=self.temporal_namespace,
+            temporal_ui_port=self.temporal_ui_port,
+            nats_url=self.nats_url,
+            database_url=self.database_url,
+        )
