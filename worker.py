@@ -12,12 +12,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.event_store import EventStoreActivities
+from activities.review import ReviewActivities
 from eventstore import EventStore, PostgresEventStore
 from mentorflow.settings import Settings
+from workflows.mentorship import MentorshipWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type[Any]] = ()
+WORKFLOWS: Sequence[type[Any]] = (MentorshipWorkflow,)
 
 
 async def connect_client(settings: Settings) -> Client:
@@ -32,11 +34,15 @@ async def connect_client(settings: Settings) -> Client:
 def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
     """The worker with every workflow and activity of mentorflow registered."""
     event_store_activities = EventStoreActivities(store)
+    review_activities = ReviewActivities(store)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=[event_store_activities.append_events],
+        activities=[
+            event_store_activities.append_events,
+            review_activities.draft_review_summary,
+        ],
     )
 
 

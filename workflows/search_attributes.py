@@ -6,6 +6,8 @@ stages, dates and counts only: never names or free text.
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 COHORT_ID = SearchAttributeKey.for_keyword("MentorflowCohortId")
@@ -15,7 +17,7 @@ STAGE = SearchAttributeKey.for_keyword("MentorflowStage")
 NEXT_CONVERSATION_DUE = SearchAttributeKey.for_datetime("MentorflowNextConversationDue")
 MISSED_CONVERSATIONS = SearchAttributeKey.for_int("MentorflowMissedConversations")
 
-ALL_KEYS: tuple[SearchAttributeKey[object], ...] = (  # type: ignore[assignment]
+ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     COHORT_ID,
     MENTOR_ID,
     MENTEE_ID,

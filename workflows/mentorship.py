@@ -1,0 +1,489 @@
+"""One long-lived workflow per mentor–mentee relationship.
+
+The workflow is thin orchestration: every rule is a pure function of `domain.mentorship`
+(`decide`, `due_events`, `next_wakeup`, `evolve`). It sleeps until the next due moment or
+until an update changes the state, records every fact through the append activity with a
+deterministic event id and the stream version it tracks, keeps search attributes and current
+details up to date for ops, and continues as new before its history grows large.
+
+Appends are serialised by a lock: updates and the timer loop never interleave their events,
+so the stream version the workflow derives is always the store's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.event_store import AppendEventsInput, EventStoreActivities
+    from activities.review import DraftReviewSummaryInput, ReviewActivities
+    from domain.mentorship import commands as c
+    from domain.mentorship.decisions import CommandRejected, check, decide
+    from domain.mentorship.schedule import due_events, next_wakeup, review_cycles_due
+    from domain.mentorship.state import MentorshipState, Stage, replay
+    from events import DomainEvent, NewEvent
+    from events import mentorship as m
+    from workflows import search_attributes as sa
+    from workflows.ids import cohort_workflow_id
+    from workflows.mentorship_models import (
+        CommandResult,
+        MentorshipSnapshot,
+        MentorshipWorkflowInput,
+        MentorshipWorkflowResult,
+        RematchRequestedSignal,
+        StartReviewCycle,
+    )
+
+EVENT_ID_NAMESPACE = uuid.UUID("5b0f3f9e-8d0a-4c59-9a57-3f1d1f0c2a10")
+APPEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["StreamVersionConflict", "DuplicateEventConflict"],
+)
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+
+@workflow.defn
+class MentorshipWorkflow:
+    """The lifecycle of one relationship: matched → onboarding → active ⇄ paused → closed."""
+
+    @workflow.init
+    def __init__(self, request: MentorshipWorkflowInput) -> None:
+        info = workflow.info()
+        self._input = request
+        self._state = request.state or MentorshipState(
+            stream_id=info.workflow_id,
+            mentor_id=request.mentor_id,
+            mentee_id=request.mentee_id,
+            terms=request.terms,
+        )
+        self._lock = asyncio.Lock()
+        self._changed = False
+        self._review_requests: list[str] = []
+        # The opening facts are recorded by whichever runs first, the main loop or an update
+        # delivered with the start; until then, validators see the state they will create.
+        self._pending_start: list[DomainEvent] = [] if request.state else _opening_events(request)
+
+    def _current(self) -> MentorshipState:
+        if self._pending_start:
+            return replay(self._state, self._pending_start)
+        return self._state
+
+    async def _record_pending_start(self) -> None:
+        """Record the opening facts if nobody has yet (the caller holds the lock)."""
+        if self._pending_start:
+            await self._append(self._pending_start)
+            self._pending_start = []  # only now: validators meanwhile still need them
+
+    @workflow.run
+    async def run(self, request: MentorshipWorkflowInput) -> MentorshipWorkflowResult:
+        """Drive the relationship until it is closed."""
+        workflow.upsert_memo(
+            {"cohort_id": request.cohort_id, "program": request.terms.program_name}
+        )
+        async with self._lock:
+            await self._record_pending_start()
+        self._publish_status()
+
+        while self._state.stage is not Stage.CLOSED:
+            if self._history_is_long():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(request.model_copy(update={"state": self._state}))
+            await self._sleep_until_something_is_due()
+            await self._handle_due()
+
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return MentorshipWorkflowResult(
+            stream_id=self._state.stream_id,
+            reason=self._state.closure_reason or "completed",
+            conversations_held=self._state.conversations_held,
+            conversations_missed=self._state.total_misses,
+            goals_achieved=sum(g.status == "achieved" for g in self._state.goals.values()),
+            stream_version=self._state.version,
+        )
+
+    # -- the rhythm -------------------------------------------------------------------------
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._input.history_limit
+        )
+
+    async def _sleep_until_something_is_due(self) -> None:
+        wakeup = next_wakeup(self._state)
+        self._changed = False
+        if self._review_requests:
+            return
+        timeout = None if wakeup is None else max(wakeup - workflow.now(), timedelta(0))
+        if timeout == timedelta(0):
+            return
+        with contextlib.suppress(TimeoutError):  # the due moment came: nothing to report
+            await workflow.wait_condition(
+                lambda: self._changed or bool(self._review_requests) or self._history_is_long(),
+                timeout=timeout,
+                timeout_summary=self._details(wakeup),
+            )
+
+    async def _handle_due(self) -> None:
+        async with self._lock:
+            now = workflow.now()
+            events = due_events(self._state, now)
+            if events:
+                await self._append(events)
+            cycles = review_cycles_due(self._state, now) + self._review_requests
+            self._review_requests = []
+            for cycle_id in dict.fromkeys(cycles):
+                if cycle_id in self._state.review_cycles_started:
+                    continue
+                if self._state.stage not in (Stage.ONBOARDING, Stage.ACTIVE, Stage.PAUSED):
+                    continue
+                summary = await workflow.execute_activity_method(
+                    ReviewActivities.draft_review_summary,
+                    DraftReviewSummaryInput(
+                        stream_id=self._state.stream_id,
+                        mentor_id=self._state.mentor_id,
+                        mentee_id=self._state.mentee_id,
+                        terms=self._state.terms,
+                        up_to_version=self._state.version,
+                        as_of=now,
+                    ),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=APPEND_RETRY,
+                    summary=f"draft review summary for cycle {cycle_id}",
+                )
+                await self._append(
+                    [
+                        m.ReviewSummaryDrafted(
+                            cycle_id=cycle_id,
+                            summary=summary,
+                            respond_by=now + self._state.terms.effective_review_window,
+                        )
+                    ]
+                )
+
+    # -- recording --------------------------------------------------------------------------
+
+    async def _record(self, events: Sequence[DomainEvent]) -> None:
+        async with self._lock:
+            await self._append(events)
+
+    async def _append(self, events: Sequence[DomainEvent]) -> None:
+        """Append under the lock held by the caller, then fold the events into the state."""
+        info = workflow.info()
+        now = workflow.now()
+        version = self._state.version
+        new_events = [
+            NewEvent.from_domain(
+                event,
+                event_id=uuid.uuid5(
+                    EVENT_ID_NAMESPACE, f"{info.workflow_id}/{info.run_id}/{version + offset}"
+                ),
+                occurred_at=now,
+                correlation_id=info.workflow_id,
+                causation_id=info.run_id,
+            )
+            for offset, event in enumerate(events, start=1)
+        ]
+        await workflow.execute_activity_method(
+            EventStoreActivities.append_events,
+            AppendEventsInput(
+                stream_id=self._state.stream_id, expected_version=version, events=new_events
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=APPEND_RETRY,
+            summary=", ".join(event.event_type for event in events),
+        )
+        state = replay(self._state, events)
+        state.version = version + len(events)
+        self._state = state
+        self._changed = True
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        state = self._state
+        workflow.upsert_search_attributes(
+            [
+                sa.COHORT_ID.value_set(self._input.cohort_id),
+                sa.MENTOR_ID.value_set(state.mentor_id),
+                sa.MENTEE_ID.value_set(state.mentee_id),
+                sa.STAGE.value_set(state.stage.value),
+                sa.MISSED_CONVERSATIONS.value_set(state.consecutive_misses),
+                sa.NEXT_CONVERSATION_DUE.value_set(state.next_conversation_due)
+                if state.next_conversation_due is not None and state.stage is Stage.ACTIVE
+                else sa.NEXT_CONVERSATION_DUE.value_unset(),
+            ]
+        )
+        workflow.set_current_details(self._details(next_wakeup(state)))
+
+    def _details(self, wakeup: datetime | None) -> str:
+        state = self._state
+        number = state.conversations_held + state.total_misses + 1
+        if state.stage is Stage.ACTIVE and state.next_conversation_due is not None:
+            due = state.next_conversation_due
+            waiting = f"waiting for conversation {number}, due {due:%Y-%m-%d %H:%M}"
+        elif state.stage is Stage.ONBOARDING:
+            waiting = f"onboarding, {len(state.missing_for_onboarding())} steps missing"
+        elif state.stage is Stage.CLOSING and state.survey_closes_at is not None:
+            waiting = f"closing, surveys open until {state.survey_closes_at:%Y-%m-%d %H:%M}"
+        else:
+            waiting = state.stage.value
+        if wakeup is not None:
+            waiting += f"; next check {wakeup:%Y-%m-%d %H:%M}"
+        return waiting
+
+    # -- updates ----------------------------------------------------------------------------
+
+    def _validate(self, command: c.MentorshipCommand) -> None:
+        problems = check(self._current(), command, workflow.now())
+        if problems:
+            raise ApplicationError(
+                "; ".join(problems), problems, type="CommandRejected", non_retryable=True
+            )
+
+    async def _execute(self, command: c.MentorshipCommand) -> CommandResult:
+        async with self._lock:
+            await self._record_pending_start()
+            try:
+                events = decide(self._state, command, workflow.now())
+            except CommandRejected as rejected:
+                raise ApplicationError(
+                    str(rejected), rejected.problems, type="CommandRejected", non_retryable=True
+                ) from rejected
+            await self._append(events)
+        if any(isinstance(event, m.RematchRequested) for event in events):
+            await self._report_rematch(command)
+        return CommandResult(
+            stream_version=self._state.version,
+            recorded=[event.event_type for event in events],
+            created_ids=_created_ids(events),
+        )
+
+    async def _report_rematch(self, command: c.MentorshipCommand) -> None:
+        reason = command.reason if isinstance(command, c.RequestRematch) else ""
+        cohort = workflow.get_external_workflow_handle(cohort_workflow_id(self._input.cohort_id))
+        try:
+            await cohort.signal(
+                "mentorship_rematch_requested",
+                RematchRequestedSignal(
+                    stream_id=self._state.stream_id,
+                    mentee_id=self._state.mentee_id,
+                    previous_mentor_id=self._state.mentor_id,
+                    reason=reason,
+                ),
+            )
+        except Exception:
+            # The relationship may have been started without a cohort workflow (an import,
+            # a test); the RematchRequested event is on the bus either way.
+            workflow.logger.warning("cohort workflow not reachable for the rematch request")
+
+    @workflow.update
+    async def complete_training(self, command: c.CompleteTraining) -> CommandResult:
+        """A participant completed a training module."""
+        return await self._execute(command)
+
+    @complete_training.validator
+    def _check_complete_training(self, command: c.CompleteTraining) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def add_goal(self, command: c.AddGoal) -> CommandResult:
+        """The mentee records a career goal."""
+        return await self._execute(command)
+
+    @add_goal.validator
+    def _check_add_goal(self, command: c.AddGoal) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def revise_goal(self, command: c.ReviseGoal) -> CommandResult:
+        """Change a goal's wording, target date or progress."""
+        return await self._execute(command)
+
+    @revise_goal.validator
+    def _check_revise_goal(self, command: c.ReviseGoal) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def achieve_goal(self, command: c.AchieveGoal) -> CommandResult:
+        """A goal was reached."""
+        return await self._execute(command)
+
+    @achieve_goal.validator
+    def _check_achieve_goal(self, command: c.AchieveGoal) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def drop_goal(self, command: c.DropGoal) -> CommandResult:
+        """A goal was abandoned."""
+        return await self._execute(command)
+
+    @drop_goal.validator
+    def _check_drop_goal(self, command: c.DropGoal) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def log_conversation(self, command: c.LogConversation) -> CommandResult:
+        """A career conversation with its action plan."""
+        return await self._execute(command)
+
+    @log_conversation.validator
+    def _check_log_conversation(self, command: c.LogConversation) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def complete_action_item(self, command: c.CompleteActionItem) -> CommandResult:
+        """An action item is done."""
+        return await self._execute(command)
+
+    @complete_action_item.validator
+    def _check_complete_action_item(self, command: c.CompleteActionItem) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def reschedule_action_item(self, command: c.RescheduleActionItem) -> CommandResult:
+        """An action item gets a new due date."""
+        return await self._execute(command)
+
+    @reschedule_action_item.validator
+    def _check_reschedule_action_item(self, command: c.RescheduleActionItem) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def set_challenge(self, command: c.SetChallenge) -> CommandResult:
+        """The mentor sets a skill-development challenge."""
+        return await self._execute(command)
+
+    @set_challenge.validator
+    def _check_set_challenge(self, command: c.SetChallenge) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_challenge_progress(self, command: c.RecordChallengeProgress) -> CommandResult:
+        """Progress on a challenge."""
+        return await self._execute(command)
+
+    @record_challenge_progress.validator
+    def _check_record_challenge_progress(self, command: c.RecordChallengeProgress) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def approve_review_summary(self, command: c.ApproveReviewSummary) -> CommandResult:
+        """The mentee approves (possibly reworded) a review summary; it is shared."""
+        return await self._execute(command)
+
+    @approve_review_summary.validator
+    def _check_approve_review_summary(self, command: c.ApproveReviewSummary) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def pause(self, command: c.PauseMentorship) -> CommandResult:
+        """Put the relationship on hold."""
+        return await self._execute(command)
+
+    @pause.validator
+    def _check_pause(self, command: c.PauseMentorship) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def resume(self, command: c.ResumeMentorship) -> CommandResult:
+        """Continue after a pause."""
+        return await self._execute(command)
+
+    @resume.validator
+    def _check_resume(self, command: c.ResumeMentorship) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def close(self, command: c.CloseMentorship) -> CommandResult:
+        """End the relationship early."""
+        return await self._execute(command)
+
+    @close.validator
+    def _check_close(self, command: c.CloseMentorship) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def request_rematch(self, command: c.RequestRematch) -> CommandResult:
+        """End the relationship so that the mentee is matched again."""
+        return await self._execute(command)
+
+    @request_rematch.validator
+    def _check_request_rematch(self, command: c.RequestRematch) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def submit_survey(self, command: c.SubmitSurvey) -> CommandResult:
+        """A closing-survey answer."""
+        return await self._execute(command)
+
+    @submit_survey.validator
+    def _check_submit_survey(self, command: c.SubmitSurvey) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def extend_deadline(self, command: c.ExtendDeadline) -> CommandResult:
+        """Ops fix: move the onboarding deadline or the next conversation's due date."""
+        return await self._execute(command)
+
+    @extend_deadline.validator
+    def _check_extend_deadline(self, command: c.ExtendDeadline) -> None:
+        self._validate(command)
+
+    # -- signals and queries ----------------------------------------------------------------
+
+    @workflow.signal
+    def start_review_cycle(self, request: StartReviewCycle) -> None:
+        """HR starts a review cycle now."""
+        self._review_requests.append(request.cycle_id)
+
+    @workflow.query
+    def state(self) -> MentorshipSnapshot:
+        """The full snapshot, private notes excepted."""
+        snapshot = self._state.model_dump(mode="json", exclude={"private_notes"})
+        snapshot["overdue_action_items"] = [
+            item.item_id for item in self._state.overdue_action_items(workflow.now())
+        ]
+        snapshot["details"] = self._details(next_wakeup(self._state))
+        return snapshot
+
+
+def _opening_events(request: MentorshipWorkflowInput) -> list[DomainEvent]:
+    return [
+        m.MentorshipMatched(
+            cohort_id=request.cohort_id,
+            mentor_id=request.mentor_id,
+            mentee_id=request.mentee_id,
+            match_score=request.match_score,
+            reasons=list(request.match_reasons),
+            program_ends_at=request.terms.ends_at,
+            conversation_cadence=request.terms.conversation_cadence,
+            rematch_of=request.rematch_of,
+        ),
+        m.OnboardingStarted(
+            deadline=workflow.now() + request.terms.onboarding_window,
+            training_modules=list(request.terms.training_modules),
+        ),
+    ]
+
+
+def _created_ids(events: Sequence[DomainEvent]) -> list[str]:
+    ids: list[str] = []
+    for event in events:
+        if isinstance(event, m.GoalSet):
+            ids.append(event.goal_id)
+        elif isinstance(event, m.ConversationHeld):
+            ids.extend(item.item_id for item in event.action_items)
+        elif isinstance(event, m.ChallengeSet):
+            ids.append(event.challenge_id)
+    return ids

@@ -1,0 +1,69 @@
+"""Inputs and results of the mentorship workflow (pydantic, so fields can be added safely)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.mentorship.state import MentorshipState
+from domain.mentorship.terms import ProgramTerms
+from events.mentorship import ClosureReason
+
+DEFAULT_HISTORY_LIMIT = 5_000
+"""Continue as new once a run's history has this many events (or when Temporal suggests)."""
+
+
+class MentorshipWorkflowInput(BaseModel):
+    """How a relationship starts (or continues, with ``state`` set, after continue-as-new)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cohort_id: str
+    mentor_id: str
+    mentee_id: str
+    terms: ProgramTerms
+    match_score: float = Field(default=0.0, ge=0, le=1)
+    match_reasons: list[str] = Field(default_factory=list)
+    rematch_of: str | None = None
+    history_limit: int = Field(default=DEFAULT_HISTORY_LIMIT, ge=100)
+    state: MentorshipState | None = None
+
+
+class MentorshipWorkflowResult(BaseModel):
+    """How the relationship ended."""
+
+    stream_id: str
+    reason: ClosureReason
+    conversations_held: int
+    conversations_missed: int
+    goals_achieved: int
+    stream_version: int
+
+
+class CommandResult(BaseModel):
+    """The outcome of an accepted update: what was recorded and the ids it created."""
+
+    stream_version: int
+    recorded: list[str] = Field(description="Event types recorded, in order")
+    created_ids: list[str] = Field(
+        default_factory=list, description="Ids of goals, action items or challenges created"
+    )
+
+
+class StartReviewCycle(BaseModel):
+    """HR starts a review cycle outside the program's calendar."""
+
+    cycle_id: str = Field(min_length=1, max_length=64)
+
+
+class RematchRequestedSignal(BaseModel):
+    """Sent to the cohort workflow when a relationship ends for a rematch."""
+
+    stream_id: str
+    mentee_id: str
+    previous_mentor_id: str
+    reason: str
+
+
+MentorshipSnapshot = dict[str, Any]
