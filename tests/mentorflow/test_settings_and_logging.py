@@ -57,4 +57,3 @@ def test_json_logs_are_one_object_per_line_with_bound_context(
     assert lines[0]["notes"] == REDACTED
     assert lines[1]["event"] == "from the stdlib"
     assert lines[1]["logger"] == "temporalio.worker"
-
