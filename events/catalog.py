@@ -7,6 +7,7 @@ from its ``schema_version`` to the class's current one, and validates it. The un
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Annotated, Any, get_args
 
@@ -97,10 +98,18 @@ class EventCatalog:
             data = self.upcasters.upcast(event_type, schema_version, current, data)
         return event_class.model_validate(data)
 
+    def decode_json(self, event_type: str, schema_version: int, data_json: str) -> DomainEvent:
+        """Like `decode_data`, from JSON text: parsed and validated in one pass when current."""
+        event_class = self.event_class(event_type)
+        if schema_version == event_class.schema_version:
+            return event_class.model_validate_json(data_json)
+        return self.decode_data(event_type, schema_version, json.loads(data_json))
+
     def decode(self, envelope: EventEnvelope) -> RecordedEvent:
         """Decode an envelope into a typed recorded event."""
+        fields = envelope.model_dump(exclude={"data"})
         event = self.decode_data(envelope.event_type, envelope.schema_version, envelope.data)
-        return RecordedEvent.model_construct(envelope=envelope, event=event)
+        return RecordedEvent.model_construct(**fields, event=event)
 
     def json_schemas(self) -> dict[str, Any]:
         """JSON Schema of every event's data, by event type, with its version."""

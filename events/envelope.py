@@ -74,9 +74,22 @@ class EventEnvelope(BaseModel):
 
 
 class RecordedEvent(BaseModel):
-    """A stored event decoded into its typed, current-version domain event."""
+    """A stored event decoded into its typed, current-version domain event.
+
+    ``schema_version`` is the version the event was stored with; ``event`` is always of the
+    current version (upcast on the way in).
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    envelope: EventEnvelope
+    event_id: UUID
+    event_type: str
+    schema_version: int
+    stream_id: str
+    stream_version: int
+    global_position: int
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    correlation_id: str
+    causation_id: str | None
     event: DomainEvent

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
+from uuid import UUID
 
-from events import EventEnvelope, NewEvent
+from asyncpg import Record
+
+from events import CATALOG, EventCatalog, EventEnvelope, NewEvent, RecordedEvent
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -35,12 +39,84 @@ class Position:
 Position.START = Position(0, 0)
 
 
-@dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """An event as read back: its envelope and where a tailing reader stands after it."""
+    """An event as read back, with its data still JSON text until somebody needs it.
 
-    envelope: EventEnvelope
-    position: Position
+    Tailing readers mostly need ids, types and positions (the relay even forwards the JSON
+    as it is), so rows are wrapped, not converted: `envelope` builds the contract's envelope
+    and `decode` the typed event only when asked.
+    """
+
+    __slots__ = ("_row", "position")
+
+    def __init__(self, row: Record | Mapping[str, Any], position: Position) -> None:
+        self._row = row
+        self.position = position
+
+    def __repr__(self) -> str:
+        return f"StoredEvent({self.stream_id}@{self.stream_version}, {self.event_type})"
+
+    @property
+    def event_id(self) -> UUID:
+        """The event's id."""
+        event_id: UUID = self._row["event_id"]
+        return event_id
+
+    @property
+    def event_type(self) -> str:
+        """The event's type."""
+        return str(self._row["event_type"])
+
+    @property
+    def stream_id(self) -> str:
+        """The stream it belongs to."""
+        return str(self._row["stream_id"])
+
+    @property
+    def stream_version(self) -> int:
+        """Its version in the stream."""
+        return int(self._row["stream_version"])
+
+    @property
+    def data_json(self) -> str:
+        """The event's data as stored, JSON text."""
+        return str(self._row["data"])
+
+    @property
+    def envelope(self) -> EventEnvelope:
+        """The contract's envelope (data parsed to a dict)."""
+        row = self._row
+        # Rows come from typed columns of our own table: no need to re-validate each field.
+        return EventEnvelope.model_construct(
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            schema_version=row["schema_version"],
+            stream_id=row["stream_id"],
+            stream_version=row["stream_version"],
+            global_position=row["global_position"],
+            occurred_at=row["occurred_at"],
+            recorded_at=row["recorded_at"],
+            correlation_id=row["correlation_id"],
+            causation_id=row["causation_id"],
+            data=json.loads(row["data"]),
+        )
+
+    def decode(self, catalog: EventCatalog = CATALOG) -> RecordedEvent:
+        """The typed, current-version event with its metadata."""
+        row = self._row
+        return RecordedEvent.model_construct(
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            schema_version=row["schema_version"],
+            stream_id=row["stream_id"],
+            stream_version=row["stream_version"],
+            global_position=row["global_position"],
+            occurred_at=row["occurred_at"],
+            recorded_at=row["recorded_at"],
+            correlation_id=row["correlation_id"],
+            causation_id=row["causation_id"],
+            event=catalog.decode_json(row["event_type"], row["schema_version"], row["data"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)

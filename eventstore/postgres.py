@@ -128,20 +128,7 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 def _envelope(row: asyncpg.Record) -> EventEnvelope:
-    # Rows come from typed columns of our own table: no need to re-validate each field.
-    return EventEnvelope.model_construct(
-        event_id=row["event_id"],
-        event_type=row["event_type"],
-        schema_version=row["schema_version"],
-        stream_id=row["stream_id"],
-        stream_version=row["stream_version"],
-        global_position=row["global_position"],
-        occurred_at=row["occurred_at"],
-        recorded_at=row["recorded_at"],
-        correlation_id=row["correlation_id"],
-        causation_id=row["causation_id"],
-        data=json.loads(row["data"]),
-    )
+    return StoredEvent(row, Position.START).envelope
 
 
 def _append_arguments(
@@ -331,6 +318,6 @@ class PostgresEventStore:
             _READ_ALL, str(after.transaction_id), after.global_position, limit
         )
         return [
-            StoredEvent(_envelope(row), Position(row["transaction_number"], row["global_position"]))
+            StoredEvent(row, Position(row["transaction_number"], row["global_position"]))
             for row in rows
         ]

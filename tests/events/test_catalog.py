@@ -114,7 +114,7 @@ def test_an_old_version_is_read_as_the_current_one() -> None:
     recorded = catalog.decode(_envelope("GoalSet", 1, {"text": "Lead a team"}))
 
     assert recorded.event == GoalSet(description="Lead a team", horizon="short", motivation="")
-    assert recorded.envelope.schema_version == 1  # the stored fact is untouched
+    assert recorded.schema_version == 1  # the stored fact is untouched
 
 
 def test_a_missing_upcaster_is_a_typed_error() -> None:
