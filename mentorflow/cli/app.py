@@ -17,6 +17,8 @@ from rich.markup import escape
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from eventstore import EventStoreError
+from mentorflow.cli.services import worker
 from mentorflow.cli.stack import stack_app
 from mentorflow.logging import configure_logging
 from mentorflow.settings import load_settings
@@ -27,7 +29,7 @@ EXIT_BAD_INPUT = 2
 
 # Extend these as packages gain commands: bad input first, then the packages' base errors.
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (StackConfigInvalid, pydantic.ValidationError)
-FAILURE_ERRORS: tuple[type[Exception], ...] = (StackError,)
+FAILURE_ERRORS: tuple[type[Exception], ...] = (StackError, EventStoreError)
 
 
 def exit_code_for(error: Exception) -> int | None:
@@ -87,6 +89,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(stack_app, name="stack")
+app.command()(worker)
 
 
 @app.callback()

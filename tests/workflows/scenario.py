@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -23,6 +25,9 @@ from workflows.mentorship_models import (
     MentorshipWorkflowInput,
     MentorshipWorkflowResult,
 )
+
+HISTORIES = Path(__file__).parent / "histories"
+RECORD_ENV = "MENTORFLOW_RECORD_HISTORIES"
 
 MENTOR = "p-001"
 MENTEE = "p-002"
@@ -140,3 +145,16 @@ async def log_conversation(
             ],
         ),
     )
+
+
+async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With MENTORFLOW_RECORD_HISTORIES=1, save the run's history as a replay fixture.
+
+    The fixtures are committed; `test_replay` runs them through Temporal's Replayer so that a
+    non-deterministic change to the workflow fails the build.
+    """
+    if os.environ.get(RECORD_ENV) != "1":
+        return
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")

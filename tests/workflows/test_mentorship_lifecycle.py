@@ -19,6 +19,7 @@ from tests.workflows.scenario import (
     log_conversation,
     onboard,
     program_terms,
+    record_history,
     running_worker,
     start_mentorship,
 )
@@ -79,6 +80,7 @@ async def test_a_healthy_year_runs_in_seconds_with_the_exact_event_sequence(
         await _survey(handle, MENTOR)
         await _survey(handle, MENTEE, satisfaction=4)
         result = await handle.result()
+        await record_history(handle, "healthy_year")
 
     assert (result.reason, result.conversations_held, result.conversations_missed) == (
         "completed",
@@ -135,6 +137,7 @@ async def test_a_neglected_relationship_records_misses_and_escalates(
 
         await log_conversation(handle, await env.get_current_time(), goals)
         assert (await _state(handle))["consecutive_misses"] == 0
+        await record_history(handle, "neglected")
 
     types = await _event_types(session_store, handle.id)
     misses = [t for t in types if t in {"ConversationMissed", "MentorshipEscalated"}]
@@ -181,6 +184,7 @@ async def test_a_pause_stops_the_clock_and_resume_continues(
         resumed = await _state(handle)
         await env.sleep(13 * DAY)
         await log_conversation(handle, await env.get_current_time(), goals)
+        await record_history(handle, "paused_and_resumed")
 
     assert paused["stage"] == "paused"
     assert paused["total_misses"] == 0
@@ -206,6 +210,7 @@ async def test_early_closure_with_a_rematch_request(
         await _survey(handle, MENTEE, satisfaction=2)
         await env.sleep(8 * DAY)  # the mentor never answers; the survey window closes
         result = await handle.result()
+        await record_history(handle, "rematch")
 
     assert result.reason == "rematch"
     types = await _event_types(session_store, handle.id)
@@ -277,6 +282,7 @@ async def test_review_summary_is_withheld_without_approval_and_never_carries_not
             )
         await env.sleep(15 * DAY)  # the approval window (one cadence) passes
         state = await _state(handle)
+        await record_history(handle, "review_withheld")
 
     assert "private conversation notes" in str(raised.value.cause)
     assert state["reviews"]["2027-h1"]["status"] == "withheld"

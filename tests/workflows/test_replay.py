@@ -1,0 +1,41 @@
+"""Recorded histories replay against today's workflow code: determinism is guarded in CI.
+
+A change to `MentorshipWorkflow` that would break running workflows fails here; such a change
+needs `workflow.patched(...)`. Re-record the fixtures only for a deliberate, versioned change:
+``MENTORFLOW_RECORD_HISTORIES=1 pytest tests/workflows``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.workflows.scenario import HISTORIES
+from workflows.mentorship import MentorshipWorkflow
+
+FIXTURES = sorted(HISTORIES.glob("*.json"))
+
+
+def test_every_scenario_has_a_recorded_history() -> None:
+    assert {path.stem for path in FIXTURES} >= {
+        "healthy_year",
+        "neglected",
+        "paused_and_resumed",
+        "rematch",
+        "review_withheld",
+        "three_years_final_run",
+    }
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[path.stem for path in FIXTURES])
+async def test_recorded_history_replays_without_nondeterminism(path: Path) -> None:
+    history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text(encoding="utf-8"))
+    replayer = Replayer(workflows=[MentorshipWorkflow], data_converter=pydantic_data_converter)
+
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+
+    assert result.replay_failure is None
