@@ -631,7 +631,8 @@ async def read_all_sql(connection: asyncpg.Connection) -> int:
         _READ_ALL, str(transaction_id), global_position, PAGE_SIZE
     ):
         count += len(page)
-        transaction_id, global_position = page[-1]["transaction_number"], page[-1]["global_position"]
+        last = page[-1]
+        transaction_id, global_position = last["transaction_number"], last["global_position"]
     return count
 
 

@@ -7,8 +7,6 @@ needs `workflow.patched(...)`. Re-record the fixtures only for a deliberate, ver
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -18,6 +16,7 @@ from tests.workflows.scenario import HISTORIES
 from workflows.mentorship import MentorshipWorkflow
 
 FIXTURES = sorted(HISTORIES.glob("*.json"))
+TEXTS = {path.stem: path.read_text(encoding="utf-8") for path in FIXTURES}
 
 
 def test_every_scenario_has_a_recorded_history() -> None:
@@ -31,9 +30,9 @@ def test_every_scenario_has_a_recorded_history() -> None:
     }
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=[path.stem for path in FIXTURES])
-async def test_recorded_history_replays_without_nondeterminism(path: Path) -> None:
-    history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", sorted(TEXTS))
+async def test_recorded_history_replays_without_nondeterminism(name: str) -> None:
+    history = WorkflowHistory.from_json(f"replay-{name}", TEXTS[name])
     replayer = Replayer(workflows=[MentorshipWorkflow], data_converter=pydantic_data_converter)
 
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
