@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -55,3 +56,21 @@ async def test_a_version_conflict_is_non_retryable_and_typed(
     assert raised.value.type == "StreamVersionConflict"
     assert raised.value.non_retryable
     assert raised.value.details[0] == {"stream_id": stream, "expected": 0, "actual": 1}
+
+
+async def test_appending_personal_text_never_logs_it(
+    activities: EventStoreActivities, caplog: pytest.LogCaptureFixture
+) -> None:
+    sentinel = "SENTINEL-private-struggle-7f3a"
+    request = AppendEventsInput(
+        stream_id=unique_stream(),
+        expected_version=0,
+        events=[new_event("ConversationHeld", data={"notes": sentinel, "feedback": sentinel})],
+    )
+
+    with caplog.at_level(logging.DEBUG):
+        await ActivityEnvironment().run(activities.append_events, request)
+
+    assert caplog.records, "the activity logs its appends"
+    assert sentinel not in caplog.text
+    assert all(sentinel not in repr(record.__dict__) for record in caplog.records)

@@ -135,9 +135,7 @@ def test_override_that_breaks_hard_constraints_lists_every_reason() -> None:
         "p-001 has seniority 9, below the required 10 (1 above p-013)",
     ]
     assert override_violations(spec, "p-006", "p-006") == ["p-006 cannot mentor themselves"]
-    assert override_violations(spec, "p-007", "p-008") == [
-        "'p-007' is not a mentor of this cohort"
-    ]
+    assert override_violations(spec, "p-007", "p-008") == ["'p-007' is not a mentor of this cohort"]
 
 
 def test_override_that_keeps_the_rules_is_accepted() -> None:
@@ -161,9 +159,7 @@ def test_rematch_never_proposes_an_excluded_mentor_and_respects_capacity() -> No
     assert isinstance(first, MatchedPair)
     assert first.mentor_id == "p-004"
 
-    again = rematch_mentee(
-        spec, "p-011", mentor_loads={"p-001": 3}, excluded_mentor_ids=["p-004"]
-    )
+    again = rematch_mentee(spec, "p-011", mentor_loads={"p-001": 3}, excluded_mentor_ids=["p-004"])
 
     assert isinstance(again, MatchedPair)
     assert again.mentor_id not in {"p-004", "p-001"}

@@ -16,10 +16,16 @@ from matching.problem import IntArray
 from matching.solver import solve, solve_dense
 from tests.matching import cohort
 
-# Tiny candidate graphs force several rounds of pricing, rescoring beyond the reserve and,
-# for some draws, the dense fallback: the optimum must not depend on these settings.
+# The default options solve these small cohorts densely; tiny candidate graphs force the sparse
+# solver through several rounds of pricing, rescoring beyond the reserve and, for some draws,
+# the dense fallback. The optimum must not depend on the path.
 TINY = SolverOptions(
-    mentee_candidates=1, mentor_candidates=0, reserve=1, added_per_mentee=1, max_rounds=3
+    mentee_candidates=1,
+    mentor_candidates=0,
+    reserve=1,
+    added_per_mentee=1,
+    max_rounds=3,
+    dense_cells=0,
 )
 SOLVER_OPTIONS = st.sampled_from([SolverOptions(), TINY])
 PROPERTY_SETTINGS = settings(
@@ -52,7 +58,9 @@ def small_cohorts(draw: st.DrawFn) -> CohortSpec:
             "seniority": draw(st.integers(1, 10)),
             "timezone": draw(st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kolkata"])),
             "languages": draw(st.lists(st.sampled_from(["en", "de", "ja"]), unique=True)),
-            "skills": draw(st.dictionaries(st.sampled_from(["go", "sql", "ux"]), st.integers(0, 5))),
+            "skills": draw(
+                st.dictionaries(st.sampled_from(["go", "sql", "ux"]), st.integers(0, 5))
+            ),
             "wants_to_develop": draw(st.lists(st.sampled_from(["go", "sql", "ux"]), unique=True)),
             "career_objectives": draw(st.lists(st.sampled_from(["a", "b", "c"]), unique=True)),
             # Managers come from earlier participants, so the reporting lines have no cycle.
@@ -70,7 +78,9 @@ def small_cohorts(draw: st.DrawFn) -> CohortSpec:
         *people,
         min_seniority_gap=draw(st.integers(0, 2)),
         default_mentor_capacity=draw(st.integers(1, 2)),
-        weights=dict(zip(["skills", "objectives", "personality", "logistics"], weights, strict=True)),
+        weights=dict(
+            zip(["skills", "objectives", "personality", "logistics"], weights, strict=True)
+        ),
     )
 
 
@@ -153,7 +163,9 @@ def test_the_same_input_always_gives_the_same_output(spec: CohortSpec, data: st.
 
 
 @st.composite
-def score_matrices(draw: st.DrawFn, max_mentees: int, max_mentors: int) -> tuple[IntArray, IntArray]:
+def score_matrices(
+    draw: st.DrawFn, max_mentees: int, max_mentors: int
+) -> tuple[IntArray, IntArray]:
     """Integer score matrices with forbidden cells (-1) and capacities, ties included."""
     mentee_count = draw(st.integers(1, max_mentees))
     mentor_count = draw(st.integers(1, max_mentors))
@@ -193,7 +205,12 @@ def test_sparse_solver_with_tiny_candidate_graphs_equals_the_dense_optimum(
 ) -> None:
     units, capacity = matrix
     options = SolverOptions(
-        mentee_candidates=1, mentor_candidates=0, reserve=2, added_per_mentee=1, max_rounds=50
+        mentee_candidates=1,
+        mentor_candidates=0,
+        reserve=2,
+        added_per_mentee=1,
+        max_rounds=50,
+        dense_cells=0,
     )
 
     sparse_answer = solve(units.shape[0], capacity, lambda rows: units[rows], options).mentor_of

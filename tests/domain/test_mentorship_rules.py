@@ -1,0 +1,180 @@
+"""The relationship's rules as pure functions, without Temporal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.mentorship import commands as c
+from domain.mentorship.decisions import CommandRejected, check, decide
+from domain.mentorship.schedule import due_events, next_wakeup
+from domain.mentorship.state import MentorshipState, Stage, replay
+from domain.mentorship.terms import ProgramTerms
+from events import mentorship as m
+
+START = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+MODULES = ["active-listening"]
+
+
+def _terms(**overrides: object) -> ProgramTerms:
+    values: dict[str, object] = {
+        "cohort_id": "eng-2027-q1",
+        "program_name": "Engineering Mentorship 2027",
+        "starts_at": START,
+        "ends_at": START + 365 * DAY,
+        "conversation_cadence": 14 * DAY,
+        "grace_period": 3 * DAY,
+        "onboarding_window": 21 * DAY,
+        "escalate_after_missed": 2,
+        "training_modules": MODULES,
+    }
+    values.update(overrides)
+    return ProgramTerms.model_validate(values)
+
+
+def _onboarding(**overrides: object) -> MentorshipState:
+    state = MentorshipState(
+        stream_id="mentorship-eng-2027-q1-p-002",
+        mentor_id="p-001",
+        mentee_id="p-002",
+        terms=_terms(**overrides),
+    )
+    return replay(
+        state,
+        [
+            m.MentorshipMatched(
+                cohort_id="eng-2027-q1", mentor_id="p-001", mentee_id="p-002", match_score=0.8
+            ),
+            m.OnboardingStarted(deadline=START + 21 * DAY, training_modules=MODULES),
+        ],
+    )
+
+
+def _apply(state: MentorshipState, command: c.MentorshipCommand, now: datetime) -> MentorshipState:
+    return replay(state, decide(state, command, now))
+
+
+def _active() -> MentorshipState:
+    state = _onboarding()
+    for person in ("p-001", "p-002"):
+        state = _apply(state, c.CompleteTraining(person_id=person, module=MODULES[0]), START)
+    state = _apply(state, c.AddGoal(horizon="short", description="Lead a review"), START)
+    state = _apply(state, c.AddGoal(horizon="long", description="Staff engineer"), START)
+    return _apply(state, _conversation(START, ["g-1"]), START)
+
+
+def _conversation(held_at: datetime, goal_ids: list[str]) -> c.LogConversation:
+    return c.LogConversation(
+        held_at=held_at,
+        goal_ids=goal_ids,
+        action_items=[
+            c.ActionItemInput(owner="mentee", description="Draft", due_at=held_at + 7 * DAY)
+        ],
+    )
+
+
+def test_onboarding_completes_with_training_goals_and_kickoff() -> None:
+    state = _active()
+    assert state.stage is Stage.ACTIVE
+    assert state.kickoff_held
+    assert state.next_conversation_due == START + 14 * DAY
+
+
+def test_a_conversation_without_goals_or_action_plan_names_every_problem() -> None:
+    state = _active()
+    command = c.LogConversation(held_at=START + 40 * DAY, goal_ids=[], action_items=[])
+
+    problems = check(state, command, START + DAY)
+
+    assert problems == [
+        "held_at is in the future",
+        "a conversation must discuss at least one of the mentee's goals",
+        "a conversation must conclude with an action plan of at least one item",
+    ]
+    with pytest.raises(CommandRejected) as rejected:
+        decide(state, command, START + DAY)
+    assert rejected.value.problems == problems
+
+
+def test_a_long_silence_chains_misses_and_escalates_once() -> None:
+    state = _active()
+
+    events = due_events(state, START + 50 * DAY)
+
+    kinds = [event.event_type for event in events]
+    assert kinds.count("ConversationMissed") == 3
+    assert kinds.count("MentorshipEscalated") == 1
+    assert kinds.index("MentorshipEscalated") == kinds.index("ConversationMissed", 3) + 1
+    after = replay(state, events)
+    assert after.consecutive_misses == 3
+    assert after.next_conversation_due == START + 56 * DAY
+    assert due_events(after, START + 50 * DAY) == []
+
+
+def test_a_paused_relationship_only_waits_for_the_program_end() -> None:
+    state = _apply(_active(), c.PauseMentorship(reason="leave"), START + DAY)
+
+    assert due_events(state, START + 100 * DAY) == []
+    assert next_wakeup(state) == START + 365 * DAY
+    resumed = _apply(state, c.ResumeMentorship(), START + 101 * DAY)
+    assert resumed.stage is Stage.ACTIVE
+    assert resumed.next_conversation_due == START + 115 * DAY
+    item = resumed.action_items["a-1"]
+    assert item.due_at == START + 7 * DAY + 100 * DAY
+
+
+def test_the_program_end_opens_the_survey_window_and_both_answers_close() -> None:
+    state = replay(_active(), due_events(_active(), START + 366 * DAY)[-1:])
+    assert state.stage is Stage.CLOSING
+    state = _apply(
+        state,
+        c.SubmitSurvey(person_id="p-001", satisfaction=5, value=4, would_recommend=True),
+        START + 366 * DAY,
+    )
+    events = decide(
+        state,
+        c.SubmitSurvey(person_id="p-002", satisfaction=4, value=4, would_recommend=True),
+        START + 366 * DAY,
+    )
+    assert [e.event_type for e in events] == ["SurveySubmitted", "MentorshipClosed"]
+
+
+def test_an_edited_review_summary_may_not_quote_private_notes() -> None:
+    state = _active()
+    state = _apply(
+        state,
+        c.LogConversation(
+            held_at=START + DAY,
+            goal_ids=["g-1"],
+            notes="Worried about the reorganisation",
+            action_items=[
+                c.ActionItemInput(owner="mentor", description="Ask", due_at=START + 5 * DAY)
+            ],
+        ),
+        START + DAY,
+    )
+    summary = m.ReviewSummary(
+        goals=[],
+        skills_developed=[],
+        action_items_completed=0,
+        action_items_overdue=0,
+        conversations_held=2,
+        conversations_expected=2,
+        feedback_themes=[],
+        text="draft",
+    )
+    state = replay(
+        state, [m.ReviewSummaryDrafted(cycle_id="h1", summary=summary, respond_by=START + 20 * DAY)]
+    )
+
+    problems = check(
+        state,
+        c.ApproveReviewSummary(
+            cycle_id="h1", edited_text="Great year. worried about the reorganisation"
+        ),
+        START + 2 * DAY,
+    )
+
+    assert problems == ["edited_text contains private conversation notes, which are never shared"]
