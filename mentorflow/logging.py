@@ -14,6 +14,8 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from temporalio import activity as temporal_activity
+from temporalio import workflow as temporal_workflow
 
 from mentorflow.settings import LogFormat
 
@@ -70,7 +72,9 @@ def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "I
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        # ExtraAdder: stdlib ``extra=`` fields (Temporal's workflow and activity context among
+        # them) become key-values instead of being dropped.
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
     handler = logging.StreamHandler(sys.stderr)
@@ -78,3 +82,9 @@ def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "I
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Temporal's loggers put their context into the message by default; as key-values it is
+    # filterable (workflow_id, run_id, activity_type) and the message stays constant.
+    temporal_activity.logger.activity_info_on_message = False
+    temporal_activity.logger.activity_info_on_extra = True
+    temporal_workflow.logger.workflow_info_on_message = False
+    temporal_workflow.logger.workflow_info_on_extra = True

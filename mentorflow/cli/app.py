@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from eventstore import EventStoreError
-from mentorflow.cli.services import worker
+from mentorflow.cli.services import demo, worker
 from mentorflow.cli.stack import stack_app
 from mentorflow.logging import configure_logging
 from mentorflow.settings import load_settings
@@ -90,6 +90,7 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.command()(worker)
+app.command()(demo)
 
 
 @app.callback()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
+from typing import Annotated
 
 import typer
 
@@ -28,3 +31,23 @@ def worker(ctx: typer.Context) -> None:
         await run_worker(settings, stop)
 
     asyncio.run(serve())
+
+
+def demo(
+    stop: Annotated[
+        bool, typer.Option("--stop", help="Stop the servers the demo started.")
+    ] = False,
+) -> None:
+    """Run one relationship end to end on an accelerated calendar against the local stack."""
+    from rich.console import Console
+
+    from mentorflow.demo import run_demo
+
+    # The demo narrates; the services' info logs would drown it (MENTORFLOW_LOG_LEVEL wins).
+    if "MENTORFLOW_LOG_LEVEL" not in os.environ:
+        logging.getLogger().setLevel(logging.WARNING)
+    result = asyncio.run(run_demo(Console(highlight=False, soft_wrap=True), stop=stop))
+    typer.echo(
+        f"Closed ({result.reason}): {result.conversations_held} conversations held, "
+        f"{result.conversations_missed} missed, {result.stream_version} events recorded."
+    )
