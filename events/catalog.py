@@ -13,14 +13,21 @@ from typing import Annotated, Any, get_args
 
 from pydantic import Field, TypeAdapter
 
+from events import cohort as k
 from events import mentorship as m
 from events.base import DomainEvent
-from events.cohort import CohortLaunched
 from events.envelope import EventEnvelope, RecordedEvent
 from events.upcasting import UpcasterChain
 
 DomainEventUnion = Annotated[
-    CohortLaunched
+    k.CohortLaunched
+    | k.MatchingCompleted
+    | k.MatchesApproved
+    | k.MentorshipsStarted
+    | k.ParticipantJoined
+    | k.MenteeRematched
+    | k.RematchFailed
+    | k.CohortClosed
     | m.MentorshipMatched
     | m.OnboardingStarted
     | m.TrainingModuleCompleted
@@ -31,6 +38,7 @@ DomainEventUnion = Annotated[
     | m.GoalRevised
     | m.GoalAchieved
     | m.GoalDropped
+    | m.ActionItemsCarriedOver
     | m.ConversationHeld
     | m.ConversationReminderDue
     | m.ConversationMissed

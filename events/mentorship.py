@@ -124,6 +124,14 @@ class ActionItem(BaseModel):
     due_at: AwareDatetime
 
 
+class ActionItemsCarriedOver(_MentorshipEvent):
+    """Open action items taken over from the mentee's previous relationship (a rematch)."""
+
+    event_type: Literal["ActionItemsCarriedOver"] = "ActionItemsCarriedOver"
+    from_stream_id: str
+    items: list[ActionItem]
+
+
 class ConversationHeld(_MentorshipEvent):
     """A career conversation took place and ended with an action plan."""
 

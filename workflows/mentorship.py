@@ -34,11 +34,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.ids import cohort_workflow_id
     from workflows.mentorship_models import (
+        CarriedGoal,
         CommandResult,
         MentorshipSnapshot,
         MentorshipWorkflowInput,
         MentorshipWorkflowResult,
         RematchRequestedSignal,
+        StageChangedSignal,
         StartReviewCycle,
     )
 
@@ -50,6 +52,8 @@ APPEND_RETRY = RetryPolicy(
     non_retryable_error_types=["StreamVersionConflict", "DuplicateEventConflict"],
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+REPORT_STAGES_PATCH = "report-stages-to-cohort"
+"""Added after the first histories were recorded: relationships report stage changes."""
 
 
 @workflow.defn
@@ -204,11 +208,17 @@ class MentorshipWorkflow:
             retry_policy=APPEND_RETRY,
             summary=", ".join(event.event_type for event in events),
         )
+        previous_stage = self._state.stage
         state = replay(self._state, events)
         state.version = version + len(events)
         self._state = state
         self._changed = True
         self._publish_status()
+        if state.stage is not previous_stage and workflow.patched(REPORT_STAGES_PATCH):
+            await self._signal_cohort(
+                "mentorship_stage_changed",
+                StageChangedSignal(stream_id=state.stream_id, stage=state.stage.value),
+            )
 
     def _publish_status(self) -> None:
         state = self._state
@@ -270,22 +280,45 @@ class MentorshipWorkflow:
         )
 
     async def _report_rematch(self, command: c.MentorshipCommand) -> None:
-        reason = command.reason if isinstance(command, c.RequestRematch) else ""
+        state = self._state
+        await self._signal_cohort(
+            "mentorship_rematch_requested",
+            RematchRequestedSignal(
+                stream_id=state.stream_id,
+                mentee_id=state.mentee_id,
+                previous_mentor_id=state.mentor_id,
+                reason=command.reason if isinstance(command, c.RequestRematch) else "",
+                open_goals=[
+                    CarriedGoal(
+                        horizon=goal.horizon,
+                        description=goal.description,
+                        motivation=goal.motivation,
+                        strengths=list(goal.strengths),
+                        target_date=goal.target_date,
+                    )
+                    for goal in state.goals.values()
+                    if goal.status == "active"
+                ],
+                open_action_items=[
+                    m.ActionItem(
+                        item_id=item.item_id,
+                        owner=item.owner,
+                        description=item.description,
+                        due_at=item.due_at,
+                    )
+                    for item in state.open_action_items()
+                ],
+            ),
+        )
+
+    async def _signal_cohort(self, signal: str, payload: object) -> None:
         cohort = workflow.get_external_workflow_handle(cohort_workflow_id(self._input.cohort_id))
         try:
-            await cohort.signal(
-                "mentorship_rematch_requested",
-                RematchRequestedSignal(
-                    stream_id=self._state.stream_id,
-                    mentee_id=self._state.mentee_id,
-                    previous_mentor_id=self._state.mentor_id,
-                    reason=reason,
-                ),
-            )
+            await cohort.signal(signal, payload)
         except Exception:
-            # The relationship may have been started without a cohort workflow (an import,
-            # a test); the RematchRequested event is on the bus either way.
-            workflow.logger.warning("cohort workflow not reachable for the rematch request")
+            # A relationship may run without a cohort workflow (an import, a test); its
+            # events are in the store and on the bus either way.
+            workflow.logger.warning("cohort workflow not reachable", extra={"signal": signal})
 
     @workflow.update
     async def complete_training(self, command: c.CompleteTraining) -> CommandResult:
@@ -473,6 +506,30 @@ def _opening_events(request: MentorshipWorkflowInput) -> list[DomainEvent]:
         m.OnboardingStarted(
             deadline=workflow.now() + request.terms.onboarding_window,
             training_modules=list(request.terms.training_modules),
+        ),
+        *(
+            m.GoalSet(
+                goal_id=f"g-{number}",
+                horizon=goal.horizon,
+                description=goal.description,
+                motivation=goal.motivation,
+                strengths=list(goal.strengths),
+                target_date=goal.target_date,
+            )
+            for number, goal in enumerate(request.carried_goals, start=1)
+        ),
+        *(
+            [
+                m.ActionItemsCarriedOver(
+                    from_stream_id=request.rematch_of or "",
+                    items=[
+                        item.model_copy(update={"item_id": f"a-{number}"})
+                        for number, item in enumerate(request.carried_action_items, start=1)
+                    ],
+                )
+            ]
+            if request.carried_action_items
+            else []
         ),
     ]
 

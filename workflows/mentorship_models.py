@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.mentorship.state import MentorshipState
 from domain.mentorship.terms import ProgramTerms
-from events.mentorship import ClosureReason
+from events.mentorship import ActionItem, ClosureReason, GoalHorizon
 
 DEFAULT_HISTORY_LIMIT = 5_000
 """Continue as new once a run's history has this many events (or when Temporal suggests)."""
+
+
+class CarriedGoal(BaseModel):
+    """An open goal the mentee takes into a new relationship after a rematch."""
+
+    horizon: GoalHorizon
+    description: str
+    motivation: str = ""
+    strengths: list[str] = Field(default_factory=list)
+    target_date: AwareDatetime | None = None
 
 
 class MentorshipWorkflowInput(BaseModel):
@@ -26,6 +36,8 @@ class MentorshipWorkflowInput(BaseModel):
     match_score: float = Field(default=0.0, ge=0, le=1)
     match_reasons: list[str] = Field(default_factory=list)
     rematch_of: str | None = None
+    carried_goals: list[CarriedGoal] = Field(default_factory=list)
+    carried_action_items: list[ActionItem] = Field(default_factory=list)
     history_limit: int = Field(default=DEFAULT_HISTORY_LIMIT, ge=100)
     state: MentorshipState | None = None
 
@@ -58,12 +70,24 @@ class StartReviewCycle(BaseModel):
 
 
 class RematchRequestedSignal(BaseModel):
-    """Sent to the cohort workflow when a relationship ends for a rematch."""
+    """Sent to the cohort workflow when a relationship ends for a rematch.
+
+    Carries the mentee's open goals and action items (never private notes) for the next one.
+    """
 
     stream_id: str
     mentee_id: str
     previous_mentor_id: str
     reason: str
+    open_goals: list[CarriedGoal] = Field(default_factory=list)
+    open_action_items: list[ActionItem] = Field(default_factory=list)
+
+
+class StageChangedSignal(BaseModel):
+    """Sent to the cohort workflow when a relationship changes stage."""
+
+    stream_id: str
+    stage: str
 
 
 MentorshipSnapshot = dict[str, Any]

@@ -295,6 +295,19 @@ def _(event: m.ConversationHeld, state: MentorshipState) -> None:
 
 
 @_apply.register
+def _(event: m.ActionItemsCarriedOver, state: MentorshipState) -> None:
+    for item in event.items:
+        state.action_items_created += 1
+        state.action_items[item.item_id] = ActionItemState(
+            item_id=item.item_id,
+            owner=item.owner,
+            description=item.description,
+            due_at=item.due_at,
+            conversation_number=0,
+        )
+
+
+@_apply.register
 def _(event: m.ConversationReminderDue, state: MentorshipState) -> None:
     state.reminded_for_due = event.due_at
 
