@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import structlog
@@ -12,14 +13,16 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.event_store import EventStoreActivities
+from activities.matching import MatchingActivities
 from activities.review import ReviewActivities
 from eventstore import EventStore, PostgresEventStore
 from mentorflow.settings import Settings
+from workflows.cohort import CohortWorkflow
 from workflows.mentorship import MentorshipWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type[Any]] = (MentorshipWorkflow,)
+WORKFLOWS: Sequence[type[Any]] = (CohortWorkflow, MentorshipWorkflow)
 
 
 async def connect_client(settings: Settings) -> Client:
@@ -35,6 +38,7 @@ def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
     """The worker with every workflow and activity of mentorflow registered."""
     event_store_activities = EventStoreActivities(store)
     review_activities = ReviewActivities(store)
+    matching_activities = MatchingActivities()
     return Worker(
         client,
         task_queue=task_queue,
@@ -42,7 +46,11 @@ def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
         activities=[
             event_store_activities.append_events,
             review_activities.draft_review_summary,
+            matching_activities.match_cohort,
+            matching_activities.rematch_mentee,
         ],
+        # Matching is CPU-bound numpy/scipy work: it runs in threads, off the event loop.
+        activity_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="matching"),
     )
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.cohort_spec import CohortSpec
-from matching import MatchingProblem, SolverOptions, match_cohort
+from matching import MatchingProblem, SolverOptions, match_cohort, override_violations
 from matching.engine import units_rows_for
 from matching.problem import IntArray
 from matching.solver import solve, solve_dense
@@ -18,7 +18,8 @@ from tests.matching import cohort
 
 # The default options solve these small cohorts densely; tiny candidate graphs force the sparse
 # solver through several rounds of pricing, rescoring beyond the reserve and, for some draws,
-# the dense fallback. The optimum must not depend on the path.
+# the dense fallback, and rescore rows instead of caching them. The optimum must not depend on
+# the path.
 TINY = SolverOptions(
     mentee_candidates=1,
     mentor_candidates=0,
@@ -26,6 +27,7 @@ TINY = SolverOptions(
     added_per_mentee=1,
     max_rounds=3,
     dense_cells=0,
+    cache_cells=0,
 )
 SOLVER_OPTIONS = st.sampled_from([SolverOptions(), TINY])
 PROPERTY_SETTINGS = settings(
@@ -160,6 +162,19 @@ def test_the_same_input_always_gives_the_same_output(spec: CohortSpec, data: st.
     )
 
     assert match_cohort(spec) == match_cohort(spec) == match_cohort(shuffled)
+
+
+@PROPERTY_SETTINGS
+@given(spec=small_cohorts())
+def test_override_checks_agree_with_the_rules_and_with_the_engine(spec: CohortSpec) -> None:
+    problem = MatchingProblem.from_spec(spec)
+    units = units_rows_for(problem)(np.arange(problem.mentee_count))
+
+    for row, mentee_id in enumerate(problem.mentee_ids):
+        for column, mentor_id in enumerate(problem.mentor_ids):
+            verdict = override_violations(spec, mentor_id, mentee_id) == []
+            assert verdict == allowed(spec, mentor_id, mentee_id)
+            assert verdict == (units[row, column] >= 0)
 
 
 @st.composite

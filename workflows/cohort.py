@@ -1,0 +1,460 @@
+"""One workflow per program cohort: match, (approve,) start relationships, track, close.
+
+Matching runs in an activity; relationships start as child workflows that outlive the cohort
+run (ParentClosePolicy.ABANDON), in batches, each batch recorded as `MentorshipsStarted`, so
+a cohort of 10,000 pairs continues as new between batches instead of growing one history.
+Relationships report their stage changes and rematch requests by signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.event_store import AppendEventsInput, EventStoreActivities
+    from activities.matching import MatchCohortInput, MatchingActivities, RematchMenteeInput
+    from domain.cohort_state import (
+        CohortStage,
+        CohortState,
+        evolve,
+        program_terms,
+        with_participant,
+    )
+    from events import DomainEvent, NewEvent
+    from events import cohort as k
+    from matching import assignment_violations
+    from workflows import search_attributes as sa
+    from workflows.cohort_models import (
+        AddParticipant,
+        ApproveMatches,
+        CohortWorkflowInput,
+        CohortWorkflowResult,
+        MatchingOutcome,
+        ParticipantAdded,
+    )
+    from workflows.ids import mentorship_workflow_id
+    from workflows.mentorship import EVENT_ID_NAMESPACE, MentorshipWorkflow
+    from workflows.mentorship_models import (
+        DEFAULT_HISTORY_LIMIT,
+        CarriedGoal,
+        MentorshipWorkflowInput,
+        RematchRequestedSignal,
+        StageChangedSignal,
+    )
+
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["StreamVersionConflict", "DuplicateEventConflict"],
+)
+MATCHING_TIMEOUT = timedelta(minutes=10)
+APPEND_TIMEOUT = timedelta(seconds=30)
+
+
+@workflow.defn
+class CohortWorkflow:
+    """A program cohort from launch to close."""
+
+    @workflow.init
+    def __init__(self, request: CohortWorkflowInput) -> None:
+        self._input = request
+        self._state = request.state or CohortState(
+            cohort_id=request.spec.cohort_id, spec=request.spec
+        )
+        self._lock = asyncio.Lock()
+        self._rematch_requests: list[RematchRequestedSignal] = []
+        self._changed = False
+
+    @property
+    def _stream_id(self) -> str:
+        return f"cohort-{self._state.cohort_id}"
+
+    @workflow.run
+    async def run(self, request: CohortWorkflowInput) -> CohortWorkflowResult:
+        """Drive the cohort until its program ends."""
+        spec = self._state.spec
+        workflow.upsert_search_attributes([sa.COHORT_ID.value_set(spec.cohort_id)])
+        workflow.upsert_memo({"cohort_id": spec.cohort_id, "program": spec.program.name})
+        if self._state.version == 0:
+            await self._record(
+                [
+                    k.CohortLaunched(
+                        cohort_id=spec.cohort_id,
+                        program_name=spec.program.name,
+                        starts_at=spec.program.starts_at,
+                        ends_at=spec.program.ends_at,
+                        participant_count=len(spec.participants),
+                        mentor_count=len(spec.mentors),
+                        mentee_count=len(spec.mentees),
+                        require_hr_approval=spec.program.require_hr_approval,
+                    )
+                ]
+            )
+        if self._state.matching is None:
+            result = await workflow.execute_activity_method(
+                MatchingActivities.match_cohort,
+                MatchCohortInput(spec=spec),
+                start_to_close_timeout=MATCHING_TIMEOUT,
+                retry_policy=RETRY,
+                summary=f"match {len(spec.mentees)} mentees with {len(spec.mentors)} mentors",
+            )
+            await self._record(
+                [
+                    k.MatchingCompleted(
+                        pairs=[
+                            k.Pair(
+                                mentor_id=p.mentor_id,
+                                mentee_id=p.mentee_id,
+                                score=p.score,
+                                reasons=list(p.reasons),
+                            )
+                            for p in result.pairs
+                        ],
+                        unmatched=[
+                            k.Unmatched(
+                                mentee_id=u.mentee_id,
+                                reason_code=u.reason_code.value,
+                                reason=u.reason,
+                            )
+                            for u in result.unmatched
+                        ],
+                        total_score=result.total_score,
+                    )
+                ]
+            )
+        workflow.set_current_details(f"cohort {self._state.stage.value}")
+        await workflow.wait_condition(
+            lambda: self._state.stage is not CohortStage.AWAITING_APPROVAL,
+            timeout_summary="waiting for HR to approve the matches",
+        )
+        await self._start_pending_relationships()
+        await self._track_until_the_end()
+        return self._result()
+
+    # -- relationships ----------------------------------------------------------------------
+
+    async def _start_pending_relationships(self) -> None:
+        while pending := self._state.pairs_to_start()[: self._input.batch_size]:
+            async with self._lock:
+                stream_ids = await asyncio.gather(*(self._start_child(pair) for pair in pending))
+                await self._append([k.MentorshipsStarted(stream_ids=list(stream_ids))])
+            self._continue_as_new_if_long()
+
+    async def _start_child(
+        self,
+        pair: k.Pair,
+        rematch: int = 0,
+        previous: RematchRequestedSignal | None = None,
+    ) -> str:
+        spec = self._state.spec
+        stream_id = mentorship_workflow_id(spec.cohort_id, pair.mentee_id, rematch)
+        request = MentorshipWorkflowInput(
+            cohort_id=spec.cohort_id,
+            mentor_id=pair.mentor_id,
+            mentee_id=pair.mentee_id,
+            terms=program_terms(spec),
+            match_score=pair.score,
+            match_reasons=list(pair.reasons),
+            rematch_of=previous.stream_id if previous else None,
+            carried_goals=list(previous.open_goals) if previous else list[CarriedGoal](),
+            carried_action_items=list(previous.open_action_items) if previous else [],
+            history_limit=self._input.mentorship_history_limit or DEFAULT_HISTORY_LIMIT,
+        )
+        # A child started before a continue-as-new or a retry already exists: that is fine.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                MentorshipWorkflow.run,
+                request,
+                id=stream_id,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=f"{pair.mentor_id} mentors {pair.mentee_id}",
+            )
+        return stream_id
+
+    async def _track_until_the_end(self) -> None:
+        spec = self._state.spec
+        # Relationships close at the program end and then hold their surveys open for half a
+        # cadence; the cohort closes after that, so its outcome counts them as closed.
+        closes_at = spec.program.ends_at + spec.program.conversation_cadence
+        while True:
+            self._continue_as_new_if_long()
+            remaining = closes_at - workflow.now()
+            if remaining <= timedelta(0):
+                break
+            self._changed = False
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: bool(self._rematch_requests) or self._changed,
+                    timeout=remaining,
+                    timeout_summary=f"cohort closes at {closes_at:%Y-%m-%d %H:%M}",
+                )
+            while self._rematch_requests:
+                await self._rematch(self._rematch_requests.pop(0))
+        async with self._lock:
+            state = self._state
+            await self._append(
+                [
+                    k.CohortClosed(
+                        relationships=len(state.relationships),
+                        by_stage=state.counts_by_stage(),
+                        rematches=state.rematches,
+                        unmatched=len(state.unmatched),
+                    )
+                ]
+            )
+
+    async def _rematch(self, request: RematchRequestedSignal) -> None:
+        async with self._lock:
+            state = self._state
+            excluded = sorted(
+                {*state.previous_mentors(request.mentee_id), request.previous_mentor_id}
+            )
+            outcome = await workflow.execute_activity_method(
+                MatchingActivities.rematch_mentee,
+                RematchMenteeInput(
+                    spec=state.spec,
+                    mentee_id=request.mentee_id,
+                    mentor_loads=state.mentor_loads(),
+                    excluded_mentor_ids=excluded,
+                ),
+                start_to_close_timeout=MATCHING_TIMEOUT,
+                retry_policy=RETRY,
+                summary=f"rematch {request.mentee_id}",
+            )
+            if outcome.pair is None:
+                assert outcome.unmatched is not None
+                await self._append(
+                    [
+                        k.RematchFailed(
+                            unmatched=k.Unmatched(
+                                mentee_id=outcome.unmatched.mentee_id,
+                                reason_code=outcome.unmatched.reason_code.value,
+                                reason=outcome.unmatched.reason,
+                            ),
+                            previous_stream_id=request.stream_id or None,
+                        )
+                    ]
+                )
+                return
+            pair = k.Pair(
+                mentor_id=outcome.pair.mentor_id,
+                mentee_id=outcome.pair.mentee_id,
+                score=outcome.pair.score,
+                reasons=list(outcome.pair.reasons),
+            )
+            is_rematch = bool(request.stream_id)
+            number = state.rematch_count(request.mentee_id) + 1 if is_rematch else 0
+            stream_id = await self._start_child(pair, number, request if is_rematch else None)
+            await self._append(
+                [
+                    k.MenteeRematched(
+                        pair=pair,
+                        stream_id=stream_id,
+                        previous_stream_id=request.stream_id or None,
+                    )
+                ]
+            )
+
+    # -- recording --------------------------------------------------------------------------
+
+    def _continue_as_new_if_long(self) -> None:
+        info = workflow.info()
+        if (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._input.history_limit
+        ) and workflow.all_handlers_finished():
+            workflow.continue_as_new(self._input.model_copy(update={"state": self._state}))
+
+    async def _record(self, events: Sequence[DomainEvent]) -> None:
+        async with self._lock:
+            await self._append(events)
+
+    async def _append(self, events: Sequence[DomainEvent]) -> None:
+        info = workflow.info()
+        version = self._state.version
+        await workflow.execute_activity_method(
+            EventStoreActivities.append_events,
+            AppendEventsInput(
+                stream_id=self._stream_id,
+                expected_version=version,
+                events=[
+                    NewEvent.from_domain(
+                        event,
+                        event_id=uuid.uuid5(
+                            EVENT_ID_NAMESPACE,
+                            f"{info.workflow_id}/{info.run_id}/{version + offset}",
+                        ),
+                        occurred_at=workflow.now(),
+                        correlation_id=info.workflow_id,
+                        causation_id=info.run_id,
+                    )
+                    for offset, event in enumerate(events, start=1)
+                ],
+            ),
+            start_to_close_timeout=APPEND_TIMEOUT,
+            retry_policy=RETRY,
+            summary=", ".join(event.event_type for event in events),
+        )
+        state = self._state
+        for event in events:
+            state = evolve(state, event)
+        state.version = version + len(events)
+        self._state = state
+        self._changed = True
+        started, total = len(state.relationships), len(state.approved_pairs or [])
+        workflow.set_current_details(
+            f"cohort {state.stage.value}: {started} relationships started of {total} approved, "
+            f"{len(state.unmatched)} unmatched"
+        )
+
+    def _result(self) -> CohortWorkflowResult:
+        state = self._state
+        return CohortWorkflowResult(
+            cohort_id=state.cohort_id,
+            relationships=len(state.relationships),
+            by_stage=state.counts_by_stage(),
+            rematches=state.rematches,
+            unmatched=len(state.unmatched),
+        )
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    @workflow.update
+    async def matching_outcome(self) -> MatchingOutcome:
+        """Wait until matching is done; the launch answer."""
+        return await self._outcome()
+
+    async def _outcome(self) -> MatchingOutcome:
+        await workflow.wait_condition(lambda: self._state.matching is not None)
+        outcome = self.matching()
+        assert outcome is not None
+        return outcome
+
+    def _approved_pairs(self, request: ApproveMatches) -> tuple[list[k.Pair], list[k.Pair]]:
+        matching = self._state.matching
+        proposed = {pair.mentee_id: pair for pair in (matching.pairs if matching else [])}
+        overrides = [
+            k.Pair(
+                mentor_id=o.mentor_id, mentee_id=o.mentee_id, score=0.0, reasons=["chosen by HR"]
+            )
+            for o in request.overrides
+        ]
+        for override in overrides:
+            proposed[override.mentee_id] = override
+        return overrides, sorted(proposed.values(), key=lambda pair: pair.mentee_id)
+
+    @workflow.update
+    async def approve_matches(self, request: ApproveMatches) -> MatchingOutcome:
+        """HR accepts the matches, with overrides that must respect every hard constraint."""
+        overrides, pairs = self._approved_pairs(request)
+        await self._record([k.MatchesApproved(overrides=overrides, pairs=pairs)])
+        return await self._outcome()
+
+    @approve_matches.validator
+    def _check_approve_matches(self, request: ApproveMatches) -> None:
+        if self._state.stage is not CohortStage.AWAITING_APPROVAL:
+            raise _rejected([f"the cohort is {self._state.stage.value}, not awaiting approval"])
+        _, pairs = self._approved_pairs(request)
+        problems = assignment_violations(
+            self._state.spec, [(pair.mentor_id, pair.mentee_id) for pair in pairs]
+        )
+        if problems:
+            raise _rejected(problems)
+
+    @workflow.update
+    async def add_participant(self, request: AddParticipant) -> ParticipantAdded:
+        """A late joiner: added to the cohort, and matched at once when a mentee."""
+        participant = request.participant
+        async with self._lock:
+            self._state = self._state.model_copy(
+                update={"spec": with_participant(self._state.spec, participant)}
+            )
+            await self._append(
+                [k.ParticipantJoined(participant_id=participant.id, roles=list(participant.roles))]
+            )
+        if not participant.is_mentee:
+            return ParticipantAdded(participant_id=participant.id)
+        await workflow.wait_condition(lambda: self._state.stage is CohortStage.RUNNING)
+        await self._rematch(
+            RematchRequestedSignal(
+                stream_id="", mentee_id=participant.id, previous_mentor_id="", reason="late joiner"
+            )
+        )
+        unmatched = self._state.unmatched.get(participant.id)
+        if unmatched is not None:
+            return ParticipantAdded(
+                participant_id=participant.id, unmatched_reason=unmatched.reason
+            )
+        return ParticipantAdded(
+            participant_id=participant.id,
+            stream_id=mentorship_workflow_id(self._state.cohort_id, participant.id),
+        )
+
+    @add_participant.validator
+    def _check_add_participant(self, request: AddParticipant) -> None:
+        problems: list[str] = []
+        if self._state.stage is CohortStage.CLOSED:
+            problems.append("the cohort is closed")
+        try:
+            with_participant(self._state.spec, request.participant)
+        except ValueError as error:
+            problems.append(str(error))
+        if problems:
+            raise _rejected(problems)
+
+    @workflow.signal
+    def mentorship_rematch_requested(self, request: RematchRequestedSignal) -> None:
+        """A relationship ended so that its mentee is matched again."""
+        self._rematch_requests.append(request)
+
+    @workflow.signal
+    def mentorship_stage_changed(self, change: StageChangedSignal) -> None:
+        """A relationship changed stage (kept for counts and mentor loads)."""
+        relationship = self._state.relationships.get(change.stream_id)
+        if relationship is not None:
+            relationship.stage = change.stage
+
+    @workflow.query
+    def matching(self) -> MatchingOutcome | None:
+        """The matching outcome once known (also answers after the cohort closed)."""
+        matching = self._state.matching
+        if matching is None:
+            return None
+        return MatchingOutcome(
+            cohort_id=self._state.cohort_id,
+            awaiting_approval=self._state.stage is CohortStage.AWAITING_APPROVAL,
+            pairs=list(matching.pairs),
+            unmatched=list(matching.unmatched),
+            total_score=matching.total_score,
+        )
+
+    @workflow.query
+    def state(self) -> dict[str, object]:
+        """Counts and progress (ids only)."""
+        state = self._state
+        return {
+            "cohort_id": state.cohort_id,
+            "stage": state.stage.value,
+            "stream_version": state.version,
+            "relationships": len(state.relationships),
+            "approved_pairs": len(state.approved_pairs or []),
+            "by_stage": state.counts_by_stage(),
+            "unmatched": {m: u.reason for m, u in state.unmatched.items()},
+            "rematches": state.rematches,
+            "mentor_loads": state.mentor_loads(),
+        }
+
+
+def _rejected(problems: list[str]) -> ApplicationError:
+    return ApplicationError(
+        "; ".join(problems), problems, type="CommandRejected", non_retryable=True
+    )

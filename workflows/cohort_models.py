@@ -1,0 +1,71 @@
+"""Inputs and results of the cohort workflow."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.cohort_spec import CohortSpec, ParticipantSpec
+from domain.cohort_state import CohortState
+from events.cohort import Pair, Unmatched
+
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_COHORT_HISTORY_LIMIT = 10_000
+
+
+class CohortWorkflowInput(BaseModel):
+    """A cohort to run (or to continue, with ``state`` set, after continue-as-new)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spec: CohortSpec
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=1000)
+    history_limit: int = Field(default=DEFAULT_COHORT_HISTORY_LIMIT, ge=200)
+    mentorship_history_limit: int | None = None
+    state: CohortState | None = None
+
+
+class CohortWorkflowResult(BaseModel):
+    """How the cohort ended."""
+
+    cohort_id: str
+    relationships: int
+    by_stage: dict[str, int]
+    rematches: int
+    unmatched: int
+
+
+class MatchingOutcome(BaseModel):
+    """The launch answer: who was matched with whom, and who could not be, and why."""
+
+    cohort_id: str
+    awaiting_approval: bool
+    pairs: list[Pair]
+    unmatched: list[Unmatched]
+    total_score: float
+
+
+class PairOverride(BaseModel):
+    """HR's choice of mentor for a mentee."""
+
+    mentor_id: str
+    mentee_id: str
+
+
+class ApproveMatches(BaseModel):
+    """HR accepts the proposed matches, optionally with overrides."""
+
+    overrides: list[PairOverride] = Field(default_factory=list)
+
+
+class AddParticipant(BaseModel):
+    """A late joiner."""
+
+    participant: ParticipantSpec
+
+
+class ParticipantAdded(BaseModel):
+    """What became of a late joiner."""
+
+    participant_id: str
+    stream_id: str | None = None
+    unmatched_reason: str | None = None
