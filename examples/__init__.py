@@ -1,0 +1,1 @@
+"""Example cohort specs and a generator of large synthetic cohorts."""
