@@ -17,7 +17,9 @@ from rich.markup import escape
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from domain.cohort_spec import CohortSpecInvalid
 from eventstore import EventStoreError
+from mentorflow.cli.cohorts import cohort_app
 from mentorflow.cli.services import demo, worker
 from mentorflow.cli.stack import stack_app
 from mentorflow.logging import configure_logging
@@ -28,7 +30,11 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
 # Extend these as packages gain commands: bad input first, then the packages' base errors.
-BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (StackConfigInvalid, pydantic.ValidationError)
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
+    StackConfigInvalid,
+    CohortSpecInvalid,
+    pydantic.ValidationError,
+)
 FAILURE_ERRORS: tuple[type[Exception], ...] = (StackError, EventStoreError)
 
 
@@ -48,7 +54,7 @@ def problems_of(error: Exception) -> list[str]:
             f"{'.'.join(str(part) for part in detail['loc']) or 'input'}: {detail['msg']}"
             for detail in error.errors()
         ]
-    if isinstance(error, StackConfigInvalid):
+    if isinstance(error, StackConfigInvalid | CohortSpecInvalid):
         return list(error.problems)
     return [str(error)]
 
@@ -89,6 +95,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(stack_app, name="stack")
+app.add_typer(cohort_app, name="cohort")
 app.command()(worker)
 app.command()(demo)
 

@@ -1,0 +1,128 @@
+"""``mentorflow cohort launch FILE [--wait]`` and ``mentorflow cohort status COHORT_ID``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from domain.cohort_spec import CohortSpec, CohortSpecInvalid, parse_cohort_spec
+from mentorflow.cohorts import LaunchResult, launch_cohort
+from mentorflow.settings import Settings
+from workflows.cohort import CohortWorkflow
+from workflows.ids import cohort_workflow_id
+
+cohort_app = typer.Typer(
+    name="cohort", help="Launch and inspect program cohorts.", no_args_is_help=True
+)
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+POLL_SECONDS = 0.5
+
+
+def read_spec(path: Path) -> CohortSpec:
+    """Read a JSON or YAML cohort spec (by suffix; YAML also reads JSON).
+
+    Raises:
+        CohortSpecInvalid: The file is missing, unreadable or invalid (every problem named).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CohortSpecInvalid([f"{path}: {error.strerror or error}"]) from error
+    return parse_cohort_spec(text, "json" if path.suffix.lower() == ".json" else "yaml")
+
+
+@cohort_app.command()
+def launch(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Cohort spec, JSON or YAML.")],
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait until every relationship started.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Launch a cohort: validate the spec, start its workflow once, show the matching."""
+    settings: Settings = ctx.obj
+    spec = read_spec(file)
+    result = asyncio.run(_launch(settings, spec, wait=wait and not json_output))
+    if json_output:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    _print_launch(result)
+
+
+async def _launch(settings: Settings, spec: CohortSpec, *, wait: bool) -> LaunchResult:
+    from worker import connect_client
+
+    client = await connect_client(settings)
+    result = await launch_cohort(client, spec, settings.task_queue)
+    if wait and not result.outcome.awaiting_approval:
+        handle = client.get_workflow_handle_for(CohortWorkflow.run, result.workflow_id)
+        total = len(result.outcome.pairs)
+        columns = (TextColumn("starting relationships"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns) as progress:
+            task = progress.add_task("start", total=total)
+            while True:
+                state: dict[str, Any] = await handle.query(CohortWorkflow.state)
+                started = int(state["relationships"])
+                progress.update(task, completed=started)
+                if started >= total:
+                    break
+                await asyncio.sleep(POLL_SECONDS)
+    return result
+
+
+def _print_launch(result: LaunchResult) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    verb = "was already launched" if result.already_launched else "launched"
+    console.print(f"Cohort {result.cohort_id} {verb} (workflow {result.workflow_id}).")
+    outcome = result.outcome
+    table = Table(title=f"{len(outcome.pairs)} pairs, total score {outcome.total_score:.3f}")
+    for column in ("mentee", "mentor", "score", "reasons"):
+        table.add_column(column, overflow="fold")
+    for pair in outcome.pairs:
+        table.add_row(pair.mentee_id, pair.mentor_id, f"{pair.score:.3f}", "; ".join(pair.reasons))
+    console.print(table)
+    for unmatched in outcome.unmatched:
+        console.print(f"[yellow]unmatched[/] {unmatched.mentee_id}: {unmatched.reason}")
+    if outcome.awaiting_approval:
+        console.print("Awaiting HR approval of the matches before relationships start.")
+
+
+@cohort_app.command()
+def status(
+    ctx: typer.Context,
+    cohort_id: Annotated[str, typer.Argument(help="The cohort id.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show a cohort's progress: relationships per stage, unmatched mentees, rematches."""
+    state = asyncio.run(_status(ctx.obj, cohort_id))
+    if json_output:
+        typer.echo(json.dumps(state, indent=2))
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(
+        f"Cohort {state['cohort_id']}: {state['stage']}, {state['relationships']} relationships, "
+        f"{state['rematches']} rematches"
+    )
+    table = Table("stage", "relationships")
+    for stage, count in state["by_stage"].items():
+        table.add_row(stage, str(count))
+    console.print(table)
+    for mentee_id, reason in state["unmatched"].items():
+        console.print(f"[yellow]unmatched[/] {mentee_id}: {reason}")
+
+
+async def _status(settings: Settings, cohort_id: str) -> dict[str, Any]:
+    from worker import connect_client
+
+    client = await connect_client(settings)
+    handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
+    state: dict[str, Any] = await handle.query(CohortWorkflow.state)
+    return state
