@@ -154,7 +154,7 @@ def test_result_equals_the_brute_force_optimum(spec: CohortSpec, options: Solver
     )
 
 
-@PROPERTY_SETTINGS
+@settings(PROPERTY_SETTINGS, max_examples=80)
 @given(spec=small_cohorts(), data=st.data())
 def test_the_same_input_always_gives_the_same_output(spec: CohortSpec, data: st.DataObject) -> None:
     shuffled = spec.model_copy(
@@ -164,7 +164,7 @@ def test_the_same_input_always_gives_the_same_output(spec: CohortSpec, data: st.
     assert match_cohort(spec) == match_cohort(spec) == match_cohort(shuffled)
 
 
-@PROPERTY_SETTINGS
+@settings(PROPERTY_SETTINGS, max_examples=100)
 @given(spec=small_cohorts())
 def test_override_checks_agree_with_the_rules_and_with_the_engine(spec: CohortSpec) -> None:
     problem = MatchingProblem.from_spec(spec)
@@ -213,7 +213,7 @@ def test_solver_matches_brute_force_on_small_matrices(
     assert (len(matched), total) == brute_force(units, capacity)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(matrix=score_matrices(max_mentees=40, max_mentors=12))
 def test_sparse_solver_with_tiny_candidate_graphs_equals_the_dense_optimum(
     matrix: tuple[IntArray, IntArray],
