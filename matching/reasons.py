@@ -142,7 +142,7 @@ def unmatched_reason(problem: MatchingProblem, mentee: int) -> tuple[UnmatchedRe
         for flag, words in (
             (Exclusion.REPORTING_LINE, "in the reporting line"),
             (Exclusion.AVOID, "on an avoid list"),
-            (Exclusion.EXCLUDED, "excluded (previous mentor)"),
+            (Exclusion.EXCLUDED, "excluded for this match"),
         ):
             count = int((senior & ((exclusion & flag) != 0)).sum())
             if count:
