@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ async def test_a_cohort_launched_from_the_cli_starts_its_relationships_with_even
         for pair in pairs:
             stream_id = f"mentorship-{cohort_id}-{pair['mentee_id']}"
             await assert_eventually(
-                lambda stream_id=stream_id: store.read_stream(stream_id),
+                partial(store.read_stream, stream_id),
                 lambda envelopes: len(envelopes) >= 2,
                 timeout=60,
             )
