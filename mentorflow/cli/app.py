@@ -17,8 +17,10 @@ from rich.markup import escape
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from bus import BusError
 from domain.cohort_spec import CohortSpecInvalid
 from eventstore import EventStoreError
+from mentorflow.cli.bus import events_app, relay
 from mentorflow.cli.cohorts import cohort_app
 from mentorflow.cli.services import demo, worker
 from mentorflow.cli.stack import stack_app
@@ -35,7 +37,7 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     CohortSpecInvalid,
     pydantic.ValidationError,
 )
-FAILURE_ERRORS: tuple[type[Exception], ...] = (StackError, EventStoreError)
+FAILURE_ERRORS: tuple[type[Exception], ...] = (StackError, EventStoreError, BusError)
 
 
 def exit_code_for(error: Exception) -> int | None:
@@ -96,6 +98,8 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.add_typer(cohort_app, name="cohort")
+app.add_typer(events_app, name="events")
+app.command()(relay)
 app.command()(worker)
 app.command()(demo)
 

@@ -1,0 +1,160 @@
+"""``mentorflow relay`` and ``mentorflow events tail``: the event bus on the command line.
+
+Register in the root app with ``app.command()(relay)`` and
+``app.add_typer(events_app, name="events")``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from nats.js.errors import NotFoundError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bus import BusConfig, close_broker, create_broker, events_filter, run_relay, tail_events
+from eventstore import Position
+from mentorflow.settings import Settings, load_settings
+
+events_app = typer.Typer(name="events", help="Watch the events on the bus.", no_args_is_help=True)
+
+
+class BusSettings(BaseSettings):
+    """``MENTORFLOW_BUS_*``: stream retention, and names for isolated set-ups.
+
+    ``MENTORFLOW_BUS_DUPLICATE_WINDOW`` and ``MENTORFLOW_BUS_MAX_AGE`` take seconds or ISO
+    8601 durations (``PT2H``, ``P30D``). ``MENTORFLOW_BUS_STREAM_NAME`` and
+    ``MENTORFLOW_BUS_SUBJECT_PREFIX`` exist for tests and side-by-side installations sharing
+    one NATS; consumers of the contract expect the defaults.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MENTORFLOW_BUS_", extra="ignore", frozen=True)
+
+    duplicate_window: timedelta = BusConfig.model_fields["duplicate_window"].default
+    max_age: timedelta = BusConfig.model_fields["max_age"].default
+    stream_name: str = BusConfig.model_fields["stream_name"].default
+    subject_prefix: str = BusConfig.model_fields["subject_prefix"].default
+
+
+def bus_config(settings: Settings) -> BusConfig:
+    """The bus configuration of this process, from its settings and the environment."""
+    return BusConfig(nats_url=settings.nats_url, **BusSettings().model_dump())
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+
+
+def _start_position(from_start: bool, from_position: str | None) -> Position | None:
+    if from_start and from_position is not None:
+        raise typer.BadParameter("give either --from-start or --from, not both")
+    if from_start:
+        return Position.START
+    if from_position is None:
+        return None
+    try:
+        return Position.parse(from_position)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{from_position!r} is not a position (TRANSACTION_ID:GLOBAL_POSITION)",
+            param_hint="--from",
+        ) from None
+
+
+def relay(
+    ctx: typer.Context,
+    from_start: Annotated[
+        bool,
+        typer.Option(
+            "--from-start",
+            help="Re-publish every stored event first (JetStream drops the duplicates it "
+            "still holds within its duplicate window).",
+        ),
+    ] = False,
+    from_position: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="TXID:POSITION",
+            help="Move the checkpoint to this position first and re-publish from there.",
+        ),
+    ] = None,
+    name: Annotated[str, typer.Option(help="The relay's checkpoint name.")] = "default",
+) -> None:
+    """Publish every event of the store to NATS JetStream, in order, at least once."""
+    settings = _settings(ctx)
+    start_from = _start_position(from_start, from_position)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        await run_relay(
+            settings.database_url,
+            bus_config(settings),
+            stop,
+            relay_name=name,
+            start_from=start_from,
+        )
+
+    asyncio.run(serve())
+
+
+@events_app.command("tail")
+def tail(
+    ctx: typer.Context,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="Subject filter, e.g. 'mentorflow.events.mentorship.>' or "
+            "'mentorflow.events.*.ConversationHeld' (default: every event)."
+        ),
+    ] = None,
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="Begin with the oldest event the stream holds.")
+    ] = False,
+    count: Annotated[int | None, typer.Option(min=1, help="Exit after this many events.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print each envelope as one JSON line.")
+    ] = False,
+) -> None:
+    """Print events as they arrive on the bus (one line each)."""
+    config = bus_config(_settings(ctx))
+    pattern = subject or events_filter(config.subject_prefix)
+
+    async def watch() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        broker = create_broker(config, name="mentorflow-events-tail")
+        await broker.connect()
+        seen = 0
+        try:
+            async for event in tail_events(broker, config, pattern, stop, from_start=from_start):
+                if as_json:
+                    typer.echo(event.body.decode())
+                else:
+                    envelope = event.envelope()
+                    typer.echo(
+                        f"{envelope.global_position:>8}  {envelope.recorded_at:%Y-%m-%d %H:%M:%S}"
+                        f"  {envelope.stream_id}@{envelope.stream_version}  {envelope.event_type}"
+                    )
+                seen += 1
+                if count is not None and seen >= count:
+                    break
+        except NotFoundError:
+            raise typer.BadParameter(
+                f"no stream {config.stream_name} captures {pattern!r} (is the relay running?)",
+                param_hint="--subject",
+            ) from None
+        finally:
+            await close_broker(broker)
+
+    asyncio.run(watch())
