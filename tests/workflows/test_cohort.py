@@ -18,7 +18,7 @@ from examples.generate_cohort import generate_cohort
 from matching import assignment_violations, override_violations
 from mentorflow.cohorts import launch_cohort
 from tests.support import assert_eventually
-from tests.workflows.scenario import running_worker
+from tests.workflows.scenario import Harness, running_worker
 from workflows.cohort import CohortWorkflow
 from workflows.cohort_models import (
     AddParticipant,
@@ -48,6 +48,15 @@ def _cohort(client: Client, cohort_id: str) -> WorkflowHandle[CohortWorkflow, Co
     return client.get_workflow_handle_for(CohortWorkflow.run, f"cohort-{cohort_id}")
 
 
+def _track_children(harness: Harness, cohort_id: str, mentee_ids: list[str]) -> None:
+    """Relationships outlive their cohort (ABANDON): the harness must terminate them too, or
+    their timers would keep the time-skipping server from skipping in later tests."""
+    harness.started.extend(
+        harness.client.get_workflow_handle(f"mentorship-{cohort_id}-{mentee_id}")
+        for mentee_id in mentee_ids
+    )
+
+
 async def _cohort_state(client: Client, cohort_id: str) -> dict[str, Any]:
     state: dict[str, Any] = await _cohort(client, cohort_id).query(CohortWorkflow.state)
     return state
@@ -62,6 +71,7 @@ async def test_a_fifty_person_cohort_runs_from_launch_to_close(
         launched = await launch_cohort(env.client, spec, harness.task_queue, batch_size=10)
         harness.started.append(_cohort(env.client, spec.cohort_id))
         pairs = launched.outcome.pairs
+        _track_children(harness, spec.cohort_id, [pair.mentee_id for pair in pairs])
         await assert_eventually(
             lambda: _cohort_state(env.client, spec.cohort_id),
             lambda state: state["relationships"] == len(pairs),
@@ -91,7 +101,12 @@ async def test_launching_the_same_cohort_again_starts_nothing_and_says_so(
     async with running_worker(env.client, session_store) as harness:
         first = await launch_cohort(env.client, spec, harness.task_queue)
         harness.started.append(_cohort(env.client, spec.cohort_id))
+        _track_children(harness, spec.cohort_id, [pair.mentee_id for pair in first.outcome.pairs])
         second = await launch_cohort(env.client, spec, harness.task_queue)
+        await assert_eventually(  # every child exists, so the harness can terminate them all
+            lambda: _cohort_state(env.client, spec.cohort_id),
+            lambda state: state["relationships"] == len(first.outcome.pairs),
+        )
 
     assert (first.already_launched, second.already_launched) == (False, True)
     assert second.outcome == first.outcome
@@ -110,6 +125,7 @@ async def test_hr_approval_rejects_an_override_that_breaks_a_constraint_and_take
         launched = await launch_cohort(env.client, spec, harness.task_queue)
         cohort = _cohort(env.client, spec.cohort_id)
         harness.started.append(cohort)
+        _track_children(harness, spec.cohort_id, [p.mentee_id for p in launched.outcome.pairs])
         assert launched.outcome.awaiting_approval
         pair = launched.outcome.pairs[0]
 
@@ -171,6 +187,7 @@ async def test_a_rematch_starts_a_new_relationship_with_the_open_goals_and_anoth
     async with running_worker(env.client, session_store) as harness:
         launched = await launch_cohort(env.client, spec, harness.task_queue)
         harness.started.append(_cohort(env.client, spec.cohort_id))
+        _track_children(harness, spec.cohort_id, [p.mentee_id for p in launched.outcome.pairs])
         pair = launched.outcome.pairs[0]
         first = env.client.get_workflow_handle(f"mentorship-{spec.cohort_id}-{pair.mentee_id}")
         await assert_eventually(
@@ -209,9 +226,10 @@ async def test_a_late_joiner_is_matched_from_the_capacity_left(
     env = time_skipping_env
     spec = _spec(await env.get_current_time(), mentees=4, mentors=4, seed=9)
     async with running_worker(env.client, session_store) as harness:
-        await launch_cohort(env.client, spec, harness.task_queue)
+        launched = await launch_cohort(env.client, spec, harness.task_queue)
         cohort = _cohort(env.client, spec.cohort_id)
         harness.started.append(cohort)
+        _track_children(harness, spec.cohort_id, [p.mentee_id for p in launched.outcome.pairs])
         joiner = ParticipantSpec.model_validate(
             {
                 "id": "p-late",
