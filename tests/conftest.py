@@ -35,9 +35,13 @@ def postgres_server_url(stack: StackAddresses) -> str:
     return stack.database_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's time-skipping test server (months of timers in seconds)."""
+    """Temporal's time-skipping test server (months of timers in seconds), one per module.
+
+    The server skips time only while no workflow has work pending; one server per module
+    keeps a workflow another module left running from stalling everybody's clock.
+    """
     environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(find_binary("temporal-test-server")),

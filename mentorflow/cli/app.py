@@ -8,6 +8,10 @@ the same under ``main()`` and under ``typer.testing.CliRunner``.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import traceback
 from typing import Any
 
 import pydantic
@@ -113,8 +117,29 @@ def root(ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    """Console entry point (``mentorflow = "mentorflow.cli.app:main"``)."""
-    app()
+    """Console entry point (``mentorflow = "mentorflow.cli.app:main"``).
+
+    Exits without interpreter finalization once every output is flushed: the Temporal
+    client's Rust runtime threads can otherwise abort the process at exit (SIGABRT,
+    "PyGILState_Release", temporalio/sdk-python#300), which would turn a success into
+    exit code -6.
+    """
+    code = 0
+    try:
+        app()
+    except SystemExit as exit_request:
+        code = (
+            exit_request.code
+            if isinstance(exit_request.code, int)
+            else int(exit_request.code is not None)
+        )
+    except Exception:
+        traceback.print_exc()
+        code = EXIT_FAILURE
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":
