@@ -117,7 +117,7 @@ class EventCatalog:
         """Decode an envelope into a typed recorded event."""
         fields = envelope.model_dump(exclude={"data"})
         event = self.decode_data(envelope.event_type, envelope.schema_version, envelope.data)
-        return RecordedEvent.model_construct(**fields, event=event)
+        return RecordedEvent(**fields, event=event)
 
     def json_schemas(self) -> dict[str, Any]:
         """JSON Schema of every event's data, by event type, with its version."""

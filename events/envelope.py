@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -73,14 +75,14 @@ class EventEnvelope(BaseModel):
         return self.stream_id.split("-", 1)[0]
 
 
-class RecordedEvent(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
     """A stored event decoded into its typed, current-version domain event.
 
     ``schema_version`` is the version the event was stored with; ``event`` is always of the
-    current version (upcast on the way in).
+    current version (upcast on the way in). A plain dataclass: it is built for every event a
+    reader decodes, from fields the store already typed, so it validates nothing itself.
     """
-
-    model_config = ConfigDict(frozen=True)
 
     event_id: UUID
     event_type: str
@@ -88,8 +90,8 @@ class RecordedEvent(BaseModel):
     stream_id: str
     stream_version: int
     global_position: int
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
+    occurred_at: datetime
+    recorded_at: datetime
     correlation_id: str
     causation_id: str | None
     event: DomainEvent

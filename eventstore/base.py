@@ -104,7 +104,7 @@ class StoredEvent:
     def decode(self, catalog: EventCatalog = CATALOG) -> RecordedEvent:
         """The typed, current-version event with its metadata."""
         row = self._row
-        return RecordedEvent.model_construct(
+        return RecordedEvent(
             event_id=row["event_id"],
             event_type=row["event_type"],
             schema_version=row["schema_version"],
