@@ -31,6 +31,8 @@ demo: venv
 
 bench: venv
 	$(RUN) python -m bench.eventstore_bench
+	$(RUN) python -m bench.matching_bench
+	$(RUN) python -m bench.projections_bench
 
 stack-up: venv
 	$(RUN) mentorflow stack up

@@ -26,11 +26,13 @@ from domain.cohort_spec import CohortSpecInvalid
 from eventstore import EventStoreError
 from mentorflow.cli.bus import events_app, relay
 from mentorflow.cli.cohorts import cohort_app
+from mentorflow.cli.projections import projections_app, projector
 from mentorflow.cli.services import demo, worker
 from mentorflow.cli.stack import stack_app
 from mentorflow.logging import configure_logging
 from mentorflow.settings import load_settings
 from mentorflow.stack import StackConfigInvalid, StackError
+from projections import ProjectionError
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -41,7 +43,12 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     CohortSpecInvalid,
     pydantic.ValidationError,
 )
-FAILURE_ERRORS: tuple[type[Exception], ...] = (StackError, EventStoreError, BusError)
+FAILURE_ERRORS: tuple[type[Exception], ...] = (
+    StackError,
+    EventStoreError,
+    BusError,
+    ProjectionError,
+)
 
 
 def exit_code_for(error: Exception) -> int | None:
@@ -104,6 +111,8 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(events_app, name="events")
 app.command()(relay)
+app.command()(projector)
+app.add_typer(projections_app, name="projections")
 app.command()(worker)
 app.command()(demo)
 

@@ -1,0 +1,255 @@
+"""Cohort dashboard: one row per cohort and one per relationship, aggregated when read.
+
+A cohort's figures (pairs per stage, adherence, completion rates, at-risk pairs) are sums
+over its relationships. Keeping one row per relationship, rather than a counter row per
+cohort that every relationship updates, means no two streams ever write the same row:
+events of a cohort's pairs apply concurrently, and a row never needs a read-modify-write
+across streams. `projections.queries.cohort_dashboard` does the sums.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from events import DomainEvent
+from events import cohort as k
+from events import mentorship as m
+from projections.base import Projection, stream_type_of
+from projections.dispatch import Handlers, StateCodec
+from projections.relationship import ActionItems, Relationship
+from projections.tables import Rows, Table
+
+COHORTS = Table(
+    "dashboard_cohorts",
+    (
+        "stream_id",
+        "cohort_id",
+        "program_name",
+        "starts_at",
+        "ends_at",
+        "participant_count",
+        "unmatched_mentees",
+        "launched_at",
+        "closed_at",
+    ),
+)
+PAIRS = Table(
+    "dashboard_pairs",
+    (
+        "stream_id",
+        "cohort_id",
+        "stage",
+        "onboarding_completed",
+        "onboarding_overdue",
+        "conversations_held",
+        "conversations_due",
+        "conversations_on_time",
+        "conversations_missed",
+        "consecutive_misses",
+        "action_items_created",
+        "action_items_completed",
+        "action_items_overdue",
+        "escalations",
+        "surveys_received",
+        "satisfaction_total",
+        "rematch_requested",
+        "is_rematch",
+        "at_risk",
+    ),
+)
+
+
+@dataclass(slots=True)
+class CohortFacts:
+    """A cohort stream's part of the dashboard."""
+
+    cohort_id: str = ""
+    program_name: str = ""
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    participant_count: int = 0
+    unmatched_mentees: int = 0
+    launched_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class PairFacts:
+    """A relationship's part of the dashboard."""
+
+    relationship: Relationship = field(default_factory=Relationship)
+    onboarding_completed: bool = False
+    onboarding_overdue: bool = False
+    conversations_held: int = 0
+    conversations_due: int = 0
+    conversations_on_time: int = 0
+    conversations_missed: int = 0
+    consecutive_misses: int = 0
+    escalations: int = 0
+    items: ActionItems = field(default_factory=ActionItems)
+    satisfaction: dict[str, int] = field(default_factory=dict)
+    rematch_requested: bool = False
+
+    @property
+    def at_risk(self) -> bool:
+        """Running and behind: a missed conversation in a row, or an overdue item."""
+        running = self.relationship.stage not in {"closing", "closed"}
+        return running and (self.consecutive_misses >= 1 or self.items.overdue > 0)
+
+
+DashboardState = CohortFacts | PairFacts
+_COHORT_CODEC = StateCodec(CohortFacts)
+_PAIR_CODEC = StateCodec(PairFacts)
+_COHORT = Handlers[CohortFacts]()
+_PAIR = Handlers[PairFacts]()
+
+
+@_COHORT.on(k.CohortLaunched)
+def _launched(state: CohortFacts, event: k.CohortLaunched, at: datetime) -> None:
+    state.cohort_id, state.program_name = event.cohort_id, event.program_name
+    state.starts_at, state.ends_at = event.starts_at, event.ends_at
+    state.participant_count, state.launched_at = event.participant_count, at
+
+
+@_COHORT.on(k.MatchingCompleted)
+def _matching(state: CohortFacts, event: k.MatchingCompleted, _: datetime) -> None:
+    state.unmatched_mentees = len(event.unmatched)
+
+
+@_COHORT.on(k.CohortClosed)
+def _cohort_closed(state: CohortFacts, event: k.CohortClosed, at: datetime) -> None:
+    state.closed_at = at
+
+
+@_PAIR.on(m.OnboardingCompleted)
+def _onboarded(state: PairFacts, event: m.OnboardingCompleted, _: datetime) -> None:
+    state.onboarding_completed, state.onboarding_overdue = True, False
+
+
+@_PAIR.on(m.OnboardingOverdue)
+def _onboarding_overdue(state: PairFacts, event: m.OnboardingOverdue, _: datetime) -> None:
+    state.onboarding_overdue = True
+
+
+@_PAIR.on(m.DeadlineExtended)
+def _extended(state: PairFacts, event: m.DeadlineExtended, _: datetime) -> None:
+    if event.deadline == "onboarding":
+        state.onboarding_overdue = False
+
+
+@_PAIR.on(m.ConversationHeld)
+def _held(state: PairFacts, event: m.ConversationHeld, _: datetime) -> None:
+    state.conversations_held += 1
+    state.consecutive_misses = 0
+    if event.due_at is not None:
+        state.conversations_due += 1
+        state.conversations_on_time += event.held_at <= event.due_at
+
+
+@_PAIR.on(m.ConversationMissed)
+def _missed(state: PairFacts, event: m.ConversationMissed, _: datetime) -> None:
+    state.conversations_missed += 1
+    state.consecutive_misses = event.consecutive_misses
+
+
+@_PAIR.on(m.MentorshipEscalated)
+def _escalated(state: PairFacts, event: m.MentorshipEscalated, _: datetime) -> None:
+    state.escalations += 1
+
+
+@_PAIR.on(m.SurveySubmitted)
+def _survey(state: PairFacts, event: m.SurveySubmitted, _: datetime) -> None:
+    state.satisfaction[event.person_id] = event.satisfaction
+
+
+@_PAIR.on(m.RematchRequested)
+def _rematch(state: PairFacts, event: m.RematchRequested, _: datetime) -> None:
+    state.rematch_requested = True
+
+
+class CohortDashboard(Projection[DashboardState]):
+    """Pairs per stage, onboarding, cadence adherence, completion, satisfaction, risks."""
+
+    name = "cohort_dashboard"
+    description = "Per cohort and relationship: the figures HR dashboards sum up."
+    stream_types = frozenset({"cohort", "mentorship"})
+    tables = (COHORTS, PAIRS)
+
+    def new_state(self, stream_id: str) -> DashboardState:
+        """Cohort facts for a cohort stream, pair facts for a relationship."""
+        return CohortFacts() if stream_type_of(stream_id) == "cohort" else PairFacts()
+
+    def load_state(self, stream_id: str, text: str) -> DashboardState:
+        """The stored state."""
+        if stream_type_of(stream_id) == "cohort":
+            return _COHORT_CODEC.load(text)
+        return _PAIR_CODEC.load(text)
+
+    def dump_state(self, state: DashboardState) -> str:
+        """The state as JSON."""
+        if isinstance(state, CohortFacts):
+            return _COHORT_CODEC.dump(state)
+        return _PAIR_CODEC.dump(state)
+
+    def apply(self, state: DashboardState, event: DomainEvent, occurred_at: datetime) -> None:
+        """Fold one event."""
+        if isinstance(state, CohortFacts):
+            _COHORT.apply(state, event, occurred_at)
+            return
+        state.relationship.follow(event, occurred_at)
+        state.items.follow(event, occurred_at)
+        _PAIR.apply(state, event, occurred_at)
+
+    def rows(self, stream_id: str, state: DashboardState) -> Rows:
+        """The cohort row or the pair row."""
+        if isinstance(state, CohortFacts):
+            return {COHORTS.name: _cohort_rows(stream_id, state)}
+        return {PAIRS.name: _pair_rows(stream_id, state)}
+
+
+def _cohort_rows(stream_id: str, state: CohortFacts) -> list[tuple[object, ...]]:
+    if state.launched_at is None or state.starts_at is None or state.ends_at is None:
+        return []
+    return [
+        (
+            stream_id,
+            state.cohort_id,
+            state.program_name,
+            state.starts_at,
+            state.ends_at,
+            state.participant_count,
+            state.unmatched_mentees,
+            state.launched_at,
+            state.closed_at,
+        )
+    ]
+
+
+def _pair_rows(stream_id: str, state: PairFacts) -> list[tuple[object, ...]]:
+    relationship = state.relationship
+    if not relationship.known:
+        return []
+    return [
+        (
+            stream_id,
+            relationship.cohort_id,
+            relationship.stage,
+            state.onboarding_completed,
+            state.onboarding_overdue,
+            state.conversations_held,
+            state.conversations_due,
+            state.conversations_on_time,
+            state.conversations_missed,
+            state.consecutive_misses,
+            state.items.created,
+            state.items.completed,
+            state.items.overdue,
+            state.escalations,
+            len(state.satisfaction),
+            sum(state.satisfaction.values()),
+            state.rematch_requested,
+            relationship.rematch_of is not None,
+            state.at_risk,
+        )
+    ]

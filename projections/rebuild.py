@@ -1,0 +1,249 @@
+"""Rebuild: replay the whole store into fresh tables, then swap them in.
+
+1. The projections' migrations build empty tables in a staging schema.
+2. The store's tail (`read_all`, in safe order) is folded in memory, per projection and
+   stream, with the same `apply` as the live path, then the resulting rows, states and
+   checkpoints are copied into the staging tables in bulk (``COPY``).
+3. One transaction swaps them in. It locks the live checkpoints table, which holds the live
+   projector back (its transactions start by locking a checkpoint row) for the moment of
+   the swap; catches up every stream the live projector has taken further than the replay
+   (events committed meanwhile), so no applied event is lost; drops the live tables; moves
+   the staging tables into ``read_models``; and replaces the projection's checkpoints.
+
+The live projector runs on during steps 1 and 2. After the swap, deliveries of events the
+rebuild already applied are duplicates, and later ones apply as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from events import CATALOG, EventCatalog
+from eventstore import Position, PostgresEventStore
+from eventstore.migrator import Connection
+from eventstore.postgres import SCHEMA as EVENTSTORE_SCHEMA
+from projections.base import Projection, StreamProgress, stream_type_of
+from projections.errors import RebuildInProgress
+from projections.folding import Decoded, apply_one, decode_stored
+from projections.registry import select_projections
+from projections.schema import SCHEMA, migrate_read_models
+from projections.tables import Row
+from projections.writer import ProjectionWriter
+
+STAGING_SCHEMA = "read_models_rebuild"
+_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('mentorflow:projections:rebuild', 0))"
+_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended('mentorflow:projections:rebuild', 0))"
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (events read so far, events in the store when the rebuild started)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildResult:
+    """What a rebuild did."""
+
+    projections: list[str]
+    events: int
+    """Events read from the store."""
+    streams: int
+    """Streams with a checkpoint, over all rebuilt projections."""
+    caught_up: int
+    """Events applied during the swap because the live projector was ahead."""
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        """Read and folded per second, the swap included."""
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+_STATES_TABLE = """
+CREATE TEMPORARY TABLE projection_states (
+    projection text, stream_id text, version integer, skipped integer, last_position bigint,
+    state text
+) ON COMMIT DROP
+"""
+
+
+class _Fold:
+    """One projection's state of every stream, folded in memory."""
+
+    def __init__(self, projection: Projection[Any]) -> None:
+        self.projection = projection
+        self.streams: dict[str, tuple[Any, StreamProgress]] = {}
+
+    def add(self, stream_id: str, version: int, position: int, decoded: Decoded) -> None:
+        entry = self.streams.get(stream_id)
+        if entry is None:
+            entry = self.streams[stream_id] = (
+                self.projection.new_state(stream_id),
+                StreamProgress(),
+            )
+        state, progress = entry
+        apply_one(
+            self.projection,
+            state,
+            progress,
+            stream_version=version,
+            global_position=position,
+            decode=lambda: decoded,
+        )
+
+    async def copy_into(self, connection: Connection, schema: str) -> None:
+        projection = self.projection
+        # By key, the last row winning, exactly as the live path's diff treats them.
+        rows: dict[str, dict[Row, Row]] = {table.name: {} for table in projection.tables}
+        checkpoints = []
+        for stream_id, (state, progress) in self.streams.items():
+            for table_name, table_rows in projection.rows(stream_id, state).items():
+                table = projection.table(table_name)
+                rows[table_name].update((table.key(row), row) for row in table_rows)
+            checkpoints.append(
+                (
+                    projection.name,
+                    stream_id,
+                    progress.version,
+                    progress.skipped,
+                    progress.last_position,
+                    projection.dump_state(state),
+                )
+            )
+        for table in projection.tables:
+            await connection.copy_records_to_table(
+                table.name,
+                records=list(rows[table.name].values()),
+                columns=table.columns,
+                schema_name=schema,
+            )
+        # States travel as JSON text, and COPY's binary format has no text codec for jsonb:
+        # copy into a text column, then cast on the server.
+        await connection.execute(_STATES_TABLE)
+        await connection.copy_records_to_table("projection_states", records=checkpoints)
+        await connection.execute(
+            f"INSERT INTO {schema}.checkpoints "
+            "SELECT projection, stream_id, version, skipped, last_position, state::jsonb "
+            "FROM projection_states"
+        )
+        await connection.execute("DROP TABLE projection_states")
+
+
+async def rebuild_projections(
+    store: PostgresEventStore,
+    names: Sequence[str] | None = None,
+    *,
+    page_size: int = 10_000,
+    on_progress: ProgressCallback | None = None,
+    catalog: EventCatalog = CATALOG,
+) -> RebuildResult:
+    """Rebuild the named projections (all by default) from the event store.
+
+    Raises:
+        UnknownProjection: A name is not a projection's.
+        RebuildInProgress: Another rebuild is running.
+        pydantic.ValidationError: A stored event of a known type does not decode; nothing
+            was swapped in.
+    """
+    started = time.perf_counter()
+    folds = [_Fold(projection) for projection in select_projections(names)]
+    pool = store.pool
+    await migrate_read_models(pool)
+    async with pool.acquire() as lock_connection:
+        if not await lock_connection.fetchval(_LOCK):
+            raise RebuildInProgress
+        try:
+            await lock_connection.execute(f"DROP SCHEMA IF EXISTS {STAGING_SCHEMA} CASCADE")
+            await migrate_read_models(pool, STAGING_SCHEMA)
+            events = await _replay(store, folds, page_size, on_progress, catalog)
+            async with pool.acquire() as connection, connection.transaction():
+                for fold in folds:
+                    await fold.copy_into(connection, STAGING_SCHEMA)
+            caught_up = await _swap(store, [fold.projection for fold in folds], catalog)
+        finally:
+            await lock_connection.execute(f"DROP SCHEMA IF EXISTS {STAGING_SCHEMA} CASCADE")
+            await lock_connection.fetchval(_UNLOCK)
+    return RebuildResult(
+        projections=[fold.projection.name for fold in folds],
+        events=events,
+        streams=sum(len(fold.streams) for fold in folds),
+        caught_up=caught_up,
+        seconds=time.perf_counter() - started,
+    )
+
+
+async def _replay(
+    store: PostgresEventStore,
+    folds: list[_Fold],
+    page_size: int,
+    on_progress: ProgressCallback | None,
+    catalog: EventCatalog,
+) -> int:
+    total = await store.pool.fetchval(f"SELECT count(*) FROM {EVENTSTORE_SCHEMA}.events")
+    by_type: dict[str, list[_Fold]] = {}
+    for fold in folds:
+        for stream_type in fold.projection.stream_types:
+            by_type.setdefault(stream_type, []).append(fold)
+    read = 0
+    # The next page is requested before this one is folded, so that the server reads it
+    # while this process folds (the fold is CPU-bound; the read mostly waits).
+    next_page = asyncio.ensure_future(store.read_all(Position.START, page_size))
+    try:
+        while page := await next_page:
+            next_page = asyncio.ensure_future(store.read_all(page[-1].position, page_size))
+            for stored in page:
+                stream_id = stored.stream_id
+                interested = by_type.get(stream_type_of(stream_id))
+                if interested:
+                    decoded = decode_stored(stored, catalog)
+                    version = stored.stream_version
+                    for fold in interested:
+                        fold.add(stream_id, version, stored.position.global_position, decoded)
+            read += len(page)
+            if on_progress is not None:
+                on_progress(read, max(total, read))
+    finally:
+        next_page.cancel()
+    return read
+
+
+_BEHIND = f"""
+SELECT live.stream_id, coalesce(staged.version, 0) AS version
+FROM {SCHEMA}.checkpoints AS live
+LEFT JOIN {STAGING_SCHEMA}.checkpoints AS staged
+       ON staged.projection = live.projection AND staged.stream_id = live.stream_id
+WHERE live.projection = $1 AND live.version > coalesce(staged.version, 0)
+"""
+
+
+async def _swap(
+    store: PostgresEventStore, projections: list[Projection[Any]], catalog: EventCatalog
+) -> int:
+    caught_up = 0
+    async with store.pool.acquire() as connection, connection.transaction():
+        # Conflicts with the row locks live transactions take on checkpoints: they wait for
+        # the swap, and the swap waits for those already running.
+        await connection.execute(f"LOCK TABLE {SCHEMA}.checkpoints IN EXCLUSIVE MODE")
+        for projection in projections:
+            writer = ProjectionWriter(projection, STAGING_SCHEMA, catalog)
+            for row in await connection.fetch(_BEHIND, projection.name):
+                events = await store.read_stream(row["stream_id"], row["version"] + 1)
+                update = await writer.apply(connection, row["stream_id"], events)
+                caught_up += update.applied
+            live_tables = ", ".join(f"{SCHEMA}.{table.name}" for table in projection.tables)
+            await connection.execute(f"DROP TABLE {live_tables}")
+            for table in projection.tables:
+                await connection.execute(
+                    f"ALTER TABLE {STAGING_SCHEMA}.{table.name} SET SCHEMA {SCHEMA}"
+                )
+            await connection.execute(
+                f"DELETE FROM {SCHEMA}.checkpoints WHERE projection = $1", projection.name
+            )
+            await connection.execute(
+                f"INSERT INTO {SCHEMA}.checkpoints SELECT * FROM {STAGING_SCHEMA}.checkpoints "
+                "WHERE projection = $1",
+                projection.name,
+            )
+    return caught_up

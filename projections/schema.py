@@ -1,0 +1,20 @@
+"""The read-model schema and its migrations (``projections/sql/NNNN_name.sql``)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from eventstore.migrator import load_migrations, migrate
+
+SCHEMA = "read_models"
+"""Where the live read models and checkpoints are."""
+
+
+async def migrate_read_models(pool: asyncpg.Pool, schema: str = SCHEMA) -> int:
+    """Bring ``schema`` up to date; return how many migrations were applied.
+
+    The same migrations build a rebuild's staging schema, which is why they name tables
+    without a schema (the migrator sets the search path).
+    """
+    async with pool.acquire() as connection:
+        return await migrate(connection, schema, load_migrations("projections"))

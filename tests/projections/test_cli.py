@@ -1,0 +1,58 @@
+"""``mentorflow projections rebuild | status`` (the sub-app, as the root app mounts it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from eventstore import PostgresEventStore
+from mentorflow.cli.projections import projections_app
+from mentorflow.settings import Settings
+from tests.projections.streams import append_interleaved, scenario
+from tests.support import create_database
+
+
+@pytest.fixture
+async def settings(postgres_server_url: str) -> Settings:
+    """Settings pointing at a database holding a small cohort's events."""
+    url = await create_database(postgres_server_url, "projections_cli")
+    store = await PostgresEventStore.connect(url)
+    try:
+        await append_interleaved(store, scenario(2))
+    finally:
+        await store.close()
+    return Settings(database_url=url)
+
+
+def test_rebuild_then_status_show_the_read_models_caught_up(settings: Settings) -> None:
+    runner = CliRunner()
+
+    rebuilt = runner.invoke(projections_app, ["rebuild", "--json"], obj=settings)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    result = json.loads(rebuilt.stdout)
+    assert result["events"] > 0
+    assert len(result["projections"]) == 5
+
+    status = runner.invoke(projections_app, ["status", "--json", "--sample", "0"], obj=settings)
+    assert status.exit_code == 0, status.output
+    lags = json.loads(status.stdout)["projections"]
+    assert {lag["name"]: lag["events_behind"] for lag in lags} == {lag["name"]: 0 for lag in lags}
+
+    table = runner.invoke(projections_app, ["status", "--sample", "0"], obj=settings)
+    assert "mentorship_overview" in table.stdout
+
+
+def test_rebuilding_one_projection_prints_a_summary(settings: Settings) -> None:
+    result = CliRunner().invoke(projections_app, ["rebuild", "mentor_load"], obj=settings)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Rebuilt mentor_load:")
+
+
+def test_an_unknown_projection_is_bad_input(settings: Settings) -> None:
+    result = CliRunner().invoke(projections_app, ["rebuild", "nope"], obj=settings)
+
+    assert result.exit_code == 2
+    assert "unknown projection 'nope'" in result.output
