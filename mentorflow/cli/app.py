@@ -27,7 +27,7 @@ from eventstore import EventStoreError
 from mentorflow.cli.bus import events_app, relay
 from mentorflow.cli.cohorts import cohort_app
 from mentorflow.cli.projections import projections_app, projector
-from mentorflow.cli.services import demo, worker
+from mentorflow.cli.services import demo, serve, worker
 from mentorflow.cli.stack import stack_app
 from mentorflow.logging import configure_logging
 from mentorflow.settings import load_settings
@@ -113,6 +113,7 @@ app.add_typer(events_app, name="events")
 app.command()(relay)
 app.command()(projector)
 app.add_typer(projections_app, name="projections")
+app.command()(serve)
 app.command()(worker)
 app.command()(demo)
 

@@ -51,3 +51,17 @@ def demo(
         f"Closed ({result.reason}): {result.conversations_held} conversations held, "
         f"{result.conversations_missed} missed, {result.stream_version} events recorded."
     )
+
+
+def serve(ctx: typer.Context) -> None:
+    """Run worker, relay, projector and command consumer together in one process."""
+    from mentorflow.services import serve_all
+
+    settings: Settings = ctx.obj
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        await _until_terminated(stop)
+        await serve_all(settings, stop)
+
+    asyncio.run(run())

@@ -1,0 +1,75 @@
+"""``mentorflow serve``: every service of mentorflow in one process, for small installations.
+
+The worker, the relay, the projector and the cohort-launch command consumer share one event
+store pool and one Temporal client. When one of them fails, the others are stopped and the
+error propagates (a supervisor restarts the process); docker-compose runs them separately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
+from typing import Any
+
+import structlog
+from faststream.nats import NatsBroker
+
+from bus import run_relay
+from eventstore import PostgresEventStore
+from mentorflow.cli.bus import bus_config
+from mentorflow.cohorts import launch_cohort
+from mentorflow.commands import include_commands
+from mentorflow.settings import Settings
+from projections import ProjectorConfig, run_projector
+from worker import build_worker, connect_client
+
+log = structlog.get_logger(__name__)
+
+ExtraService = Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]
+
+
+async def serve_all(
+    settings: Settings, stop: asyncio.Event, extra: list[ExtraService] | None = None
+) -> None:
+    """Run the services until ``stop`` is set or one of them fails."""
+    store = await PostgresEventStore.connect(settings.database_url, max_size=20)
+    try:
+        client = await connect_client(settings)
+        bus = bus_config(settings)
+        broker = NatsBroker(settings.nats_url)
+        include_commands(broker, partial(_launch, client, settings.task_queue))
+        projector = ProjectorConfig(stream=bus.stream_name, subject_prefix=bus.subject_prefix)
+
+        async def worker() -> None:
+            async with build_worker(client, store, settings.task_queue):
+                await stop.wait()
+
+        services: dict[str, Awaitable[None]] = {
+            "worker": worker(),
+            "relay": run_relay(settings.database_url, bus, stop),
+            "projector": run_projector(broker, store, stop, projector),
+        }
+        for service in extra or []:
+            services[getattr(service, "__name__", "service")] = service(settings, stop)
+        await _supervise(services, stop)
+    finally:
+        await store.close()
+
+
+async def _launch(client: Any, task_queue: str, spec: Any) -> Any:
+    return await launch_cohort(client, spec, task_queue)
+
+
+async def _supervise(services: dict[str, Awaitable[None]], stop: asyncio.Event) -> None:
+    tasks = {asyncio.ensure_future(awaitable): name for name, awaitable in services.items()}
+    log.info("services started", services=sorted(services))
+    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()  # one ended (failure, or the stop everybody waits for): end the others
+    _, pending = await asyncio.wait(tasks, timeout=30)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("service failed", service=tasks[task], error_type=type(error).__name__)
+            raise error
