@@ -55,7 +55,7 @@ async def test_events_flow_from_the_store_through_the_real_relay_into_the_read_m
         fetch_timeout=0.05,
     )
     projections = all_projections()
-    streams = scenario(6, seed=11)
+    streams = scenario(12, seed=11)
     half = len(streams) // 2
 
     relay = asyncio.create_task(run_relay(database_url, bus, asyncio.Event(), options=FAST_RETRIES))
@@ -65,7 +65,10 @@ async def test_events_flow_from_the_store_through_the_real_relay_into_the_read_m
         await relay
     async with relay_running(database_url, bus, options=FAST_RETRIES):
         async with running_projector(stack.nats_url, store, projector, projections):
-            await append_interleaved(store, streams[half:])
+            rest = streams[half:]
+            await asyncio.gather(  # concurrent appenders while relay and projector run
+                *(append_interleaved(store, rest[writer::3]) for writer in range(3))
+            )
             await wait_until_caught_up(store.pool, projections, await stored_envelopes(store))
         async with running_projector(stack.nats_url, store, projector, projections):
             live = await snapshot(store.pool, projections)
