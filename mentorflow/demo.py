@@ -1,213 +1,327 @@
-"""``mentorflow demo``: one relationship on an accelerated calendar, end to end, for real.
+"""``mentorflow demo``: a small cohort end to end, through the public HTTP API, for real.
 
-Starts the local stack and a worker, runs a mentorship through onboarding, conversations
-with action plans, a missed conversation, a review cycle and closure (seconds instead of
-weeks), then prints its event stream from the store and where to look in the Temporal UI.
-The cohort demo of the HTTP API issue builds on this.
+Starts the local stack and every service (worker, relay, projector, command consumer, API)
+in this process, launches `examples/cohort-small.yaml` on an accelerated calendar (seconds
+instead of weeks), and plays HR and the participants through the API with bearer tokens:
+training, goals, conversations with action plans, check-ins, one missed conversation, a
+review cycle, closing surveys. It ends by printing the cohort dashboard (from the read
+models), where to look in the Temporal UI and how to tail the events. It fails (exit 1) when
+the dashboard does not show every pair closed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import httpx
+import yaml
 from rich.console import Console
 from rich.table import Table
-from temporalio.client import WorkflowHandle
 
-from domain.mentorship import commands as c
-from domain.mentorship.terms import ProgramTerms
-from eventstore import PostgresEventStore
+from mentorflow.api.tokens import Role, add_token
+from mentorflow.services import run_api, serve_all
 from mentorflow.settings import Settings, load_settings, state_dir
 from mentorflow.stack import LocalStack, StackAddresses, StackConfig
-from worker import build_worker, connect_client
-from workflows.ids import mentorship_workflow_id
-from workflows.mentorship import MentorshipWorkflow
-from workflows.mentorship_models import MentorshipWorkflowInput, MentorshipWorkflowResult
 
-CADENCE = timedelta(seconds=8)
-GRACE = timedelta(seconds=3)
-MENTOR, MENTEE = "p-001", "p-002"
-Handle = WorkflowHandle[MentorshipWorkflow, MentorshipWorkflowResult]
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cohort-small.yaml"
+CADENCE = timedelta(seconds=15)
+GRACE = timedelta(seconds=5)
+ROUNDS = 5
+MODULES = ("active-listening", "constructive-feedback", "career-goal-setting")
 
 
-async def run_demo(console: Console, *, stop: bool) -> MentorshipWorkflowResult:
-    """Run the demo; with ``stop``, stop the servers the demo started at the end."""
+class DemoFailed(RuntimeError):
+    """The demo did not reach its expected end."""
+
+
+@dataclass
+class Pair:
+    """One relationship as the demo plays it."""
+
+    mentorship_id: str
+    mentor_id: str
+    mentee_id: str
+    open_items: list[str] = field(default_factory=list)
+    goals: list[str] = field(default_factory=list)
+
+
+async def run_demo(console: Console, *, stop: bool) -> dict[str, Any]:
+    """Run the demo and return the final dashboard.
+
+    Raises:
+        DemoFailed: When a step fails or the pairs do not all close.
+    """
     local_stack = LocalStack(StackConfig.from_settings(load_settings(), state_dir()))
     console.rule("mentorflow demo")
     with console.status("Starting the local stack (Temporal, NATS JetStream, PostgreSQL)…"):
         addresses = await local_stack.up()
+    settings = load_settings()
     console.print(
         f"Stack up: Temporal {addresses.temporal_address}, UI {addresses.temporal_ui_url}"
     )
+    services_stop = asyncio.Event()
+    services = asyncio.create_task(serve_all(settings, services_stop, extra=[run_api]))
     try:
-        result = await _play(console, load_settings(), addresses)
+        dashboard = await _play(console, settings, services)
     finally:
+        services_stop.set()
+        await asyncio.wait_for(services, timeout=60)
         if stop:
             await local_stack.down()
             console.print("Stopped the servers the demo started.")
-    return result
+    _print_where_to_look(console, addresses, dashboard["cohort_id"])
+    return dashboard
 
 
 async def _play(
-    console: Console, settings: Settings, addresses: StackAddresses
-) -> MentorshipWorkflowResult:
-    store = await PostgresEventStore.connect(settings.database_url)
-    client = await connect_client(settings)
-    started = datetime.now(UTC)
-    cohort_id = f"demo-{started:%Y%m%d-%H%M%S}"
-    terms = ProgramTerms(
-        cohort_id=cohort_id,
-        program_name="Engineering Mentorship (demo calendar)",
-        starts_at=started,
-        ends_at=started + 6 * CADENCE,
-        conversation_cadence=CADENCE,
-        grace_period=GRACE,
-        onboarding_window=4 * CADENCE,
-        review_cycles=[started + 3 * CADENCE],
+    console: Console, settings: Settings, services: asyncio.Task[None]
+) -> dict[str, Any]:
+    spec = _accelerated_spec(datetime.now(UTC))
+    tokens = _tokens(settings, spec)
+    base_url = f"http://{settings.api_host}:{settings.api_port}"
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        await _until_ready(http, services)
+        api = Api(http, tokens)
+        launched = await api.call("hr", "POST", "/cohorts", json=spec)
+        _print_launch(console, launched)
+        pairs = [
+            Pair(f"mentorship-{spec['cohort_id']}-{p['mentee_id']}", p["mentor_id"], p["mentee_id"])
+            for p in launched["outcome"]["pairs"]
+        ]
+        ends_at = datetime.fromisoformat(spec["program"]["ends_at"])
+        plays = [
+            _relationship(api, pair, ends_at, skip_round=1 if i == 0 else None)
+            for i, pair in enumerate(pairs)
+        ]
+        await asyncio.gather(*plays, _review_cycle(console, api, spec["cohort_id"], pairs))
+        console.print(f"All {len(pairs)} relationships closed their surveys.")
+        dashboard = await _final_dashboard(api, spec["cohort_id"], len(pairs))
+    _print_dashboard(console, dashboard)
+    return dashboard
+
+
+def _accelerated_spec(now: datetime) -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    spec["cohort_id"] = f"demo-{now:%Y%m%d-%H%M%S}"
+    spec["program"].update(
+        {
+            "name": "Engineering Mentorship (demo calendar)",
+            "starts_at": now.isoformat(),
+            # After the last round, the next conversation would fall due after the end date.
+            "ends_at": (now + ROUNDS * CADENCE + timedelta(seconds=3)).isoformat(),
+            "conversation_cadence": f"PT{int(CADENCE.total_seconds())}S",
+            "grace_period": f"PT{int(GRACE.total_seconds())}S",
+            "onboarding_window": "PT60S",
+            "review_cycles": [],
+        }
     )
-    try:
-        async with build_worker(client, store, settings.task_queue):
-            handle = await client.start_workflow(
-                MentorshipWorkflow.run,
-                MentorshipWorkflowInput(
-                    cohort_id=cohort_id,
-                    mentor_id=MENTOR,
-                    mentee_id=MENTEE,
-                    terms=terms,
-                    match_score=0.86,
-                    match_reasons=["covers 3 of 4 wanted skills", "same career track"],
-                ),
-                id=mentorship_workflow_id(cohort_id, MENTEE),
-                task_queue=settings.task_queue,
+    return spec
+
+
+def _tokens(settings: Settings, spec: dict[str, Any]) -> dict[str, str]:
+    tokens = {"hr": add_token(settings.tokens_file, Role.HR_ADMIN)}
+    for person in spec["participants"]:
+        for role in person["roles"]:
+            tokens[f"{role}:{person['id']}"] = add_token(
+                settings.tokens_file, Role(role), person["id"]
             )
-            await _relationship(console, handle)
-            result = await handle.result()
-        await _print_stream(console, store, handle.id)
-    finally:
-        await store.close()
-    _print_where_to_look(console, addresses, cohort_id)
-    return result
+    return tokens
 
 
-async def _step(console: Console, text: str, action: Callable[[], Awaitable[object]]) -> None:
-    await action()
-    console.print(f"  [green]✓[/] {text}")
+class Api:
+    """The public API, called as HR or as a participant."""
+
+    def __init__(self, http: httpx.AsyncClient, tokens: dict[str, str]) -> None:
+        self._http = http
+        self._tokens = tokens
+
+    async def call(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
+        """One request; a non-2xx answer fails the demo with the API's error."""
+        response = await self.attempt(who, method, path, **kwargs)
+        if response.is_success:
+            return response.json()
+        raise DemoFailed(f"{method} {path} as {who}: {response.status_code} {response.text}")
+
+    async def attempt(self, who: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request whose answer the caller judges."""
+        headers = {"Authorization": f"Bearer {self._tokens[who]}"}
+        return await self._http.request(method, path, headers=headers, **kwargs)
 
 
-async def _relationship(console: Console, handle: Handle) -> None:
-    console.print(f"Relationship {handle.id}: onboarding")
-    for person in (MENTOR, MENTEE):
-        for module in ("active-listening", "constructive-feedback", "career-goal-setting"):
-            await handle.execute_update(
-                MentorshipWorkflow.complete_training,
-                c.CompleteTraining(person_id=person, module=module),
-            )
-    console.print("  [green]✓[/] both participants completed the three training modules")
-    short = await handle.execute_update(
-        MentorshipWorkflow.add_goal,
-        c.AddGoal(horizon="short", description="Run a design review", motivation="visibility"),
-    )
-    long = await handle.execute_update(
-        MentorshipWorkflow.add_goal,
-        c.AddGoal(horizon="long", description="Become a staff engineer", motivation="impact"),
-    )
-    goals = short.created_ids + long.created_ids
-    console.print("  [green]✓[/] the mentee set a short- and a long-term career goal")
-    await _converse(handle, goals)
-    console.print("  [green]✓[/] kickoff conversation held with an action plan: active")
-
-    await _wait(console, CADENCE, "conversation 2 on time")
-    await _complete_items(handle)
-    await _converse(handle, goals)
-    await _wait(console, CADENCE + GRACE + timedelta(seconds=1), "no conversation this time")
-    state = await handle.query(MentorshipWorkflow.state)
-    console.print(
-        f"  [yellow]![/] conversation missed (consecutive misses: {state['consecutive_misses']})"
-    )
-    await _converse(handle, goals)
-    console.print("  [green]✓[/] back on track: conversation held")
-    await _approve_reviews(console, handle)
-    state = await handle.query(MentorshipWorkflow.state)
-    ends_at = datetime.fromisoformat(state["terms"]["ends_at"])
-    while ends_at - datetime.now(UTC) > CADENCE:
-        await _wait(console, CADENCE - timedelta(seconds=1), "next conversation")
-        await _complete_items(handle)
-        await _converse(handle, goals)
-        console.print("  [green]✓[/] conversation held, previous action items completed")
-    await _wait(
-        console,
-        max(ends_at - datetime.now(UTC), timedelta(0)) + timedelta(seconds=1),
-        "program end date",
-    )
-    for person, satisfaction in ((MENTOR, 5), (MENTEE, 4)):
-        await handle.execute_update(
-            MentorshipWorkflow.submit_survey,
-            c.SubmitSurvey(
-                person_id=person, satisfaction=satisfaction, value=5, would_recommend=True
-            ),
-        )
-    console.print("  [green]✓[/] both closing surveys in: relationship closed")
-
-
-async def _converse(handle: Handle, goals: list[str]) -> None:
-    now = datetime.now(UTC)
-    await handle.execute_update(
-        MentorshipWorkflow.log_conversation,
-        c.LogConversation(
-            held_at=now,
-            goal_ids=goals,
-            skills=["stakeholder-management"],
-            feedback_to_mentee="Clear structure; name the trade-offs earlier.",
-            feedback_to_mentor="More concrete examples would help.",
-            notes="(private notes stay in the relationship)",
-            action_items=[
-                c.ActionItemInput(
-                    owner="mentee", description="Draft the proposal", due_at=now + CADENCE / 2
-                )
-            ],
-        ),
-    )
-
-
-async def _complete_items(handle: Handle) -> None:
-    state = await handle.query(MentorshipWorkflow.state)
-    for item_id, item in state["action_items"].items():
-        if item["status"] == "open":
-            await handle.execute_update(
-                MentorshipWorkflow.complete_action_item, c.CompleteActionItem(item_id=item_id)
-            )
-
-
-async def _approve_reviews(console: Console, handle: Handle) -> None:
-    deadline = datetime.now(UTC) + 3 * CADENCE
-    while datetime.now(UTC) < deadline:
-        state = await handle.query(MentorshipWorkflow.state)
-        waiting = [cid for cid, r in state["reviews"].items() if r["status"] == "awaiting_mentee"]
-        for cycle_id in waiting:
-            await handle.execute_update(
-                MentorshipWorkflow.approve_review_summary, c.ApproveReviewSummary(cycle_id=cycle_id)
-            )
-            console.print(f"  [green]✓[/] review summary for cycle {cycle_id} approved and shared")
-            return
+async def _until_ready(http: httpx.AsyncClient, services: asyncio.Task[None]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if services.done():
+            services.result()  # a service failed: raise its error
+            raise DemoFailed("the services stopped before the API was ready")
+        try:
+            if (await http.get("/readyz")).is_success:
+                return
+        except httpx.TransportError:
+            pass
         await asyncio.sleep(0.5)
+    raise DemoFailed("the API did not become ready within 120 s")
 
 
-async def _wait(console: Console, duration: timedelta, what: str) -> None:
-    with console.status(f"waiting {duration.total_seconds():.0f}s of demo calendar: {what}…"):
-        await asyncio.sleep(duration.total_seconds())
-
-
-async def _print_stream(console: Console, store: PostgresEventStore, stream_id: str) -> None:
-    table = Table(title=f"Event stream {stream_id}")
-    for column in ("version", "event", "occurred at"):
-        table.add_column(column)
-    for envelope in await store.read_stream(stream_id):
-        table.add_row(
-            str(envelope.stream_version), envelope.event_type, f"{envelope.occurred_at:%H:%M:%S}"
+async def _relationship(api: Api, pair: Pair, ends_at: datetime, skip_round: int | None) -> None:
+    base = f"/mentorships/{pair.mentorship_id}"
+    mentor, mentee = f"mentor:{pair.mentor_id}", f"mentee:{pair.mentee_id}"
+    await _until_found(api, mentor, base)
+    for who, person in ((mentor, pair.mentor_id), (mentee, pair.mentee_id)):
+        for module in MODULES:
+            await api.call(
+                who, "POST", f"{base}/training", json={"person_id": person, "module": module}
+            )
+    for horizon, text in (("short", "Lead a design review"), ("long", "Grow into a staff role")):
+        goal = await api.call(
+            mentee,
+            "POST",
+            f"{base}/goals",
+            json={"horizon": horizon, "description": text, "motivation": "visible impact"},
         )
+        pair.goals.append(goal["goal_id"])
+    await _converse(api, pair, mentor)
+    for round_number in range(1, ROUNDS + 1):
+        await asyncio.sleep((CADENCE - timedelta(seconds=2)).total_seconds())
+        if round_number == skip_round:
+            await asyncio.sleep((GRACE + timedelta(seconds=3)).total_seconds())  # a missed one
+        if datetime.now(UTC) >= ends_at - timedelta(seconds=3):
+            break
+        for item_id in pair.open_items:
+            await api.call(mentee, "POST", f"{base}/action-items/{item_id}/complete")
+        pair.open_items.clear()
+        await _converse(api, pair, mentee)
+    await asyncio.sleep(max((ends_at - datetime.now(UTC)).total_seconds(), 0) + 1)
+    for who, person, satisfaction in ((mentor, pair.mentor_id, 5), (mentee, pair.mentee_id, 4)):
+        await _with_retries(
+            api,
+            who,
+            "POST",
+            f"{base}/feedback",
+            json={
+                "person_id": person,
+                "satisfaction": satisfaction,
+                "value": 5,
+                "would_recommend": True,
+                "comment": "Worth the time.",
+            },
+        )
+
+
+async def _until_found(api: Api, who: str, path: str) -> None:
+    """Wait until the relationship's workflow started and its read model exists."""
+    deadline = time.monotonic() + 60
+    while (response := await api.attempt(who, "GET", path)).status_code == 404:
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"{path} did not appear within 60 s")
+        await asyncio.sleep(0.5)
+    if not response.is_success:
+        raise DemoFailed(f"GET {path} as {who}: {response.status_code} {response.text}")
+
+
+async def _converse(api: Api, pair: Pair, who: str) -> None:
+    now = datetime.now(UTC)
+    logged = await api.call(
+        who,
+        "POST",
+        f"/mentorships/{pair.mentorship_id}/conversations",
+        json={
+            "held_at": now.isoformat(),
+            "goal_ids": pair.goals,
+            "skills": ["stakeholder-management"],
+            "feedback_to_mentee": "Clear structure; name the trade-offs earlier.",
+            "feedback_to_mentor": "More concrete examples would help.",
+            "notes": "(private to the relationship)",
+            "action_items": [
+                {
+                    "owner": "mentee",
+                    "description": "Draft the proposal",
+                    "due_at": (now + CADENCE / 2).isoformat(),
+                }
+            ],
+        },
+    )
+    pair.open_items.extend(logged["action_item_ids"])
+
+
+async def _review_cycle(console: Console, api: Api, cohort_id: str, pairs: list[Pair]) -> None:
+    await asyncio.sleep((2 * CADENCE + timedelta(seconds=4)).total_seconds())
+    started = await api.call("hr", "POST", "/review-cycles", json={"cohort_id": cohort_id})
+    cycle_id = started["cycle_id"]
+    console.print(f"HR started review cycle {cycle_id} for {len(started['signalled'])} pairs")
+    for pair in pairs:
+        await _with_retries(
+            api,
+            f"mentee:{pair.mentee_id}",
+            "POST",
+            f"/mentorships/{pair.mentorship_id}/review-summaries/{cycle_id}/approve",
+            json={},
+        )
+    console.print("Every mentee approved and shared their career-development summary")
+
+
+async def _with_retries(api: Api, who: str, method: str, path: str, **kwargs: Any) -> Any:
+    """Retry while the relationship is not there yet (a summary being drafted, surveys opening)."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = await api.attempt(who, method, path, **kwargs)
+        if response.is_success:
+            return response.json()
+        if response.status_code != 422 or time.monotonic() > deadline:
+            raise DemoFailed(f"{method} {path} as {who}: {response.status_code} {response.text}")
+        await asyncio.sleep(1)
+
+
+async def _final_dashboard(api: Api, cohort_id: str, pairs: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while True:
+        dashboard: dict[str, Any] = await api.call("hr", "GET", f"/cohorts/{cohort_id}/dashboard")
+        if dashboard["pairs_by_stage"].get("closed", 0) == pairs and pairs > 0:
+            return dashboard
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"not every pair closed: {dashboard['pairs_by_stage']}")
+        await asyncio.sleep(1)
+
+
+def _print_launch(console: Console, launched: dict[str, Any]) -> None:
+    outcome = launched["outcome"]
+    table = Table(title=f"Cohort {launched['cohort_id']}: {len(outcome['pairs'])} pairs")
+    for column in ("mentee", "mentor", "score", "why"):
+        table.add_column(column, overflow="fold")
+    for pair in outcome["pairs"]:
+        table.add_row(
+            pair["mentee_id"],
+            pair["mentor_id"],
+            f"{pair['score']:.2f}",
+            "; ".join(pair["reasons"][:2]),
+        )
+    console.print(table)
+    for unmatched in outcome["unmatched"]:
+        console.print(f"[yellow]unmatched[/] {unmatched['mentee_id']}: {unmatched['reason']}")
+
+
+def _print_dashboard(console: Console, dashboard: dict[str, Any]) -> None:
+    table = Table(title=f"Dashboard of {dashboard['cohort_id']}", show_header=False)
+    for key in (
+        "pairs",
+        "pairs_by_stage",
+        "onboarding_completion",
+        "conversations_held",
+        "conversations_missed",
+        "cadence_adherence",
+        "action_plan_completion",
+        "average_satisfaction",
+        "escalations",
+        "rematches",
+    ):
+        if key in dashboard:
+            table.add_row(key.replace("_", " "), str(dashboard[key]))
     console.print(table)
 
 
@@ -217,3 +331,6 @@ def _print_where_to_look(console: Console, addresses: StackAddresses, cohort_id:
         link = f"{addresses.temporal_ui_url}/namespaces/default/workflows?query={quote(query)}"
         console.print(f"Temporal UI: {link}")
     console.print(f'Search-attribute query: {query} AND MentorflowStage="closed"')
+    console.print(
+        "Tail the events: mentorflow events tail --subject 'mentorflow.events.mentorship.>'"
+    )

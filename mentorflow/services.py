@@ -8,6 +8,7 @@ error propagates (a supervisor restarts the process); docker-compose runs them s
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -37,7 +38,8 @@ async def serve_all(
     try:
         client = await connect_client(settings)
         bus = bus_config(settings)
-        broker = NatsBroker(settings.nats_url)
+        # FastStream logs every message at INFO; DEBUG keeps the services' logs about them.
+        broker = NatsBroker(settings.nats_url, log_level=logging.DEBUG)
         include_commands(broker, partial(_launch, client, settings.task_queue))
         projector = ProjectorConfig(stream=bus.stream_name, subject_prefix=bus.subject_prefix)
 
@@ -73,3 +75,31 @@ async def _supervise(services: dict[str, Awaitable[None]], stop: asyncio.Event) 
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("service failed", service=tasks[task], error_type=type(error).__name__)
             raise error
+
+
+async def run_api(settings: Settings, stop: asyncio.Event) -> None:
+    """Serve the HTTP API until ``stop`` is set."""
+    import uvicorn
+
+    from mentorflow.api import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+        )
+    )
+
+    async def stop_when_asked() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    stopper = asyncio.create_task(stop_when_asked())
+    try:
+        await server.serve()
+    finally:
+        stopper.cancel()

@@ -29,6 +29,7 @@ from mentorflow.cli.cohorts import cohort_app
 from mentorflow.cli.projections import projections_app, projector
 from mentorflow.cli.services import demo, serve, worker
 from mentorflow.cli.stack import stack_app
+from mentorflow.demo import DemoFailed
 from mentorflow.logging import configure_logging
 from mentorflow.settings import load_settings
 from mentorflow.stack import StackConfigInvalid, StackError
@@ -48,6 +49,7 @@ FAILURE_ERRORS: tuple[type[Exception], ...] = (
     EventStoreError,
     BusError,
     ProjectionError,
+    DemoFailed,
 )
 
 

@@ -38,7 +38,7 @@ def demo(
         bool, typer.Option("--stop", help="Stop the servers the demo started.")
     ] = False,
 ) -> None:
-    """Run one relationship end to end on an accelerated calendar against the local stack."""
+    """Run a small cohort end to end through the HTTP API on an accelerated calendar."""
     from rich.console import Console
 
     from mentorflow.demo import run_demo
@@ -46,10 +46,9 @@ def demo(
     # The demo narrates; the services' info logs would drown it (MENTORFLOW_LOG_LEVEL wins).
     if "MENTORFLOW_LOG_LEVEL" not in os.environ:
         logging.getLogger().setLevel(logging.WARNING)
-    result = asyncio.run(run_demo(Console(highlight=False, soft_wrap=True), stop=stop))
+    dashboard = asyncio.run(run_demo(Console(highlight=False, soft_wrap=True), stop=stop))
     typer.echo(
-        f"Closed ({result.reason}): {result.conversations_held} conversations held, "
-        f"{result.conversations_missed} missed, {result.stream_version} events recorded."
+        f"Demo complete: {dashboard['pairs']} pairs, all closed ({dashboard['pairs_by_stage']})."
     )
 
 
