@@ -24,6 +24,7 @@ from typer.exceptions import TyperException
 from bus import BusError
 from domain.cohort_spec import CohortSpecInvalid
 from eventstore import EventStoreError
+from mentorflow.cli.api import api, tokens_app
 from mentorflow.cli.bus import events_app, relay
 from mentorflow.cli.cohorts import cohort_app
 from mentorflow.cli.projections import projections_app, projector
@@ -115,6 +116,8 @@ app.add_typer(events_app, name="events")
 app.command()(relay)
 app.command()(projector)
 app.add_typer(projections_app, name="projections")
+app.command()(api)
+app.add_typer(tokens_app, name="tokens")
 app.command()(serve)
 app.command()(worker)
 app.command()(demo)

@@ -53,14 +53,14 @@ def demo(
 
 
 def serve(ctx: typer.Context) -> None:
-    """Run worker, relay, projector and command consumer together in one process."""
-    from mentorflow.services import serve_all
+    """Run worker, relay, projector, command consumer and HTTP API in one process."""
+    from mentorflow.services import run_api, serve_all
 
     settings: Settings = ctx.obj
 
     async def run() -> None:
         stop = asyncio.Event()
         await _until_terminated(stop)
-        await serve_all(settings, stop)
+        await serve_all(settings, stop, extra=[run_api])
 
     asyncio.run(run())

@@ -1,0 +1,159 @@
+"""The FastAPI application: `create_app(settings)` wires routers, errors, middleware, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import asyncpg
+import structlog
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.types import Scope
+from temporalio.client import Client
+
+from domain.cohort_spec import CohortSpec
+from eventstore import PostgresEventStore
+from mentorflow.api import cohorts, health, lifecycle, mentorships, people, review_cycles
+from mentorflow.api.context import ApiServices, connect_temporal
+from mentorflow.api.errors import install_error_handlers
+from mentorflow.api.limits import ApiLimits
+from mentorflow.api.middleware import RequestContextMiddleware
+from mentorflow.api.readiness import ReadinessProbe
+from mentorflow.api.tokens import TokenRegistry
+from mentorflow.settings import Settings
+from projections import migrate_read_models
+
+log = structlog.get_logger(__name__)
+
+API_VERSION = "1.0.0"
+DESCRIPTION = """
+The way in for HR systems, participants and integrations. Writes go through the
+relationships' and cohorts' Temporal workflows (a rejected change is a 422 naming every
+reason, and nothing is recorded); reads come from the read models, with the live stage from
+the workflow where it matters.
+
+Every route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>` (tokens from
+`mentorflow tokens add`). Errors share one shape: `{"error": {"code", "message", "problems",
+"request_id"}}`.
+"""
+
+
+class MentorflowApi(FastAPI):
+    """FastAPI, with the cohort spec's schema in the OpenAPI document.
+
+    ``POST /cohorts`` reads its body itself, so that a bad spec is reported by
+    `parse_cohort_spec` (every problem, with exact locations) rather than by FastAPI; the
+    spec's schema is therefore added to the document here.
+    """
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document (built once)."""
+        if self.openapi_schema is None:
+            document = get_openapi(
+                title=self.title,
+                version=self.version,
+                description=self.description,
+                routes=self.routes,
+            )
+            spec = CohortSpec.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in {**spec.pop("$defs", {}), "CohortSpec": spec}.items():
+                if name in schemas and schemas[name] != schema:
+                    raise RuntimeError(f"OpenAPI schema name clash: {name}")
+                schemas[name] = schema
+            self.openapi_schema = document
+        return self.openapi_schema
+
+
+def _operation_id(route: APIRoute) -> str:
+    """The route function's name (``log_conversation``), not FastAPI's path-derived id."""
+    return route.name
+
+
+def _body_limit(limits: ApiLimits) -> Callable[[Scope], int]:
+    def limit(scope: Scope) -> int:
+        if scope["method"] == "POST" and scope["path"].rstrip("/") == "/cohorts":
+            return limits.max_cohort_body_bytes
+        return limits.max_body_bytes
+
+    return limit
+
+
+def _lifespan(
+    services: ApiServices,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        settings = services.settings
+        owned_pool = services.database is None
+        owned_client = services.temporal is None
+        async with AsyncExitStack() as stack:
+            if owned_pool:
+                # Only the pool of the store: the API reads, the worker owns the store's schema.
+                store = await PostgresEventStore.connect(
+                    settings.database_url, apply_migrations=False
+                )
+                stack.push_async_callback(store.close)
+                services.database = store.pool
+            await migrate_read_models(services.pool)
+            if owned_client:
+                services.temporal = await connect_temporal(settings)
+            log.info("api ready", tokens_file=str(services.tokens.path))
+            try:
+                yield
+            finally:
+                if owned_pool:
+                    services.database = None
+                if owned_client:
+                    services.temporal = None
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings,
+    *,
+    client: Client | None = None,
+    pool: asyncpg.Pool | None = None,
+    limits: ApiLimits | None = None,
+) -> FastAPI:
+    """The API.
+
+    Args:
+        settings: Addresses, task queue and tokens file.
+        client: A Temporal client to use; by default the lifespan connects one.
+        pool: A PostgreSQL pool of the read models; by default the lifespan opens one.
+        limits: Request and waiting limits; the defaults of `ApiLimits` otherwise.
+
+    Raises:
+        TokensFileInvalid: The tokens file exists but cannot be read.
+    """
+    limits = limits or ApiLimits()
+    tokens = TokenRegistry(settings.tokens_file)
+    tokens.load()
+    services = ApiServices(
+        settings=settings,
+        limits=limits,
+        tokens=tokens,
+        readiness=ReadinessProbe(
+            timeout=limits.probe_timeout_seconds, max_lag_events=limits.max_projection_lag_events
+        ),
+        temporal=client,
+        database=pool,
+    )
+    app = MentorflowApi(
+        title="mentorflow",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        lifespan=_lifespan(services),
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for module in (health, cohorts, review_cycles, mentorships, lifecycle, people):
+        app.include_router(module.router)
+    app.add_middleware(RequestContextMiddleware, body_limit=_body_limit(limits))
+    return app

@@ -1,0 +1,99 @@
+"""The path every change to a relationship takes: resolve, authorize, run the update.
+
+Who is in the relationship comes from the read model, or, before its first events are
+projected, from the workflow's live state; the caller's rights follow (`access`); then the
+workflow's update runs and returns what it recorded, or every reason it refused.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeVar
+
+import structlog
+from fastapi import Header
+from pydantic import BaseModel
+from temporalio.workflow import UpdateMethodMultiParam
+
+from mentorflow.api.access import BOTH_SIDES, Relationship, Side, ensure_can_change
+from mentorflow.api.context import ApiServices
+from mentorflow.api.models.mentorship_views import CommandAccepted
+from mentorflow.api.read_models import find_relationship
+from mentorflow.api.temporal import mentorship_snapshot, update_mentorship
+from mentorflow.api.tokens import Principal
+from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_models import CommandResult, MentorshipSnapshot
+
+C = TypeVar("C", bound=BaseModel)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9._:-]{1,100}$",
+        description="Repeat a request with the same key to get its first outcome instead of "
+        "a second change (while the relationship's current workflow run lasts)",
+    ),
+]
+
+
+def relationship_of(mentorship_id: str, snapshot: MentorshipSnapshot) -> Relationship:
+    """Who is in a relationship, from its workflow's live state."""
+    return Relationship(
+        mentorship_id,
+        str(snapshot["terms"]["cohort_id"]),
+        str(snapshot["mentor_id"]),
+        str(snapshot["mentee_id"]),
+    )
+
+
+async def resolve(services: ApiServices, mentorship_id: str) -> Relationship:
+    """Who is in the relationship.
+
+    Raises:
+        NotFound: Neither the read model nor Temporal knows it.
+        ServiceUnavailable: It is not projected yet and its workflow did not answer.
+    """
+    relationship = await find_relationship(services.pool, mentorship_id)
+    if relationship is not None:
+        return relationship
+    snapshot = await mentorship_snapshot(
+        services.client, mentorship_id, timeout=services.limits.query_timeout_seconds
+    )
+    return relationship_of(mentorship_id, snapshot)
+
+
+async def change(
+    services: ApiServices,
+    caller: Principal,
+    mentorship_id: str,
+    update: UpdateMethodMultiParam[[MentorshipWorkflow, C], CommandResult],
+    command: C,
+    *,
+    operation: str,
+    idempotency_key: str | None = None,
+    sides: frozenset[Side] = BOTH_SIDES,
+    hr_admin: bool = True,
+    acting_for: str | None = None,
+) -> CommandAccepted:
+    """Authorize and run one update; answer with what it recorded.
+
+    Raises:
+        NotFound, Forbidden, CommandRejected, Conflict, ServiceUnavailable: As the names say.
+    """
+    structlog.contextvars.bind_contextvars(workflow_id=mentorship_id, operation=operation)
+    relationship = await resolve(services, mentorship_id)
+    ensure_can_change(caller, relationship, sides=sides, hr_admin=hr_admin, acting_for=acting_for)
+    result = await update_mentorship(
+        services.client,
+        mentorship_id,
+        update,
+        command,
+        timeout=services.limits.update_timeout_seconds,
+        update_id=None if idempotency_key is None else f"{operation}:{idempotency_key}",
+    )
+    return CommandAccepted(
+        mentorship_id=mentorship_id,
+        stream_version=result.stream_version,
+        recorded=result.recorded,
+        created_ids=result.created_ids,
+    )

@@ -1,0 +1,160 @@
+"""Cohorts: launch (HR systems, integrations), list, inspect, dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Query, Request, Response
+
+from domain.cohort_spec import CohortSpecInvalid, parse_cohort_spec
+from mentorflow.api.auth import HrOrService
+from mentorflow.api.context import Services
+from mentorflow.api.errors import (
+    ERROR_RESPONSES,
+    NOT_FOUND_RESPONSE,
+    BadRequest,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
+from mentorflow.api.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from mentorflow.api.models.cohorts import CohortDashboard, CohortLive, CohortPage, CohortView
+from mentorflow.api.models.identifiers import COHORT_ID_PATTERN, CohortIdPath
+from mentorflow.api.read_models import cohort_dashboard, cohort_page, cohort_summary
+from mentorflow.api.temporal import cohort_snapshot, launch
+from mentorflow.cohorts import LaunchResult
+
+log = structlog.get_logger(__name__)
+router = APIRouter(tags=["cohorts"], responses=ERROR_RESPONSES)
+
+_SPEC_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The cohort spec of the contract (JSON; the CLI also reads YAML files)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CohortSpec"}}},
+    }
+}
+
+
+async def _spec_document(request: Request) -> object:
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"send the cohort spec as application/json, not {content_type}",
+            ["content-type: application/json expected"],
+        )
+    body = await request.body()
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as error:
+        problem = f"body: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        raise InvalidInput("the body is not valid JSON; nothing was launched", [problem]) from error
+    except UnicodeDecodeError as error:
+        raise BadRequest("the body is not UTF-8 text", [f"body: {error.reason}"]) from error
+
+
+def _check_size(document: dict[str, Any], limit: int) -> None:
+    participants = document.get("participants")
+    if isinstance(participants, list) and len(participants) > limit:
+        raise LimitExceeded(
+            f"a cohort has at most {limit} participants; this spec has {len(participants)}",
+            [f"participants: at most {limit} participants per cohort"],
+        )
+
+
+@router.post(
+    "/cohorts",
+    status_code=202,
+    summary="Launch a cohort (once per cohort id)",
+    response_description="Launched: the matching outcome",
+    responses={
+        200: {
+            "model": LaunchResult,
+            "description": "Already launched: nothing started; the existing cohort's matching",
+        }
+    },
+    openapi_extra=_SPEC_BODY,
+)
+async def launch_cohort(
+    request: Request, response: Response, services: Services, _caller: HrOrService
+) -> LaunchResult:
+    """Validate the spec, start the cohort's workflow once and answer with its matching.
+
+    A bad spec is a 422 naming every problem, and nothing is started. The same cohort id
+    again, even concurrently or after the cohort closed, starts nothing: the answer (200) has
+    ``already_launched: true`` and the existing cohort's matching.
+    """
+    document = await _spec_document(request)
+    if not isinstance(document, dict):
+        raise InvalidInput(
+            "the cohort spec is invalid; nothing was launched",
+            ["document: expected a JSON object with cohort_id, program and participants"],
+            code="cohort_spec_invalid",
+        )
+    _check_size(document, services.limits.max_cohort_participants)
+    try:
+        spec = parse_cohort_spec(document)
+    except CohortSpecInvalid as invalid:
+        raise InvalidInput(
+            "the cohort spec is invalid; nothing was launched",
+            invalid.problems,
+            code="cohort_spec_invalid",
+        ) from invalid
+    result = await launch(services.client, spec, services.settings.task_queue)
+    log.info("cohort launch", cohort_id=spec.cohort_id, already_launched=result.already_launched)
+    response.status_code = 200 if result.already_launched else 202
+    response.headers["Location"] = f"/cohorts/{spec.cohort_id}"
+    return result
+
+
+@router.get("/cohorts", summary="Cohorts, a page at a time")
+async def list_cohorts(
+    services: Services,
+    _caller: HrOrService,
+    after: Annotated[
+        str | None, Query(pattern=COHORT_ID_PATTERN, description="`next_after` of the last page")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}")
+    ] = DEFAULT_PAGE_SIZE,
+) -> CohortPage:
+    """Cohorts in id order, from the read model."""
+    return await cohort_page(services.pool, after=after, limit=limit)
+
+
+@router.get("/cohorts/{cohort_id}", summary="A cohort", responses=NOT_FOUND_RESPONSE)
+async def get_cohort(
+    cohort_id: CohortIdPath, services: Services, _caller: HrOrService
+) -> CohortView:
+    """Its summary from the read model and its live state from the cohort workflow.
+
+    Either may be missing for a moment (a launch not projected yet, a workflow without a
+    worker); 404 only when neither knows the cohort.
+    """
+    summary = await cohort_summary(services.pool, cohort_id)
+    try:
+        state = await cohort_snapshot(
+            services.client, cohort_id, timeout=services.limits.query_timeout_seconds
+        )
+    except (NotFound, ServiceUnavailable):
+        if summary is None:
+            raise
+        return CohortView(cohort_id=cohort_id, summary=summary, live=None)
+    return CohortView(cohort_id=cohort_id, summary=summary, live=CohortLive.model_validate(state))
+
+
+@router.get(
+    "/cohorts/{cohort_id}/dashboard", summary="HR's dashboard", responses=NOT_FOUND_RESPONSE
+)
+async def get_dashboard(
+    cohort_id: CohortIdPath, services: Services, _caller: HrOrService
+) -> CohortDashboard:
+    """Pairs by stage, onboarding, cadence adherence, action plans, satisfaction, risk, load."""
+    dashboard = await cohort_dashboard(services.pool, cohort_id)
+    if dashboard is None:
+        raise NotFound(f"no cohort {cohort_id} in the read models")
+    return dashboard

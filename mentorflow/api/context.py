@@ -1,0 +1,80 @@
+"""What every route needs: settings, limits, tokens, the Temporal client and the database pool.
+
+`create_app` builds one `ApiServices`; the lifespan fills in the client and the pool unless
+the caller passed its own (tests share theirs), and routes receive it as the `Services`
+dependency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from mentorflow.api.errors import ServiceUnavailable
+from mentorflow.api.limits import ApiLimits
+from mentorflow.api.readiness import ReadinessProbe
+from mentorflow.api.tokens import TokenRegistry
+from mentorflow.settings import Settings
+
+
+@dataclass
+class ApiServices:
+    """The API's dependencies, shared by every request."""
+
+    settings: Settings
+    limits: ApiLimits
+    tokens: TokenRegistry
+    readiness: ReadinessProbe
+    temporal: Client | None = None
+    database: asyncpg.Pool | None = None
+
+    @property
+    def client(self) -> Client:
+        """The Temporal client.
+
+        Raises:
+            ServiceUnavailable: The API has not finished starting.
+        """
+        if self.temporal is None:
+            raise ServiceUnavailable("the API is starting: no Temporal client yet")
+        return self.temporal
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The PostgreSQL pool of the read models.
+
+        Raises:
+            ServiceUnavailable: The API has not finished starting.
+        """
+        if self.database is None:
+            raise ServiceUnavailable("the API is starting: no database pool yet")
+        return self.database
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    """A lazily connecting Temporal client with the pydantic data converter.
+
+    Lazy, unlike the worker's: the API starts (and ``/readyz`` says what is missing) while
+    Temporal is still coming up; the first call connects.
+    """
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        lazy=True,
+    )
+
+
+def get_services(request: Request) -> ApiServices:
+    """The app's `ApiServices`."""
+    services = request.app.state.services
+    assert isinstance(services, ApiServices)
+    return services
+
+
+Services = Annotated[ApiServices, Depends(get_services)]

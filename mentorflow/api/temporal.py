@@ -1,0 +1,184 @@
+"""Writes and live reads through Temporal, with its errors translated to the API's.
+
+The one place that knows how Temporal reports things: a rejected update is a
+`WorkflowUpdateFailedError` whose cause is an ``ApplicationError`` of type ``CommandRejected``
+carrying every problem; an ended or unknown workflow is an ``RPCError`` ``NOT_FOUND``; a
+workflow nobody answers for (no worker) runs into the RPC timeout.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
+
+from domain.cohort_spec import CohortSpec
+from mentorflow.api.errors import (
+    ApiError,
+    CommandRejected,
+    Conflict,
+    LimitExceeded,
+    NotFound,
+    ServiceUnavailable,
+)
+from mentorflow.cohorts import LaunchResult, launch_cohort
+from workflows.cohort import CohortWorkflow
+from workflows.ids import cohort_workflow_id
+from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_models import CommandResult, MentorshipSnapshot, StartReviewCycle
+
+C = TypeVar("C", bound=BaseModel)
+TEMPORAL_PAYLOAD_LIMIT = "2 MiB"
+
+
+def _unavailable(error: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable(f"Temporal did not answer: {error}")
+
+
+def _too_large(error: RPCError) -> bool:
+    return error.status is RPCStatusCode.INVALID_ARGUMENT and "size exceeds limit" in error.message
+
+
+async def update_mentorship(
+    client: Client,
+    mentorship_id: str,
+    update: UpdateMethodMultiParam[[MentorshipWorkflow, C], CommandResult],
+    command: C,
+    *,
+    timeout: float,
+    update_id: str | None = None,
+) -> CommandResult:
+    """Run an update on a relationship and return what it recorded.
+
+    Args:
+        client: The Temporal client.
+        mentorship_id: The relationship's workflow id.
+        update: The workflow's update method.
+        command: Its input.
+        timeout: Seconds to wait for the outcome.
+        update_id: Temporal deduplicates updates with the same id on a run, so a client
+            retrying with the same idempotency key gets the first outcome instead of a second
+            change.
+
+    Raises:
+        CommandRejected: The relationship's rules reject the command (every problem named).
+        Conflict: The relationship's workflow has ended.
+        ServiceUnavailable: Temporal did not answer in time.
+    """
+    handle = client.get_workflow_handle_for(MentorshipWorkflow.run, mentorship_id)
+    try:
+        return await handle.execute_update(
+            update, command, id=update_id, rpc_timeout=timedelta(seconds=timeout)
+        )
+    except WorkflowUpdateFailedError as failed:
+        raise _rejection(failed) from failed
+    except RPCTimeoutOrCancelledError as timed_out:
+        raise ServiceUnavailable(
+            f"the relationship did not answer within {timeout:g} s; the change may still be "
+            "recorded: read the mentorship before retrying (or retry with the same "
+            "Idempotency-Key)"
+        ) from timed_out
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise Conflict(
+                f"the relationship {mentorship_id} has ended: its workflow takes no more changes",
+                code="mentorship_ended",
+            ) from error
+        raise _unavailable(error) from error
+
+
+def _rejection(failed: WorkflowUpdateFailedError) -> ApiError:
+    cause = failed.cause
+    if isinstance(cause, ApplicationError) and cause.type == "CommandRejected":
+        problems: list[Any] = list(cause.details[0]) if cause.details else [cause.message]
+        return CommandRejected(
+            "the relationship's rules reject this change; nothing was recorded",
+            [str(problem) for problem in problems],
+        )
+    return ApiError(f"the workflow failed the update: {cause}")
+
+
+async def mentorship_snapshot(
+    client: Client, mentorship_id: str, *, timeout: float
+) -> MentorshipSnapshot:
+    """The relationship's live state (its ``state`` query).
+
+    Raises:
+        NotFound: No workflow has this id.
+        ServiceUnavailable: The workflow did not answer in time (no worker, Temporal down).
+    """
+    handle = client.get_workflow_handle_for(MentorshipWorkflow.run, mentorship_id)
+    try:
+        return await handle.query(MentorshipWorkflow.state, rpc_timeout=timedelta(seconds=timeout))
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"no mentorship {mentorship_id}") from error
+        raise _unavailable(error) from error
+    except (RPCTimeoutOrCancelledError, WorkflowQueryFailedError) as error:
+        raise _unavailable(error) from error
+
+
+async def cohort_snapshot(client: Client, cohort_id: str, *, timeout: float) -> dict[str, Any]:
+    """The cohort workflow's live counts (its ``state`` query).
+
+    Raises:
+        NotFound: No cohort workflow has this id.
+        ServiceUnavailable: The workflow did not answer in time.
+    """
+    handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
+    try:
+        return await handle.query(CohortWorkflow.state, rpc_timeout=timedelta(seconds=timeout))
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"no cohort {cohort_id}") from error
+        raise _unavailable(error) from error
+    except (RPCTimeoutOrCancelledError, WorkflowQueryFailedError) as error:
+        raise _unavailable(error) from error
+
+
+async def signal_review_cycle(client: Client, mentorship_id: str, cycle_id: str) -> bool:
+    """Signal a relationship to start a review cycle; False when its workflow has ended.
+
+    Raises:
+        ServiceUnavailable: Temporal did not answer.
+    """
+    handle = client.get_workflow_handle_for(MentorshipWorkflow.run, mentorship_id)
+    try:
+        await handle.signal(
+            MentorshipWorkflow.start_review_cycle, StartReviewCycle(cycle_id=cycle_id)
+        )
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise _unavailable(error) from error
+    return True
+
+
+async def launch(client: Client, spec: CohortSpec, task_queue: str) -> LaunchResult:
+    """Launch a cohort once (see `mentorflow.cohorts.launch_cohort`).
+
+    Raises:
+        LimitExceeded: The spec is too large for a Temporal payload.
+        ServiceUnavailable: Temporal did not answer.
+    """
+    try:
+        return await launch_cohort(client, spec, task_queue)
+    except RPCError as error:
+        if _too_large(error):
+            raise LimitExceeded(
+                f"the cohort spec is too large for a Temporal payload ({TEMPORAL_PAYLOAD_LIMIT})",
+                ["participants: send fewer participants, or shorter lists per participant"],
+            ) from error
+        raise _unavailable(error) from error
+    except (RPCTimeoutOrCancelledError, WorkflowUpdateFailedError) as error:
+        raise _unavailable(error) from error
