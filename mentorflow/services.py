@@ -1,8 +1,9 @@
 """``mentorflow serve``: every service of mentorflow in one process, for small installations.
 
 The worker, the relay, the projector, the cohort-launch command consumer (and the HTTP API,
-given as an extra service) share one event store pool and one Temporal client. When one of them fails, the others are stopped and the
-error propagates (a supervisor restarts the process); docker-compose runs them separately.
+given as an extra service) share one event store pool and one Temporal client. When one of
+them fails, the others are stopped and the error propagates (a supervisor restarts the
+process); docker-compose runs them separately.
 """
 
 from __future__ import annotations
