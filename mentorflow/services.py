@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -104,3 +105,26 @@ async def run_api(settings: Settings, stop: asyncio.Event) -> None:
         await server.serve()
     finally:
         stopper.cancel()
+
+
+async def run_commands(settings: Settings, stop: asyncio.Event) -> None:
+    """Consume cohort-launch commands from the bus until ``stop`` is set."""
+    client = await connect_client(settings)
+    broker = NatsBroker(settings.nats_url, log_level=logging.DEBUG)
+    include_commands(broker, partial(_launch, client, settings.task_queue))
+    await broker.start()
+    try:
+        await stop.wait()
+    finally:
+        await broker.stop()
+
+
+async def serve_ways_in(settings: Settings) -> None:
+    """``mentorflow api``: the HTTP API and the bus command consumer, until terminated."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    await _supervise(
+        {"api": run_api(settings, stop), "commands": run_commands(settings, stop)}, stop
+    )

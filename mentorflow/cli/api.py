@@ -24,30 +24,18 @@ def _settings(ctx: typer.Context) -> Settings:
 
 
 def api(ctx: typer.Context) -> None:
-    """Serve the HTTP API on MENTORFLOW_API_HOST:MENTORFLOW_API_PORT (OpenAPI at /openapi.json)."""
-    import uvicorn
+    """Serve the HTTP API on MENTORFLOW_API_HOST:MENTORFLOW_API_PORT (OpenAPI at /openapi.json),
+    with the cohort-launch command consumer of the bus: both are ways in for HR systems."""
+    import asyncio
 
-    from mentorflow.api import create_app
+    from mentorflow.services import serve_ways_in
 
     settings = _settings(ctx)
     try:
-        app = create_app(settings)
+        asyncio.run(serve_ways_in(settings))
     except TokensFileInvalid as invalid:
-        typer.echo(f"Invalid tokens file {invalid.path}:", err=True)
-        for problem in invalid.problems:
-            typer.echo(f"  - {problem}", err=True)
+        typer.echo(f"Error: {invalid}", err=True)
         raise typer.Exit(2) from invalid
-    # log_config=None: uvicorn's records go through the stdlib root logger, which
-    # `configure_logging` routes through structlog; its own access log is replaced by ours
-    # (request id, no query strings).
-    uvicorn.run(
-        app,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-    )
 
 
 @tokens_app.command("add")
