@@ -9,13 +9,13 @@ from typing import Any
 
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.event_store import EventStoreActivities
 from activities.matching import MatchingActivities
 from activities.review import ReviewActivities
 from eventstore import EventStore, PostgresEventStore
+from mentorflow.converter import DATA_CONVERTER
 from mentorflow.settings import Settings
 from workflows.cohort import CohortWorkflow
 from workflows.mentorship import MentorshipWorkflow
@@ -30,7 +30,7 @@ async def connect_client(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
 
 

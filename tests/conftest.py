@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore import PostgresEventStore
+from mentorflow.converter import DATA_CONVERTER
 from mentorflow.stack import LocalStack, StackAddresses, StackConfig
 from mentorflow.stack.binaries import find_binary
 from mentorflow.stack.temporal_server import register_search_attributes
@@ -43,7 +43,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     keeps a workflow another module left running from stalling everybody's clock.
     """
     environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         test_server_existing_path=str(find_binary("temporal-test-server")),
     )
     await register_search_attributes(environment.client, "default", ALL_KEYS)

@@ -13,12 +13,12 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from mentorflow.api.errors import ServiceUnavailable
 from mentorflow.api.limits import ApiLimits
 from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.tokens import TokenRegistry
+from mentorflow.converter import DATA_CONVERTER
 from mentorflow.settings import Settings
 
 
@@ -65,7 +65,7 @@ async def connect_temporal(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         lazy=True,
     )
 

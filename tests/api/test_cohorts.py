@@ -139,16 +139,16 @@ async def test_unreadable_specs_are_rejected(
 async def test_a_cohort_over_the_participant_limit_is_refused_naming_the_limit(
     http: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    spec = generate_cohort(mentees=2200, mentors=900, seed=3, cohort_id=unique("big"))
-    assert len(spec["participants"]) > 3000
+    spec = generate_cohort(mentees=14_600, mentors=5_600, seed=3, cohort_id=unique("big"))
+    assert len(spec["participants"]) > 20_000
 
     response = await _launch(http, tokens, spec)
 
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "limit_exceeded"
-    assert "at most 3000 participants" in error["message"]
-    assert error["problems"] == ["participants: at most 3000 participants per cohort"]
+    assert "at most 20000 participants" in error["message"]
+    assert error["problems"] == ["participants: at most 20000 participants per cohort"]
 
 
 async def test_cohorts_are_listed_a_page_at_a_time(

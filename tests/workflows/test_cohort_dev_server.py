@@ -17,9 +17,12 @@ from typing import Any
 import pytest
 import yaml
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from domain.cohort_spec import parse_cohort_spec
 from eventstore import PostgresEventStore
+from examples.generate_cohort import generate_cohort
+from mentorflow.cohorts import launch_cohort
+from mentorflow.converter import DATA_CONVERTER
 from mentorflow.stack import StackAddresses
 from tests.support import assert_eventually, create_database
 from worker import build_worker
@@ -76,7 +79,7 @@ async def test_a_cohort_launched_from_the_cli_starts_its_relationships_with_even
         "MENTORFLOW_TEMPORAL_ADDRESS": stack.temporal_address,
         "MENTORFLOW_TASK_QUEUE": task_queue,
     }
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    client = await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
     async with build_worker(client, store, task_queue):
         code, output = await _cli(environment, "cohort", "launch", str(path), "--json")
         again_code, again = await _cli(environment, "cohort", "launch", str(path), "--json")
@@ -169,3 +172,25 @@ async def test_an_invalid_spec_exits_2_naming_every_problem_and_launches_nothing
         assert fragment in errors, errors
     client = await Client.connect(stack.temporal_address)
     assert [w async for w in client.list_workflows('WorkflowId = "cohort-Bad Id"')] == []
+
+
+async def test_a_cohort_of_ten_thousand_mentees_fits_temporal_payload_limits(
+    stack: StackAddresses, store: PostgresEventStore
+) -> None:
+    raw = generate_cohort(10_000, 4_000, seed=7, cohort_id=f"big-{uuid.uuid4().hex[:8]}")
+    raw["program"]["require_hr_approval"] = True  # match, then wait: nothing to start here
+    spec = parse_cohort_spec(raw)
+    task_queue = f"big-{uuid.uuid4().hex[:8]}"
+    client = await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
+    async with build_worker(client, store, task_queue):
+        launched = await launch_cohort(client, spec, task_queue)
+        await client.get_workflow_handle(launched.workflow_id).terminate("test finished")
+
+    assert launched.outcome.awaiting_approval
+    assert len(launched.outcome.pairs) == 10_000
+    (matching,) = [
+        e
+        for e in await store.read_stream(launched.workflow_id)
+        if e.event_type == "MatchingCompleted"
+    ]
+    assert len(matching.data["pairs"]) == 10_000

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.mentorship import commands as c
 from eventstore import PostgresEventStore
+from mentorflow.converter import DATA_CONVERTER
 from mentorflow.stack import StackAddresses
 from tests.support import assert_eventually, create_database
 from tests.workflows.scenario import MENTEE, MENTOR, onboard, program_terms
@@ -33,7 +33,7 @@ from workflows.mentorship_models import MentorshipWorkflowInput
 
 @pytest.fixture(scope="module")
 async def dev_client(stack: StackAddresses) -> Client:
-    return await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    return await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from mentorflow.converter import DATA_CONVERTER
 from tests.workflows.scenario import HISTORIES
 from workflows.mentorship import MentorshipWorkflow
 
@@ -33,7 +33,7 @@ def test_every_scenario_has_a_recorded_history() -> None:
 @pytest.mark.parametrize("name", sorted(TEXTS))
 async def test_recorded_history_replays_without_nondeterminism(name: str) -> None:
     history = WorkflowHistory.from_json(f"replay-{name}", TEXTS[name])
-    replayer = Replayer(workflows=[MentorshipWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[MentorshipWorkflow], data_converter=DATA_CONVERTER)
 
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
 
