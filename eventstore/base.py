@@ -82,41 +82,32 @@ class StoredEvent:
         """The event's data as stored, JSON text."""
         return str(self._row["data"])
 
+    def _metadata(self) -> dict[str, Any]:
+        row = self._row
+        # Rows come from typed columns of our own table: no need to re-validate each field.
+        return {
+            "event_id": row["event_id"],
+            "event_type": row["event_type"],
+            "schema_version": row["schema_version"],
+            "stream_id": row["stream_id"],
+            "stream_version": row["stream_version"],
+            "global_position": row["global_position"],
+            "occurred_at": row["occurred_at"],
+            "recorded_at": row["recorded_at"],
+            "correlation_id": row["correlation_id"],
+            "causation_id": row["causation_id"],
+        }
+
     @property
     def envelope(self) -> EventEnvelope:
         """The contract's envelope (data parsed to a dict)."""
-        row = self._row
-        # Rows come from typed columns of our own table: no need to re-validate each field.
-        return EventEnvelope.model_construct(
-            event_id=row["event_id"],
-            event_type=row["event_type"],
-            schema_version=row["schema_version"],
-            stream_id=row["stream_id"],
-            stream_version=row["stream_version"],
-            global_position=row["global_position"],
-            occurred_at=row["occurred_at"],
-            recorded_at=row["recorded_at"],
-            correlation_id=row["correlation_id"],
-            causation_id=row["causation_id"],
-            data=json.loads(row["data"]),
-        )
+        return EventEnvelope.model_construct(**self._metadata(), data=json.loads(self._row["data"]))
 
     def decode(self, catalog: EventCatalog = CATALOG) -> RecordedEvent:
         """The typed, current-version event with its metadata."""
         row = self._row
-        return RecordedEvent(
-            event_id=row["event_id"],
-            event_type=row["event_type"],
-            schema_version=row["schema_version"],
-            stream_id=row["stream_id"],
-            stream_version=row["stream_version"],
-            global_position=row["global_position"],
-            occurred_at=row["occurred_at"],
-            recorded_at=row["recorded_at"],
-            correlation_id=row["correlation_id"],
-            causation_id=row["causation_id"],
-            event=catalog.decode_json(row["event_type"], row["schema_version"], row["data"]),
-        )
+        event = catalog.decode_json(row["event_type"], row["schema_version"], row["data"])
+        return RecordedEvent(**self._metadata(), event=event)
 
 
 @dataclass(frozen=True, slots=True)

@@ -284,27 +284,24 @@ def _(event: m.ConversationHeld, state: MentorshipState) -> None:
     if event.notes.strip():
         state.private_notes.append(event.notes)
     for item in event.action_items:
-        state.action_items_created += 1
-        state.action_items[item.item_id] = ActionItemState(
-            item_id=item.item_id,
-            owner=item.owner,
-            description=item.description,
-            due_at=item.due_at,
-            conversation_number=event.conversation_number,
-        )
+        _add_action_item(state, item, event.conversation_number)
+
+
+def _add_action_item(state: MentorshipState, item: m.ActionItem, conversation_number: int) -> None:
+    state.action_items_created += 1
+    state.action_items[item.item_id] = ActionItemState(
+        item_id=item.item_id,
+        owner=item.owner,
+        description=item.description,
+        due_at=item.due_at,
+        conversation_number=conversation_number,
+    )
 
 
 @_apply.register
 def _(event: m.ActionItemsCarriedOver, state: MentorshipState) -> None:
     for item in event.items:
-        state.action_items_created += 1
-        state.action_items[item.item_id] = ActionItemState(
-            item_id=item.item_id,
-            owner=item.owner,
-            description=item.description,
-            due_at=item.due_at,
-            conversation_number=0,
-        )
+        _add_action_item(state, item, conversation_number=0)
 
 
 @_apply.register
