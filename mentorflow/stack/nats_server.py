@@ -20,6 +20,10 @@ async def _ignore_error(_error: Exception) -> None:
     return None
 
 
+MAX_PAYLOAD = "8MB"
+"""Largest message NATS accepts (the default is 1 MB)."""
+
+
 class NatsServer(LocalServer):
     """``nats-server -js`` with a file store."""
 
@@ -40,10 +44,28 @@ class NatsServer(LocalServer):
         """The JetStream store."""
         return self.config.state_dir / "nats"
 
+    @property
+    def config_file(self) -> Path:
+        """Settings that have no command-line flag."""
+        return self.config.state_dir / "nats-server.conf"
+
+    async def prepare(self) -> None:
+        """Write the config file: a larger max_payload than NATS's 1 MB default.
+
+        A large cohort's ``MatchingCompleted`` (every pair with its reasons) is over 1 MB;
+        the relay must be able to publish every event it finds in the store.
+        """
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(
+            f"# Written by `mentorflow stack up`.\nmax_payload: {MAX_PAYLOAD}\n", encoding="utf-8"
+        )
+
     def command(self) -> list[str]:
         """``nats-server`` on the configured port with JetStream on the file store."""
         return [
             str(find_binary("nats-server")),
+            "--config",
+            str(self.config_file),
             "--addr",
             self.endpoint.bind_host,
             "--port",

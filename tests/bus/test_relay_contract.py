@@ -23,7 +23,7 @@ from events.cohort import CohortLaunched
 from events.mentorship import GoalSet, MentorshipMatched, OnboardingStarted, TrainingModuleCompleted
 from eventstore import Position, PostgresEventStore
 from tests.bus.support import last_position, relay_running
-from tests.support import assert_eventually
+from tests.support import assert_eventually, new_event, unique_stream
 
 ENVELOPE_FIELDS = {
     "event_id",
@@ -203,3 +203,40 @@ async def _checkpoint(store: PostgresEventStore) -> Position:
         "WHERE relay_name = 'default'"
     )
     return Position.START if row is None else Position(row[0], row[1])
+
+
+async def test_an_event_larger_than_one_megabyte_reaches_the_bus(
+    store: PostgresEventStore, database_url: str, bus_config: BusConfig, nats_client: Client
+) -> None:
+    # A cohort of 10,000 mentees has a MatchingCompleted of about 1.5 MB.
+    pairs = [
+        {
+            "mentor_id": f"p-{n}",
+            "mentee_id": f"p-{n + 1}",
+            "score": 0.5,
+            "reasons": ["covers 3 of 4 wanted skills", "same career track: architecture"],
+        }
+        for n in range(12_000)
+    ]
+    event = new_event(
+        "MatchingCompleted", data={"pairs": pairs, "unmatched": [], "total_score": 6000.0}
+    )
+    stream_id = unique_stream("cohort")
+    await store.append(stream_id, 0, [event])
+    assert len(json.dumps(event.data)) > 1_000_000
+
+    async with relay_running(database_url, bus_config):
+        await assert_eventually(
+            lambda: _stream_exists(nats_client, bus_config.stream_name), timeout=30
+        )
+        subscription = await nats_client.jetstream().subscribe(
+            f"{bus_config.subject_prefix}.cohort.>",
+            stream=bus_config.stream_name,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+        )
+        message = await subscription.next_msg(timeout=30)
+
+    body = json.loads(message.data)
+    assert body["event_id"] == str(event.event_id)
+    assert len(body["data"]["pairs"]) == 12_000
