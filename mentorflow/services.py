@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -24,6 +23,7 @@ from mentorflow.cli.bus import bus_config
 from mentorflow.cohorts import launch_cohort
 from mentorflow.commands import include_commands
 from mentorflow.settings import Settings
+from mentorflow.shutdown import stop_on_signals
 from projections import ProjectorConfig, run_projector
 from worker import build_worker, connect_client
 
@@ -122,9 +122,7 @@ async def run_commands(settings: Settings, stop: asyncio.Event) -> None:
 async def serve_ways_in(settings: Settings) -> None:
     """``mentorflow api``: the HTTP API and the bus command consumer, until terminated."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signal_number, stop.set)
+    stop_on_signals(stop)
     await _supervise(
         {"api": run_api(settings, stop), "commands": run_commands(settings, stop)}, stop
     )

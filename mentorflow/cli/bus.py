@@ -7,7 +7,6 @@ Register in the root app with ``app.command()(relay)`` and
 from __future__ import annotations
 
 import asyncio
-import signal
 from datetime import timedelta
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bus import BusConfig, close_broker, create_broker, events_filter, run_relay, tail_events
 from eventstore import Position
 from mentorflow.settings import Settings, load_settings
+from mentorflow.shutdown import stop_on_signals
 
 events_app = typer.Typer(name="events", help="Watch the events on the bus.", no_args_is_help=True)
 
@@ -46,12 +46,6 @@ def bus_config(settings: Settings) -> BusConfig:
 
 def _settings(ctx: typer.Context) -> Settings:
     return ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
-
-
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signal_number, stop.set)
 
 
 def _start_position(from_start: bool, from_position: str | None) -> Position | None:
@@ -96,7 +90,7 @@ def relay(
 
     async def serve() -> None:
         stop = asyncio.Event()
-        _stop_on_signals(stop)
+        stop_on_signals(stop)
         await run_relay(
             settings.database_url,
             bus_config(settings),
@@ -132,7 +126,7 @@ def tail(
 
     async def watch() -> None:
         stop = asyncio.Event()
-        _stop_on_signals(stop)
+        stop_on_signals(stop)
         broker = create_broker(config, name="mentorflow-events-tail")
         await broker.connect()
         seen = 0

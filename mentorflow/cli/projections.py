@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Annotated, TypeVar
@@ -23,6 +22,7 @@ from rich.table import Table
 
 from eventstore import PostgresEventStore
 from mentorflow.settings import Settings, load_settings
+from mentorflow.shutdown import stop_on_signals
 from projections import (
     ProjectionStatus,
     ProjectorConfig,
@@ -74,9 +74,7 @@ def projector(
 
     async def serve(store: PostgresEventStore) -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signal_number in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signal_number, stop.set)
+        stop_on_signals(stop)
         # FastStream logs each message at the broker's level; thousands a second belong in
         # DEBUG, while failures are logged by the projections themselves.
         broker = NatsBroker(settings.nats_url, log_level=logging.DEBUG)

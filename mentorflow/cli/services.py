@@ -5,18 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 from typing import Annotated
 
 import typer
 
 from mentorflow.settings import Settings
-
-
-async def _until_terminated(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signal_number, stop.set)
+from mentorflow.shutdown import stop_on_signals
 
 
 def worker(ctx: typer.Context) -> None:
@@ -27,7 +21,7 @@ def worker(ctx: typer.Context) -> None:
 
     async def serve() -> None:
         stop = asyncio.Event()
-        await _until_terminated(stop)
+        stop_on_signals(stop)
         await run_worker(settings, stop)
 
     asyncio.run(serve())
@@ -60,7 +54,7 @@ def serve(ctx: typer.Context) -> None:
 
     async def run() -> None:
         stop = asyncio.Event()
-        await _until_terminated(stop)
+        stop_on_signals(stop)
         await serve_all(settings, stop, extra=[run_api])
 
     asyncio.run(run())
