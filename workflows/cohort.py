@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.event_store import AppendEventsInput, EventStoreActivities
     from activities.matching import MatchCohortInput, MatchingActivities, RematchMenteeInput
     from domain.cohort_state import (
         CohortStage,
@@ -29,9 +26,9 @@ with workflow.unsafe.imports_passed_through():
         program_terms,
         with_participant,
     )
-    from events import DomainEvent, NewEvent
+    from events import DomainEvent
     from events import cohort as k
-    from matching import assignment_violations
+    from matching import MatchedPair, UnmatchedMentee, assignment_violations
     from workflows import search_attributes as sa
     from workflows.cohort_models import (
         AddParticipant,
@@ -42,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ParticipantAdded,
     )
     from workflows.ids import mentorship_workflow_id
-    from workflows.mentorship import EVENT_ID_NAMESPACE, MentorshipWorkflow
+    from workflows.mentorship import MentorshipWorkflow
     from workflows.mentorship_models import (
         DEFAULT_HISTORY_LIMIT,
         CarriedGoal,
@@ -50,14 +47,9 @@ with workflow.unsafe.imports_passed_through():
         RematchRequestedSignal,
         StageChangedSignal,
     )
+    from workflows.recording import ACTIVITY_RETRY, record_events
 
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["StreamVersionConflict", "DuplicateEventConflict"],
-)
 MATCHING_TIMEOUT = timedelta(minutes=10)
-APPEND_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn
@@ -104,29 +96,14 @@ class CohortWorkflow:
                 MatchingActivities.match_cohort,
                 MatchCohortInput(spec=spec),
                 start_to_close_timeout=MATCHING_TIMEOUT,
-                retry_policy=RETRY,
+                retry_policy=ACTIVITY_RETRY,
                 summary=f"match {len(spec.mentees)} mentees with {len(spec.mentors)} mentors",
             )
             await self._record(
                 [
                     k.MatchingCompleted(
-                        pairs=[
-                            k.Pair(
-                                mentor_id=p.mentor_id,
-                                mentee_id=p.mentee_id,
-                                score=p.score,
-                                reasons=list(p.reasons),
-                            )
-                            for p in result.pairs
-                        ],
-                        unmatched=[
-                            k.Unmatched(
-                                mentee_id=u.mentee_id,
-                                reason_code=u.reason_code.value,
-                                reason=u.reason,
-                            )
-                            for u in result.unmatched
-                        ],
+                        pairs=[_pair(matched) for matched in result.pairs],
+                        unmatched=[_unmatched(unmatched) for unmatched in result.unmatched],
                         total_score=result.total_score,
                     )
                 ]
@@ -227,7 +204,7 @@ class CohortWorkflow:
                     excluded_mentor_ids=excluded,
                 ),
                 start_to_close_timeout=MATCHING_TIMEOUT,
-                retry_policy=RETRY,
+                retry_policy=ACTIVITY_RETRY,
                 summary=f"rematch {request.mentee_id}",
             )
             if outcome.pair is None:
@@ -235,22 +212,13 @@ class CohortWorkflow:
                 await self._append(
                     [
                         k.RematchFailed(
-                            unmatched=k.Unmatched(
-                                mentee_id=outcome.unmatched.mentee_id,
-                                reason_code=outcome.unmatched.reason_code.value,
-                                reason=outcome.unmatched.reason,
-                            ),
+                            unmatched=_unmatched(outcome.unmatched),
                             previous_stream_id=request.stream_id or None,
                         )
                     ]
                 )
                 return
-            pair = k.Pair(
-                mentor_id=outcome.pair.mentor_id,
-                mentee_id=outcome.pair.mentee_id,
-                score=outcome.pair.score,
-                reasons=list(outcome.pair.reasons),
-            )
+            pair = _pair(outcome.pair)
             is_rematch = bool(request.stream_id)
             number = state.rematch_count(request.mentee_id) + 1 if is_rematch else 0
             stream_id = await self._start_child(pair, number, request if is_rematch else None)
@@ -279,31 +247,8 @@ class CohortWorkflow:
             await self._append(events)
 
     async def _append(self, events: Sequence[DomainEvent]) -> None:
-        info = workflow.info()
         version = self._state.version
-        await workflow.execute_activity_method(
-            EventStoreActivities.append_events,
-            AppendEventsInput(
-                stream_id=self._stream_id,
-                expected_version=version,
-                events=[
-                    NewEvent.from_domain(
-                        event,
-                        event_id=uuid.uuid5(
-                            EVENT_ID_NAMESPACE,
-                            f"{info.workflow_id}/{info.run_id}/{version + offset}",
-                        ),
-                        occurred_at=workflow.now(),
-                        correlation_id=info.workflow_id,
-                        causation_id=info.run_id,
-                    )
-                    for offset, event in enumerate(events, start=1)
-                ],
-            ),
-            start_to_close_timeout=APPEND_TIMEOUT,
-            retry_policy=RETRY,
-            summary=", ".join(event.event_type for event in events),
-        )
+        await record_events(self._stream_id, version, events)
         state = self._state
         for event in events:
             state = evolve(state, event)
@@ -452,6 +397,23 @@ class CohortWorkflow:
             "rematches": state.rematches,
             "mentor_loads": state.mentor_loads(),
         }
+
+
+def _pair(matched: MatchedPair) -> k.Pair:
+    return k.Pair(
+        mentor_id=matched.mentor_id,
+        mentee_id=matched.mentee_id,
+        score=matched.score,
+        reasons=list(matched.reasons),
+    )
+
+
+def _unmatched(unmatched: UnmatchedMentee) -> k.Unmatched:
+    return k.Unmatched(
+        mentee_id=unmatched.mentee_id,
+        reason_code=unmatched.reason_code.value,
+        reason=unmatched.reason,
+    )
 
 
 def _rejected(problems: list[str]) -> ApplicationError:

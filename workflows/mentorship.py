@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.event_store import AppendEventsInput, EventStoreActivities
     from activities.review import DraftReviewSummaryInput, ReviewActivities
     from domain.mentorship import commands as c
     from domain.mentorship.decisions import CommandRejected, check, decide
     from domain.mentorship.schedule import due_events, next_wakeup, review_cycles_due
     from domain.mentorship.state import MentorshipState, Stage, replay
-    from events import DomainEvent, NewEvent
+    from events import DomainEvent
     from events import mentorship as m
     from workflows import search_attributes as sa
     from workflows.ids import cohort_workflow_id
@@ -43,15 +40,8 @@ with workflow.unsafe.imports_passed_through():
         StageChangedSignal,
         StartReviewCycle,
     )
+    from workflows.recording import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, record_events
 
-EVENT_ID_NAMESPACE = uuid.UUID("5b0f3f9e-8d0a-4c59-9a57-3f1d1f0c2a10")
-APPEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["StreamVersionConflict", "DuplicateEventConflict"],
-)
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
 REPORT_STAGES_PATCH = "report-stages-to-cohort"
 """Added after the first histories were recorded: relationships report stage changes."""
 
@@ -163,7 +153,7 @@ class MentorshipWorkflow:
                         as_of=now,
                     ),
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=APPEND_RETRY,
+                    retry_policy=ACTIVITY_RETRY,
                     summary=f"draft review summary for cycle {cycle_id}",
                 )
                 await self._append(
@@ -184,30 +174,8 @@ class MentorshipWorkflow:
 
     async def _append(self, events: Sequence[DomainEvent]) -> None:
         """Append under the lock held by the caller, then fold the events into the state."""
-        info = workflow.info()
-        now = workflow.now()
         version = self._state.version
-        new_events = [
-            NewEvent.from_domain(
-                event,
-                event_id=uuid.uuid5(
-                    EVENT_ID_NAMESPACE, f"{info.workflow_id}/{info.run_id}/{version + offset}"
-                ),
-                occurred_at=now,
-                correlation_id=info.workflow_id,
-                causation_id=info.run_id,
-            )
-            for offset, event in enumerate(events, start=1)
-        ]
-        await workflow.execute_activity_method(
-            EventStoreActivities.append_events,
-            AppendEventsInput(
-                stream_id=self._state.stream_id, expected_version=version, events=new_events
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=APPEND_RETRY,
-            summary=", ".join(event.event_type for event in events),
-        )
+        await record_events(self._state.stream_id, version, events)
         previous_stage = self._state.stage
         state = replay(self._state, events)
         state.version = version + len(events)
