@@ -2,7 +2,8 @@
 
 Precedence, highest first: explicit keyword arguments, ``MENTORFLOW_*`` environment
 variables, then ``.mentorflow/stack.env`` written by ``mentorflow stack up`` (so every
-command finds the servers the local stack resolved), then the defaults of the contract.
+command finds the servers the local stack resolved) and ``.mentorflow/keys.env`` (the local
+stack's generated keys), then the defaults of the contract.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mentorflow.keyring import KEYS_ENV_FILE, KeyRing, KeyRingInvalid
 
 STATE_DIR_ENV = "MENTORFLOW_STATE_DIR"
 STACK_ENV_FILE = "stack.env"
@@ -59,14 +62,48 @@ class Settings(BaseSettings):
     )
     log_format: LogFormat = Field(default=LogFormat.CONSOLE)
     log_level: str = Field(default="INFO")
+    payload_keys: SecretStr | None = Field(
+        default=None,
+        description="AES-256 keys of the Temporal payload codec: 'id=<base64>,...'",
+    )
+    payload_key_id: str | None = Field(
+        default=None, description="id of the payload key that encrypts (default: the last)"
+    )
+    master_keys: SecretStr | None = Field(
+        default=None,
+        description="AES-256 master keys wrapping the per-person data keys: 'id=<base64>,...'",
+    )
+    master_key_id: str | None = Field(
+        default=None, description="id of the master key that wraps new keys (default: the last)"
+    )
 
     @property
     def tokens_file(self) -> Path:
         """The tokens file in force."""
         return self.api_tokens_file or state_dir() / "tokens.json"
 
+    def payload_keyring(self) -> KeyRing:
+        """The payload codec's keys; `KeyRingInvalid` naming the setting when unset or bad."""
+        return _keyring("MENTORFLOW_PAYLOAD_KEYS", self.payload_keys, self.payload_key_id)
+
+    def master_keyring(self) -> KeyRing:
+        """The vault's master keys; `KeyRingInvalid` naming the setting when unset or bad."""
+        return _keyring("MENTORFLOW_MASTER_KEYS", self.master_keys, self.master_key_id)
+
+
+def _keyring(name: str, spec: SecretStr | None, active_id: str | None) -> KeyRing:
+    if spec is None:
+        raise KeyRingInvalid(
+            name, ["not set (run `mentorflow stack up` for local keys, or set it from a secret)"]
+        )
+    return KeyRing.parse(name, spec.get_secret_value(), active_id)
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from overrides, the environment and ``.mentorflow/stack.env``."""
-    env_file = state_dir() / STACK_ENV_FILE
-    return Settings(_env_file=env_file if env_file.exists() else None, **overrides)
+    env_files = tuple(
+        path
+        for path in (state_dir() / KEYS_ENV_FILE, state_dir() / STACK_ENV_FILE)
+        if path.exists()
+    )
+    return Settings(_env_file=env_files or None, **overrides)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,11 +11,20 @@ from temporalio.testing import WorkflowEnvironment
 
 from eventstore import PostgresEventStore
 from mentorflow.converter import DATA_CONVERTER
+from mentorflow.keyring import KeyRing
 from mentorflow.stack import LocalStack, StackAddresses, StackConfig
 from mentorflow.stack.binaries import find_binary
 from mentorflow.stack.temporal_server import register_search_attributes
 from tests.support import create_database
 from workflows.search_attributes import ALL_KEYS
+
+# Keys for every process of the session (subprocesses inherit them): the payload codec's and
+# the vault's, fresh per run as a deployment would take them from a secret store.
+for _variable, _ring in (
+    ("MENTORFLOW_PAYLOAD_KEYS", KeyRing.generate("test-p1")),
+    ("MENTORFLOW_MASTER_KEYS", KeyRing.generate("test-m1")),
+):
+    os.environ.setdefault(_variable, _ring.to_spec())
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import structlog
 
+from mentorflow.keyring import ensure_local_keys
 from mentorflow.stack.config import StackConfig
 from mentorflow.stack.errors import (
     AddressInUse,
@@ -115,6 +116,7 @@ class LocalStack:
         """
         servers = self._servers()
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        ensure_local_keys(self.config.state_dir)
         async with state_lock(self.config.lock_file, self.config.start_timeout):
             records = load_records(self.config.record_file)
             answering = await _gather_all(self._is_running(server, records) for server in servers)
