@@ -15,7 +15,7 @@ from activities.event_store import EventStoreActivities
 from activities.matching import MatchingActivities
 from activities.review import ReviewActivities
 from eventstore import EventStore, PostgresEventStore
-from mentorflow.converter import DATA_CONVERTER
+from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
 from workflows.cohort import CohortWorkflow
 from workflows.mentorship import MentorshipWorkflow
@@ -26,11 +26,11 @@ WORKFLOWS: Sequence[type[Any]] = (CohortWorkflow, MentorshipWorkflow)
 
 
 async def connect_client(settings: Settings) -> Client:
-    """A Temporal client with the pydantic data converter (used by every caller)."""
+    """A Temporal client with the encrypting pydantic data converter (used by every caller)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(settings.payload_keyring()),
     )
 
 

@@ -10,8 +10,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore import PostgresEventStore
-from mentorflow.converter import DATA_CONVERTER
+from mentorflow.converter import data_converter
 from mentorflow.keyring import KeyRing
+from mentorflow.settings import Settings
 from mentorflow.stack import LocalStack, StackAddresses, StackConfig
 from mentorflow.stack.binaries import find_binary
 from mentorflow.stack.temporal_server import register_search_attributes
@@ -53,7 +54,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     keeps a workflow another module left running from stalling everybody's clock.
     """
     environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(Settings().payload_keyring()),
         test_server_existing_path=str(find_binary("temporal-test-server")),
     )
     await register_search_attributes(environment.client, "default", ALL_KEYS)

@@ -18,7 +18,7 @@ from mentorflow.api.errors import ServiceUnavailable
 from mentorflow.api.limits import ApiLimits
 from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.tokens import TokenRegistry
-from mentorflow.converter import DATA_CONVERTER
+from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
 
 
@@ -65,7 +65,7 @@ async def connect_temporal(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(settings.payload_keyring()),
         lazy=True,
     )
 

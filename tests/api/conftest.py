@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 
 from eventstore import PostgresEventStore
 from mentorflow.api import ApiLimits, create_app
-from mentorflow.converter import DATA_CONVERTER
+from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
 from mentorflow.stack import StackAddresses
 from projections import migrate_read_models
@@ -49,7 +49,9 @@ async def api_stack(
     database_url = await create_database(postgres_server_url, "api")
     store = await PostgresEventStore.connect(database_url, max_size=20)
     await migrate_read_models(store.pool)
-    client = await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
+    client = await Client.connect(
+        stack.temporal_address, data_converter=data_converter(Settings().payload_keyring())
+    )
     task_queue = f"api-{uuid.uuid4().hex[:10]}"
     tokens_path: Path = tmp_path_factory.mktemp("api") / "tokens.json"
     settings = Settings(

@@ -20,7 +20,8 @@ from domain.cohort_spec import CohortSpec
 from eventstore import PostgresEventStore
 from mentorflow.cohorts import LaunchResult, launch_cohort
 from mentorflow.commands import REPLY_TO_HEADER, CommandsConfig, include_commands
-from mentorflow.converter import DATA_CONVERTER
+from mentorflow.converter import data_converter
+from mentorflow.settings import Settings
 from mentorflow.stack import StackAddresses
 from tests.support import create_database
 from worker import build_worker
@@ -85,7 +86,9 @@ async def launcher_running(
 ) -> AsyncIterator[Callable[..., Awaitable[tuple[Client, CommandsConfig]]]]:
     brokers: list[NatsBroker] = []
     store = await PostgresEventStore.connect(await create_database(postgres_server_url, "cmd"))
-    client = await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
+    client = await Client.connect(
+        stack.temporal_address, data_converter=data_converter(Settings().payload_keyring())
+    )
     task_queue = f"cmd-{uuid.uuid4().hex[:8]}"
 
     async def start(

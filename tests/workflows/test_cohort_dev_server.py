@@ -22,7 +22,8 @@ from domain.cohort_spec import parse_cohort_spec
 from eventstore import PostgresEventStore
 from examples.generate_cohort import generate_cohort
 from mentorflow.cohorts import launch_cohort
-from mentorflow.converter import DATA_CONVERTER
+from mentorflow.converter import data_converter
+from mentorflow.settings import Settings
 from mentorflow.stack import StackAddresses
 from tests.support import assert_eventually, create_database
 from worker import build_worker
@@ -79,7 +80,9 @@ async def test_a_cohort_launched_from_the_cli_starts_its_relationships_with_even
         "MENTORFLOW_TEMPORAL_ADDRESS": stack.temporal_address,
         "MENTORFLOW_TASK_QUEUE": task_queue,
     }
-    client = await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
+    client = await Client.connect(
+        stack.temporal_address, data_converter=data_converter(Settings().payload_keyring())
+    )
     async with build_worker(client, store, task_queue):
         code, output = await _cli(environment, "cohort", "launch", str(path), "--json")
         again_code, again = await _cli(environment, "cohort", "launch", str(path), "--json")
@@ -181,7 +184,9 @@ async def test_a_cohort_of_ten_thousand_mentees_fits_temporal_payload_limits(
     raw["program"]["require_hr_approval"] = True  # match, then wait: nothing to start here
     spec = parse_cohort_spec(raw)
     task_queue = f"big-{uuid.uuid4().hex[:8]}"
-    client = await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
+    client = await Client.connect(
+        stack.temporal_address, data_converter=data_converter(Settings().payload_keyring())
+    )
     async with build_worker(client, store, task_queue):
         launched = await launch_cohort(client, spec, task_queue)
         await client.get_workflow_handle(launched.workflow_id).terminate("test finished")

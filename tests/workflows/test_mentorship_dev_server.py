@@ -23,7 +23,8 @@ from temporalio.client import Client
 
 from domain.mentorship import commands as c
 from eventstore import PostgresEventStore
-from mentorflow.converter import DATA_CONVERTER
+from mentorflow.converter import data_converter
+from mentorflow.settings import Settings
 from mentorflow.stack import StackAddresses
 from tests.support import assert_eventually, create_database
 from tests.workflows.scenario import MENTEE, MENTOR, onboard, program_terms
@@ -33,7 +34,9 @@ from workflows.mentorship_models import MentorshipWorkflowInput
 
 @pytest.fixture(scope="module")
 async def dev_client(stack: StackAddresses) -> Client:
-    return await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
+    return await Client.connect(
+        stack.temporal_address, data_converter=data_converter(Settings().payload_keyring())
+    )
 
 
 @pytest.fixture(scope="module")

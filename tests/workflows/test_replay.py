@@ -11,7 +11,8 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from mentorflow.converter import DATA_CONVERTER
+from mentorflow.converter import data_converter
+from mentorflow.settings import Settings
 from tests.workflows.scenario import HISTORIES
 from workflows.mentorship import MentorshipWorkflow
 
@@ -33,7 +34,9 @@ def test_every_scenario_has_a_recorded_history() -> None:
 @pytest.mark.parametrize("name", sorted(TEXTS))
 async def test_recorded_history_replays_without_nondeterminism(name: str) -> None:
     history = WorkflowHistory.from_json(f"replay-{name}", TEXTS[name])
-    replayer = Replayer(workflows=[MentorshipWorkflow], data_converter=DATA_CONVERTER)
+    replayer = Replayer(
+        workflows=[MentorshipWorkflow], data_converter=data_converter(Settings().payload_keyring())
+    )
 
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
 
