@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     master_key_id: str | None = Field(
         default=None, description="id of the master key that wraps new keys (default: the last)"
     )
+    codec_cors_origins: str | None = Field(
+        default=None,
+        description=(
+            "Comma-separated origins of the Temporal UI allowed to call the payload codec "
+            "endpoint; default the local UI (Temporal gRPC port + 1000 on the Temporal host, "
+            "127.0.0.1 and localhost)"
+        ),
+    )
 
     @property
     def tokens_file(self) -> Path:
