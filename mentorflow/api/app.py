@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from domain.cohort_spec import CohortSpec
 from eventstore import PostgresEventStore
-from mentorflow.api import cohorts, health, lifecycle, mentorships, people, review_cycles
+from mentorflow.api import codec, cohorts, health, lifecycle, mentorships, people, review_cycles
 from mentorflow.api.context import ApiServices, connect_temporal
 from mentorflow.api.errors import install_error_handlers
 from mentorflow.api.limits import ApiLimits
@@ -25,6 +25,7 @@ from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.settings import Settings
 from projections import migrate_read_models
+from vault import PersonalDataVault
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +78,8 @@ def _body_limit(limits: ApiLimits) -> Callable[[Scope], int]:
     def limit(scope: Scope) -> int:
         if scope["method"] == "POST" and scope["path"].rstrip("/") == "/cohorts":
             return limits.max_cohort_body_bytes
+        if scope["path"].startswith(codec.PREFIX + "/"):  # a compressed cohort spec, in base64
+            return limits.max_cohort_body_bytes
         return limits.max_body_bytes
 
     return limit
@@ -98,13 +101,17 @@ def _lifespan(
                 )
                 stack.push_async_callback(store.close)
                 services.database = store.pool
-            await migrate_read_models(services.pool)
+            await migrate_read_models(services.pool)  # the vault's schema too
+            services.personal_data = PersonalDataVault(
+                services.pool, services.settings.master_keyring()
+            )
             if owned_client:
                 services.temporal = await connect_temporal(settings)
             log.info("api ready", tokens_file=str(services.tokens.path))
             try:
                 yield
             finally:
+                services.personal_data = None
                 if owned_pool:
                     services.database = None
                 if owned_client:
@@ -156,4 +163,5 @@ def create_app(
     for module in (health, cohorts, review_cycles, mentorships, lifecycle, people):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, body_limit=_body_limit(limits))
+    codec.install_codec_server(app, settings)
     return app
