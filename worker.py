@@ -17,6 +17,7 @@ from activities.review import ReviewActivities
 from eventstore import EventStore, PostgresEventStore
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
+from vault import PersonalDataVault
 from workflows.cohort import CohortWorkflow
 from workflows.mentorship import MentorshipWorkflow
 
@@ -34,10 +35,12 @@ async def connect_client(settings: Settings) -> Client:
     )
 
 
-def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
+def build_worker(
+    client: Client, store: EventStore, task_queue: str, vault: PersonalDataVault
+) -> Worker:
     """The worker with every workflow and activity of mentorflow registered."""
-    event_store_activities = EventStoreActivities(store)
-    review_activities = ReviewActivities(store)
+    event_store_activities = EventStoreActivities(store, vault)
+    review_activities = ReviewActivities(store, vault)
     matching_activities = MatchingActivities()
     return Worker(
         client,
@@ -56,10 +59,12 @@ def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run the worker until ``stop`` is set (or forever)."""
+    master = settings.master_keyring()
     store = await PostgresEventStore.connect(settings.database_url)
     try:
+        vault = await PersonalDataVault.create(store.pool, master)
         client = await connect_client(settings)
-        worker = build_worker(client, store, settings.task_queue)
+        worker = build_worker(client, store, settings.task_queue, vault)
         log.info("worker started", task_queue=settings.task_queue)
         async with worker:
             await (stop or asyncio.Event()).wait()

@@ -8,6 +8,10 @@ from temporalio.exceptions import ApplicationError
 
 from events import NewEvent
 from eventstore import DuplicateEventConflict, EventStore, StreamVersionConflict
+from vault import PersonalDataVault
+from vault.store import MissingSubject
+
+_SUBJECTS_CACHED = 10_000
 
 
 class AppendEventsInput(BaseModel):
@@ -34,20 +38,31 @@ class AppendEventsResult(BaseModel):
 class EventStoreActivities:
     """Activities over an event store, built once per worker with the store injected."""
 
-    def __init__(self, store: EventStore) -> None:
-        self._store = store
+    def __init__(self, store: EventStore, vault: PersonalDataVault) -> None:
+        self.store = store
+        self._vault = vault
+        self._subjects: dict[str, dict[str, str]] = {}
 
     @activity.defn
     async def append_events(self, request: AppendEventsInput) -> AppendEventsResult:
         """Append events; a retry of an append that already committed is a no-op.
 
-        Version and id conflicts are non-retryable: retrying cannot resolve them, and they
-        mean another writer owns the stream. An unreachable database is retried.
+        Personal values are sealed for their person first (see `vault`), so the store and
+        everything downstream hold only ciphertext; sealing is deterministic, so a retry
+        appends the very same bytes. Version and id conflicts are non-retryable: retrying
+        cannot resolve them, and they mean another writer owns the stream. An unreachable
+        database is retried.
         """
         try:
-            result = await self._store.append(
-                request.stream_id, request.expected_version, request.events
+            events = await self._vault.seal_events(
+                request.events, await self._stream_subjects(request)
             )
+        except MissingSubject as error:
+            raise ApplicationError(
+                str(error), type=type(error).__name__, non_retryable=True
+            ) from error
+        try:
+            result = await self.store.append(request.stream_id, request.expected_version, events)
         except StreamVersionConflict as error:
             raise ApplicationError(
                 str(error),
@@ -73,3 +88,26 @@ class EventStoreActivities:
             global_positions=result.global_positions,
             duplicate=result.duplicate,
         )
+
+    async def _stream_subjects(self, request: AppendEventsInput) -> dict[str, str]:
+        """Mentee and mentor of a mentorship stream, from its ``MentorshipMatched`` event."""
+        stream_id = request.stream_id
+        if not stream_id.startswith("mentorship-"):
+            return {}
+        subjects = self._subjects.get(stream_id)
+        if subjects is not None:
+            return subjects
+        data = next(
+            (event.data for event in request.events if event.event_type == "MentorshipMatched"),
+            None,
+        )
+        if data is None:
+            first = await self.store.read_stream(stream_id, 1, limit=1)
+            if not first or first[0].event_type != "MentorshipMatched":
+                return {}
+            data = first[0].data
+        subjects = {"mentee": data["mentee_id"], "mentor": data["mentor_id"]}
+        if len(self._subjects) >= _SUBJECTS_CACHED:
+            self._subjects.clear()
+        self._subjects[stream_id] = subjects
+        return subjects

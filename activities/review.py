@@ -13,6 +13,7 @@ from domain.mentorship.terms import ProgramTerms
 from events import CATALOG
 from events.mentorship import ReviewSummary
 from eventstore import EventStore
+from vault import PersonalDataVault
 
 
 class DraftReviewSummaryInput(BaseModel):
@@ -31,13 +32,24 @@ class DraftReviewSummaryInput(BaseModel):
 class ReviewActivities:
     """Review-cycle activities, built once per worker with the store injected."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, vault: PersonalDataVault) -> None:
         self._store = store
+        self._vault = vault
 
     @activity.defn
     async def draft_review_summary(self, request: DraftReviewSummaryInput) -> ReviewSummary:
-        """Replay the relationship's stream and draft its career-development summary."""
-        envelopes = await self._store.read_stream(request.stream_id, limit=request.up_to_version)
+        """Replay the relationship's stream and draft its career-development summary.
+
+        The stream's personal values are opened with the vault first (a forgotten person's
+        read as ``[erased]``); the draft goes back to the workflow inside Temporal's
+        encrypted payloads and is sealed again when the workflow records it.
+        """
+        stored = await self._store.read_stream(request.stream_id, limit=request.up_to_version)
+        opened = await self._vault.open([envelope.data for envelope in stored])
+        envelopes = [
+            envelope.model_copy(update={"data": data})
+            for envelope, data in zip(stored, opened, strict=True)
+        ]
         state = replay(
             MentorshipState(
                 stream_id=request.stream_id,

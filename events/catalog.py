@@ -15,6 +15,7 @@ from pydantic import Field, TypeAdapter
 
 from events import cohort as k
 from events import mentorship as m
+from events import person as p
 from events.base import DomainEvent
 from events.envelope import EventEnvelope, RecordedEvent
 from events.upcasting import UpcasterChain
@@ -57,7 +58,8 @@ DomainEventUnion = Annotated[
     | m.RematchRequested
     | m.ClosureStarted
     | m.SurveySubmitted
-    | m.MentorshipClosed,
+    | m.MentorshipClosed
+    | p.PersonForgotten,
     Field(discriminator="event_type"),
 ]
 

@@ -1,8 +1,9 @@
 """Events of a mentoring relationship's stream (``mentorship-{cohort_id}-{mentee_id}[-rN]``).
 
 Free-text fields (descriptions, motivation, feedback, notes, comments, summaries) are
-personal data: they are never logged, and the state query and read models expose them only
-to the people entitled to them.
+personal data (typed `MenteeText` / `MentorText` / `AuthorText`, see `events.personal`): they
+are never logged, are sealed with the person's data key in the store and on the bus, and the
+API shows them only to the people entitled to them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.base import DomainEvent
+from events.personal import AuthorText, MenteeText, MentorText
 
 GoalHorizon = Literal["short", "long"]
 ItemOwner = Literal["mentor", "mentee"]
@@ -82,9 +84,9 @@ class GoalSet(_MentorshipEvent):
     event_type: Literal["GoalSet"] = "GoalSet"
     goal_id: str
     horizon: GoalHorizon
-    description: str
-    motivation: str
-    strengths: list[str] = Field(default_factory=list)
+    description: MenteeText
+    motivation: MenteeText
+    strengths: list[MenteeText] = Field(default_factory=list)
     target_date: AwareDatetime | None = None
 
 
@@ -93,7 +95,7 @@ class GoalRevised(_MentorshipEvent):
 
     event_type: Literal["GoalRevised"] = "GoalRevised"
     goal_id: str
-    description: str | None = None
+    description: MenteeText | None = None
     target_date: AwareDatetime | None = None
     progress: int | None = Field(default=None, ge=0, le=100)
 
@@ -110,7 +112,7 @@ class GoalDropped(_MentorshipEvent):
 
     event_type: Literal["GoalDropped"] = "GoalDropped"
     goal_id: str
-    reason: str = ""
+    reason: MenteeText = ""
 
 
 class ActionItem(BaseModel):
@@ -120,7 +122,7 @@ class ActionItem(BaseModel):
 
     item_id: str
     owner: ItemOwner
-    description: str
+    description: MenteeText
     due_at: AwareDatetime
 
 
@@ -142,9 +144,9 @@ class ConversationHeld(_MentorshipEvent):
     due_at: AwareDatetime | None = None
     goal_ids: list[str] = Field(min_length=1)
     skills: list[str] = Field(default_factory=list)
-    feedback_to_mentee: str = ""
-    feedback_to_mentor: str = ""
-    notes: str = Field(default="", description="Private notes (personal data)")
+    feedback_to_mentee: MenteeText = ""
+    feedback_to_mentor: MentorText = ""
+    notes: MenteeText = Field(default="", description="Private notes (personal data)")
     action_items: list[ActionItem] = Field(min_length=1)
     next_conversation_due: AwareDatetime | None = None
 
@@ -198,7 +200,7 @@ class ActionItemRescheduled(_MentorshipEvent):
     event_type: Literal["ActionItemRescheduled"] = "ActionItemRescheduled"
     item_id: str
     due_at: AwareDatetime
-    reason: str = ""
+    reason: MenteeText = ""
 
 
 class ChallengeSet(_MentorshipEvent):
@@ -207,7 +209,7 @@ class ChallengeSet(_MentorshipEvent):
     event_type: Literal["ChallengeSet"] = "ChallengeSet"
     challenge_id: str
     skill: str
-    description: str
+    description: MenteeText
     due_at: AwareDatetime
 
 
@@ -217,7 +219,7 @@ class ChallengeProgressRecorded(_MentorshipEvent):
     event_type: Literal["ChallengeProgressRecorded"] = "ChallengeProgressRecorded"
     challenge_id: str
     progress: int = Field(ge=0, le=100)
-    note: str = ""
+    note: MenteeText = ""
 
 
 class ReviewSummary(BaseModel):
@@ -225,14 +227,14 @@ class ReviewSummary(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    goals: list[str] = Field(description="Each goal with its horizon, status and progress")
+    goals: list[MenteeText] = Field(description="Each goal with its horizon, status and progress")
     skills_developed: list[str]
     action_items_completed: int
     action_items_overdue: int
     conversations_held: int
     conversations_expected: int
-    feedback_themes: list[str]
-    text: str = Field(description="The summary as the mentee approved it")
+    feedback_themes: list[MenteeText]
+    text: MenteeText = Field(description="The summary as the mentee approved it")
 
 
 class ReviewSummaryDrafted(_MentorshipEvent):
@@ -264,7 +266,7 @@ class MentorshipPaused(_MentorshipEvent):
     """The relationship is on hold (leave, workload, …); timers stop counting."""
 
     event_type: Literal["MentorshipPaused"] = "MentorshipPaused"
-    reason: str
+    reason: MenteeText
     paused_at: AwareDatetime
 
 
@@ -282,7 +284,7 @@ class DeadlineExtended(_MentorshipEvent):
     event_type: Literal["DeadlineExtended"] = "DeadlineExtended"
     deadline: Literal["onboarding", "conversation"]
     new_deadline: AwareDatetime
-    reason: str
+    reason: MenteeText
 
 
 class RematchRequested(_MentorshipEvent):
@@ -291,7 +293,7 @@ class RematchRequested(_MentorshipEvent):
     event_type: Literal["RematchRequested"] = "RematchRequested"
     mentee_id: str
     previous_mentor_id: str
-    reason: str
+    reason: MenteeText
 
 
 class ClosureStarted(_MentorshipEvent):
@@ -310,7 +312,7 @@ class SurveySubmitted(_MentorshipEvent):
     satisfaction: int = Field(ge=1, le=5)
     value: int = Field(ge=1, le=5, description="Value of the relationship, 1..5")
     would_recommend: bool
-    comment: str = ""
+    comment: AuthorText = ""
 
 
 class MentorshipClosed(_MentorshipEvent):

@@ -25,6 +25,7 @@ from mentorflow.commands import include_commands
 from mentorflow.settings import Settings
 from mentorflow.shutdown import stop_on_signals
 from projections import ProjectorConfig, run_projector
+from vault import PersonalDataVault
 from worker import build_worker, connect_client
 
 log = structlog.get_logger(__name__)
@@ -36,8 +37,10 @@ async def serve_all(
     settings: Settings, stop: asyncio.Event, extra: list[ExtraService] | None = None
 ) -> None:
     """Run the services until ``stop`` is set or one of them fails."""
+    master = settings.master_keyring()
     store = await PostgresEventStore.connect(settings.database_url, max_size=20)
     try:
+        vault = await PersonalDataVault.create(store.pool, master)
         client = await connect_client(settings)
         bus = bus_config(settings)
         # FastStream logs every message at INFO; DEBUG keeps the services' logs about them.
@@ -46,7 +49,7 @@ async def serve_all(
         projector = ProjectorConfig(stream=bus.stream_name, subject_prefix=bus.subject_prefix)
 
         async def worker() -> None:
-            async with build_worker(client, store, settings.task_queue):
+            async with build_worker(client, store, settings.task_queue, vault):
                 await stop.wait()
 
         services: dict[str, Awaitable[None]] = {

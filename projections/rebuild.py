@@ -29,6 +29,7 @@ from eventstore.postgres import SCHEMA as EVENTSTORE_SCHEMA
 from projections.base import Projection, StreamProgress, stream_type_of
 from projections.errors import RebuildInProgress
 from projections.folding import Decoded, apply_one, decode_stored
+from projections.forgetting import erase_forgotten, lock_for_forgetting, sweep_forgotten
 from projections.registry import select_projections
 from projections.schema import SCHEMA, migrate_read_models
 from projections.tables import Row
@@ -112,10 +113,13 @@ class _Fold:
                     projection.dump_state(state),
                 )
             )
+        records = await erase_forgotten(
+            connection, {name: list(by_key.values()) for name, by_key in rows.items()}
+        )
         for table in projection.tables:
             await connection.copy_records_to_table(
                 table.name,
-                records=list(rows[table.name].values()),
+                records=records[table.name],
                 columns=table.columns,
                 schema_name=schema,
             )
@@ -226,6 +230,10 @@ async def _swap(
         # Conflicts with the row locks live transactions take on checkpoints: they wait for
         # the swap, and the swap waits for those already running.
         await connection.execute(f"LOCK TABLE {SCHEMA}.checkpoints IN EXCLUSIVE MODE")
+        # Nobody forgets a person until the swap commits; whoever was forgotten while the
+        # rebuild ran is erased from the staging tables before they go live.
+        await lock_for_forgetting(connection, exclusive=False)
+        await sweep_forgotten(connection, STAGING_SCHEMA, projections)
         for projection in projections:
             writer = ProjectionWriter(projection, STAGING_SCHEMA, catalog)
             for row in await connection.fetch(_BEHIND, projection.name):

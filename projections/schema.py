@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from eventstore.migrator import load_migrations, migrate
+from vault import migrate_vault
 
 SCHEMA = "read_models"
 """Where the live read models and checkpoints are."""
@@ -16,5 +17,6 @@ async def migrate_read_models(pool: asyncpg.Pool, schema: str = SCHEMA) -> int:
     The same migrations build a rebuild's staging schema, which is why they name tables
     without a schema (the migrator sets the search path).
     """
+    await migrate_vault(pool)  # writers read the vault's tombstones (projections.forgetting)
     async with pool.acquire() as connection:
         return await migrate(connection, schema, load_migrations("projections"))

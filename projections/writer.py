@@ -23,6 +23,7 @@ from events import CATALOG, EventCatalog, EventEnvelope
 from eventstore.migrator import Connection
 from projections.base import Projection, StreamProgress
 from projections.folding import apply_one, decode_envelope
+from projections.forgetting import erase_forgotten
 from projections.schema import SCHEMA
 from projections.tables import Row, diff_rows
 
@@ -168,6 +169,7 @@ class ProjectionWriter:
             result.updates[stream_id] = StreamUpdate(
                 len(pending), progress.skipped - skipped, progress.version
             )
+        upserts = await erase_forgotten(connection, upserts)
         for table in projection.tables:
             if deletes[table.name]:
                 await connection.executemany(self._deletes[table.name], deletes[table.name])

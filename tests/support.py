@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from events import NewEvent
+from mentorflow.settings import load_settings
+from vault import PersonalDataVault
 
 T = TypeVar("T")
 
@@ -73,3 +75,8 @@ def new_event(
 def unique_stream(stream_type: str = "mentorship") -> str:
     """A stream id no other test uses."""
     return f"{stream_type}-test-{uuid.uuid4().hex[:10]}"
+
+
+async def open_vault(pool: asyncpg.Pool) -> PersonalDataVault:
+    """The vault over ``pool`` with the session's master keys (from the environment)."""
+    return await PersonalDataVault.create(pool, load_settings().master_keyring())

@@ -20,6 +20,7 @@ from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
+from vault import PersonalDataVault
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ApiServices:
     readiness: ReadinessProbe
     temporal: Client | None = None
     database: asyncpg.Pool | None = None
+    personal_data: PersonalDataVault | None = None
 
     @property
     def client(self) -> Client:
@@ -54,6 +56,17 @@ class ApiServices:
         if self.database is None:
             raise ServiceUnavailable("the API is starting: no database pool yet")
         return self.database
+
+    @property
+    def vault(self) -> PersonalDataVault:
+        """The personal-data vault (opens sealed values, forgets people).
+
+        Raises:
+            ServiceUnavailable: The API has not finished starting.
+        """
+        if self.personal_data is None:
+            raise ServiceUnavailable("the API is starting: no vault yet")
+        return self.personal_data
 
 
 async def connect_temporal(settings: Settings) -> Client:

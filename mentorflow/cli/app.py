@@ -27,11 +27,14 @@ from eventstore import EventStoreError
 from mentorflow.cli.api import api, tokens_app
 from mentorflow.cli.bus import events_app, relay
 from mentorflow.cli.cohorts import cohort_app
+from mentorflow.cli.people import people_app
 from mentorflow.cli.projections import projections_app, projector
 from mentorflow.cli.services import demo, serve, worker
 from mentorflow.cli.stack import stack_app
 from mentorflow.demo import DemoFailed
+from mentorflow.keyring import KeyRingInvalid
 from mentorflow.logging import configure_logging
+from mentorflow.people import PersonIdInvalid
 from mentorflow.settings import load_settings
 from mentorflow.stack import StackConfigInvalid, StackError
 from projections import ProjectionError
@@ -43,6 +46,8 @@ EXIT_BAD_INPUT = 2
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     StackConfigInvalid,
     CohortSpecInvalid,
+    PersonIdInvalid,
+    KeyRingInvalid,
     pydantic.ValidationError,
 )
 FAILURE_ERRORS: tuple[type[Exception], ...] = (
@@ -118,6 +123,7 @@ app.command()(projector)
 app.add_typer(projections_app, name="projections")
 app.command()(api)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(people_app, name="people")
 app.command()(serve)
 app.command()(worker)
 app.command()(demo)

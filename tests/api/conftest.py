@@ -26,7 +26,7 @@ from mentorflow.settings import Settings
 from mentorflow.stack import StackAddresses
 from projections import migrate_read_models
 from tests.api.support import Tokens
-from tests.support import create_database
+from tests.support import create_database, open_vault
 from worker import build_worker
 
 
@@ -62,7 +62,7 @@ async def api_stack(
         api_tokens_file=tokens_path,
     )
     try:
-        async with build_worker(client, store, task_queue):
+        async with build_worker(client, store, task_queue, await open_vault(store.pool)):
             try:
                 yield ApiStack(client, store, task_queue, settings, Tokens.create(tokens_path))
             finally:

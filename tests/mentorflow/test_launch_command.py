@@ -23,7 +23,7 @@ from mentorflow.commands import REPLY_TO_HEADER, CommandsConfig, include_command
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
 from mentorflow.stack import StackAddresses
-from tests.support import create_database
+from tests.support import create_database, open_vault
 from worker import build_worker
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "cohort-small.yaml"
@@ -104,7 +104,7 @@ async def launcher_running(
         brokers.append(broker)
         return client, config
 
-    async with build_worker(client, store, task_queue):
+    async with build_worker(client, store, task_queue, await open_vault(store.pool)):
         yield start
         for broker in brokers:
             await broker.stop()

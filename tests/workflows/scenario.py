@@ -17,7 +17,8 @@ from temporalio.service import RPCError
 
 from domain.mentorship import commands as c
 from domain.mentorship.terms import ProgramTerms
-from eventstore import EventStore
+from eventstore import PostgresEventStore
+from tests.support import open_vault
 from worker import build_worker
 from workflows.mentorship import MentorshipWorkflow
 from workflows.mentorship_models import (
@@ -62,14 +63,14 @@ class Harness:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, store: EventStore) -> AsyncIterator[Harness]:
+async def running_worker(client: Client, store: PostgresEventStore) -> AsyncIterator[Harness]:
     """Run a worker; on exit, terminate what the test left running.
 
     A workflow left open keeps firing timers with no worker to take its tasks, and the
     time-skipping server does not skip time while such tasks are outstanding.
     """
     harness = Harness(client, f"test-{uuid.uuid4().hex[:10]}")
-    async with build_worker(client, store, harness.task_queue):
+    async with build_worker(client, store, harness.task_queue, await open_vault(store.pool)):
         try:
             yield harness
         finally:

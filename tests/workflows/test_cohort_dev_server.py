@@ -25,7 +25,7 @@ from mentorflow.cohorts import launch_cohort
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
 from mentorflow.stack import StackAddresses
-from tests.support import assert_eventually, create_database
+from tests.support import assert_eventually, create_database, open_vault
 from worker import build_worker
 from workflows.cohort import CohortWorkflow
 
@@ -83,7 +83,7 @@ async def test_a_cohort_launched_from_the_cli_starts_its_relationships_with_even
     client = await Client.connect(
         stack.temporal_address, data_converter=data_converter(Settings().payload_keyring())
     )
-    async with build_worker(client, store, task_queue):
+    async with build_worker(client, store, task_queue, await open_vault(store.pool)):
         code, output = await _cli(environment, "cohort", "launch", str(path), "--json")
         again_code, again = await _cli(environment, "cohort", "launch", str(path), "--json")
         launched: dict[str, Any] = json.loads(output)
@@ -187,7 +187,7 @@ async def test_a_cohort_of_ten_thousand_mentees_fits_temporal_payload_limits(
     client = await Client.connect(
         stack.temporal_address, data_converter=data_converter(Settings().payload_keyring())
     )
-    async with build_worker(client, store, task_queue):
+    async with build_worker(client, store, task_queue, await open_vault(store.pool)):
         launched = await launch_cohort(client, spec, task_queue)
         await client.get_workflow_handle(launched.workflow_id).terminate("test finished")
 

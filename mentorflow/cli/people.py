@@ -1,0 +1,62 @@
+"""``mentorflow people forget PERSON_ID``: crypto-shred a person's personal data."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from eventstore import PostgresEventStore
+from mentorflow.people import ForgetOutcome, forget_person
+from mentorflow.settings import Settings
+from vault import PersonalDataVault
+
+people_app = typer.Typer(help="People's personal data.", no_args_is_help=True)
+
+
+@people_app.command()
+def forget(
+    ctx: typer.Context,
+    person_id: Annotated[str, typer.Argument(help="Participant id, e.g. p-002.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print machine-readable JSON.")
+    ] = False,
+) -> None:
+    """Forget a person: delete their data key, record PersonForgotten, erase read models.
+
+    Irreversible: their notes, feedback, goals and comments can never be read again.
+    Forgetting someone already forgotten changes nothing (exit 0).
+    """
+    settings: Settings = ctx.obj
+    if not yes:
+        typer.confirm(
+            f"Forget {person_id}? Their personal data becomes unreadable forever", abort=True
+        )
+    outcome = asyncio.run(_forget(settings, person_id))
+    if json_output:
+        typer.echo(outcome.model_dump_json(indent=2))
+        return
+    console = Console(highlight=False)
+    if outcome.already_forgotten:
+        console.print(
+            f"{person_id} was already forgotten on {outcome.forgotten_at:%Y-%m-%d %H:%M}."
+        )
+        return
+    console.print(
+        f"Forgot {person_id}: data key {'deleted' if outcome.key_deleted else 'never existed'}, "
+        f"{outcome.read_model_values_erased} read-model rows erased, "
+        f"PersonForgotten recorded ({outcome.event_id})."
+    )
+
+
+async def _forget(settings: Settings, person_id: str) -> ForgetOutcome:
+    master = settings.master_keyring()
+    store = await PostgresEventStore.connect(settings.database_url)
+    try:
+        vault = await PersonalDataVault.create(store.pool, master)
+        return await forget_person(store.pool, vault, person_id, requested_by="cli")
+    finally:
+        await store.close()

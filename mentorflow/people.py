@@ -1,0 +1,124 @@
+"""Forgetting a person on request (``mentorflow people forget``, ``POST /people/{id}/forget``).
+
+One transaction, under the exclusive forget lock (see `projections.forgetting`):
+
+1. lock the person; if they were forgotten already, answer so and change nothing;
+2. append ``PersonForgotten`` to ``person-{id}`` (a deterministic event id: forgetting twice
+   can never record two events);
+3. delete the person's data key and leave a tombstone, so no key is created for them again;
+4. replace their sealed values in every read model with ``[erased]``.
+
+Events stay (append-only, ids, stages, dates and counts intact); their personal values can no
+longer be opened by anyone, wherever a copy of them lives.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from events import NewEvent
+from events.person import PersonForgotten
+from eventstore import append_in_transaction
+from eventstore.postgres import APPENDED_CHANNEL
+from projections import SCHEMA as READ_MODELS
+from projections.forgetting import lock_for_forgetting, sweep_forgotten
+from projections.registry import all_projections
+from vault import PersonalDataVault
+
+PERSON_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+FORGOTTEN_NAMESPACE = uuid.UUID("5d0c1f6e-4f0e-4b8e-9a57-7f1f0c2b9e11")
+
+
+class PersonIdInvalid(ValueError):
+    """The person id is not one mentorflow could have issued."""
+
+
+class ForgetOutcome(BaseModel):
+    """What forgetting did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    person_id: str
+    forgotten_at: AwareDatetime
+    already_forgotten: bool
+    """True when the person had been forgotten before: nothing changed this time."""
+    key_deleted: bool
+    """Whether a data key existed (someone never seen by mentorflow has none)."""
+    read_model_values_erased: int
+    """Read-model rows whose values became ``[erased]`` now."""
+    event_id: uuid.UUID
+
+
+def person_stream(person_id: str) -> str:
+    """The person's own stream."""
+    return f"person-{person_id}"
+
+
+def forgotten_event_id(person_id: str) -> uuid.UUID:
+    """The one ``PersonForgotten`` event id a person can have."""
+    return uuid.uuid5(FORGOTTEN_NAMESPACE, person_id)
+
+
+async def forget_person(
+    pool: asyncpg.Pool,
+    vault: PersonalDataVault,
+    person_id: str,
+    *,
+    requested_by: str,
+    now: datetime | None = None,
+) -> ForgetOutcome:
+    """Forget ``person_id`` (idempotent: a second call reports the first).
+
+    Raises:
+        PersonIdInvalid: ``person_id`` is malformed.
+    """
+    if not PERSON_ID_PATTERN.match(person_id):
+        raise PersonIdInvalid(
+            f"person id {person_id!r} must be 1-64 characters of letters, digits, '._@-'"
+        )
+    at = now or datetime.now(UTC)
+    event_id = forgotten_event_id(person_id)
+    async with pool.acquire() as connection, connection.transaction():
+        await lock_for_forgetting(connection, exclusive=True)
+        before = await vault.lock_person(connection, person_id)
+        if before is not None:
+            return ForgetOutcome(
+                person_id=person_id,
+                forgotten_at=before,
+                already_forgotten=True,
+                key_deleted=False,
+                read_model_values_erased=0,
+                event_id=event_id,
+            )
+        # The append comes first: it must take its place in the store's order before this
+        # transaction writes anything else (see eventstore.postgres on tailing).
+        event = PersonForgotten(person_id=person_id, forgotten_at=at, requested_by=requested_by)
+        await append_in_transaction(
+            connection,
+            person_stream(person_id),
+            0,
+            [
+                NewEvent.from_domain(
+                    event,
+                    event_id=event_id,
+                    occurred_at=at,
+                    correlation_id=person_stream(person_id),
+                )
+            ],
+        )
+        key_deleted = await vault.shred(connection, person_id, at=at, requested_by=requested_by)
+        erased = await sweep_forgotten(connection, READ_MODELS, all_projections(), person_id)
+    await pool.execute("SELECT pg_notify($1, '')", APPENDED_CHANNEL)  # wake the relay
+    return ForgetOutcome(
+        person_id=person_id,
+        forgotten_at=at,
+        already_forgotten=False,
+        key_deleted=key_deleted,
+        read_model_values_erased=erased,
+        event_id=event_id,
+    )

@@ -1,0 +1,305 @@
+"""The vault: per-person data keys in PostgreSQL (schema ``vault``), sealing and opening.
+
+Keys are created on first use, one row per person, wrapped by the active master key; the
+row names the master key id, so master keys can rotate (old rows still unwrap while their
+master key stays in the ring). Sealing caches unwrapped keys for `cache_seconds`; opening
+never caches, so once a person is forgotten no process opens their values again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import asyncpg
+import structlog
+
+from events import CATALOG, EventCatalog, NewEvent, UnknownEventType
+from events.personal import (
+    ERASED,
+    Plan,
+    SealedToken,
+    format_token,
+    plan_of,
+    replace_tokens,
+    tokens_in,
+)
+from events.personal import transform_personal as _transform
+from eventstore.migrator import Connection, load_migrations, migrate
+from vault.crypto import CannotOpen, KeySource, new_data_key, open_text, seal_text
+from vault.crypto import unwrap_key as _unwrap
+from vault.crypto import wrap_key as _wrap
+
+SCHEMA = "vault"
+T = TypeVar("T")
+logger = structlog.get_logger(__name__)
+
+
+class MissingSubject(ValueError):
+    """A personal value's owner is not known (e.g. a mentorship event without its match)."""
+
+
+async def migrate_vault(pool: asyncpg.Pool) -> int:
+    """Create or update the ``vault`` schema; return how many migrations were applied."""
+    async with pool.acquire() as connection:
+        return await migrate(connection, SCHEMA, load_migrations("vault"))
+
+
+def _person_lock(person_id: str) -> str:
+    return f"vault:person:{person_id}"
+
+
+class PersonalDataVault:
+    """Data keys of people, and sealing/opening of personal values with them."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        master: KeySource,
+        *,
+        cache_seconds: float = 60.0,
+        catalog: EventCatalog = CATALOG,
+    ) -> None:
+        self._pool = pool
+        self._master = master
+        self._cache_seconds = cache_seconds
+        self._catalog = catalog
+        self._cache: dict[str, tuple[bytes | None, float]] = {}
+
+    @classmethod
+    async def create(
+        cls, pool: asyncpg.Pool, master: KeySource, **options: Any
+    ) -> PersonalDataVault:
+        """A vault over ``pool``, its schema migrated first."""
+        await migrate_vault(pool)
+        return cls(pool, master, **options)
+
+    # -- keys -------------------------------------------------------------------------------
+
+    async def sealing_keys(self, person_ids: Iterable[str]) -> dict[str, bytes | None]:
+        """Data keys to seal with, created on first use; None for a forgotten person."""
+        now = time.monotonic()
+        keys: dict[str, bytes | None] = {}
+        missing: list[str] = []
+        for person_id in set(person_ids):
+            cached = self._cache.get(person_id)
+            if cached is not None and cached[1] > now:
+                keys[person_id] = cached[0]
+            else:
+                missing.append(person_id)
+        if missing:
+            async with self._pool.acquire() as connection:
+                found = await self._load(connection, missing)
+                for person_id in missing:
+                    if person_id not in found:
+                        found[person_id] = await self._create(connection, person_id)
+            for person_id, key in found.items():
+                self._cache[person_id] = (key, now + self._cache_seconds)
+                keys[person_id] = key
+        return keys
+
+    async def opening_keys(self, person_ids: Iterable[str]) -> dict[str, bytes]:
+        """The data keys that still exist among ``person_ids`` (read fresh, never cached)."""
+        wanted = sorted(set(person_ids))
+        if not wanted:
+            return {}
+        async with self._pool.acquire() as connection:
+            found = await self._load(connection, wanted)
+        return {person_id: key for person_id, key in found.items() if key is not None}
+
+    async def _load(self, connection: Connection, person_ids: list[str]) -> dict[str, bytes | None]:
+        rows = await connection.fetch(
+            f"""
+            SELECT p.person_id, k.master_key_id, k.wrapped_key, f.person_id IS NOT NULL AS gone
+            FROM unnest($1::text[]) AS p(person_id)
+            LEFT JOIN {SCHEMA}.person_keys AS k USING (person_id)
+            LEFT JOIN {SCHEMA}.forgotten_people AS f USING (person_id)
+            WHERE k.person_id IS NOT NULL OR f.person_id IS NOT NULL
+            """,
+            person_ids,
+        )
+        found: dict[str, bytes | None] = {}
+        for row in rows:
+            if row["gone"]:
+                found[row["person_id"]] = None
+            else:
+                found[row["person_id"]] = self._unwrap(row)
+        return found
+
+    def _unwrap(self, row: asyncpg.Record) -> bytes:
+        master_id = row["master_key_id"]
+        return _unwrap(self._master.key(master_id), master_id, row["person_id"], row["wrapped_key"])
+
+    async def _create(self, connection: Connection, person_id: str) -> bytes | None:
+        """The person's key, created under their lock unless they were forgotten meanwhile."""
+        master_id = self._master.active_id
+        wrapped = _wrap(self._master.active, master_id, person_id, new_data_key())
+        async with connection.transaction():
+            await connection.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", _person_lock(person_id)
+            )
+            row = await connection.fetchrow(
+                f"""
+                WITH gone AS (SELECT 1 FROM {SCHEMA}.forgotten_people WHERE person_id = $1),
+                created AS (
+                    INSERT INTO {SCHEMA}.person_keys (person_id, master_key_id, wrapped_key)
+                    SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM gone)
+                    ON CONFLICT (person_id) DO NOTHING
+                    RETURNING person_id, master_key_id, wrapped_key
+                )
+                SELECT person_id, master_key_id, wrapped_key FROM created
+                UNION ALL
+                SELECT person_id, master_key_id, wrapped_key FROM {SCHEMA}.person_keys
+                WHERE person_id = $1 AND NOT EXISTS (SELECT 1 FROM created)
+                """,
+                person_id,
+                master_id,
+                wrapped,
+            )
+        return None if row is None else self._unwrap(row)
+
+    def evict(self, person_id: str) -> None:
+        """Drop a cached key (after forgetting the person in this process)."""
+        self._cache.pop(person_id, None)
+
+    # -- sealing and opening ----------------------------------------------------------------
+
+    async def seal_events(
+        self, events: Sequence[NewEvent], subjects: Mapping[str, str]
+    ) -> list[NewEvent]:
+        """The events with every personal value sealed for its person.
+
+        ``subjects`` maps ``"mentee"``/``"mentor"`` to person ids for the stream. Values of a
+        forgotten person are stored as ``[erased]``; unknown event types pass unchanged.
+
+        Raises:
+            MissingSubject: A personal value whose owner ``subjects`` does not name.
+        """
+        plans: dict[UUID, Plan] = {}
+        owners: set[str] = set()
+        for event in events:
+            try:
+                plan = plan_of(self._catalog.event_class(event.event_type))
+            except UnknownEventType:
+                continue
+            if not plan:
+                continue
+            plans[event.event_id] = plan
+
+            def note_owner(text: str, person: str) -> str:
+                owners.add(person)
+                return text
+
+            try:
+                _transform(event.data, plan, note_owner, subjects)
+            except KeyError as error:
+                raise MissingSubject(
+                    f"{event.event_type} has personal data of {error.args[0]!r}, "
+                    "but the stream's people are unknown"
+                ) from None
+        if not plans:
+            return list(events)
+        keys = await self.sealing_keys(owners)
+        sealed: list[NewEvent] = []
+        for event in events:
+            event_plan = plans.get(event.event_id)
+            if event_plan is None:
+                sealed.append(event)
+                continue
+
+            def seal(text: str, person: str, context: str = str(event.event_id)) -> str:
+                key = keys[person]
+                return ERASED if key is None else seal_text(key, person, text, context)
+
+            data = _transform(event.data, event_plan, seal, subjects)
+            sealed.append(event.model_copy(update={"data": data}))
+        return sealed
+
+    async def open(self, value: T) -> T:
+        """A copy of a JSON-like value with each sealed token opened, or ``[erased]``."""
+        tokens = list(tokens_in(value))
+        if not tokens:
+            return value
+        keys = await self.opening_keys(token.person_id for token in tokens)
+
+        def open_one(token: SealedToken) -> str:
+            key = keys.get(token.person_id)
+            if key is None:
+                return ERASED
+            try:
+                return open_text(key, token)
+            except CannotOpen:
+                logger.warning("sealed value does not open", person_id=token.person_id)
+                return ERASED
+
+        opened: T = replace_tokens(value, open_one)
+        return opened
+
+    # -- forgetting -------------------------------------------------------------------------
+
+    @staticmethod
+    async def lock_person(connection: Connection, person_id: str) -> datetime | None:
+        """Lock the person for this transaction; when they were forgotten, if they were.
+
+        Takes no transaction id (it writes nothing), so an event append may follow.
+        """
+        await connection.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", _person_lock(person_id)
+        )
+        forgotten_at: datetime | None = await connection.fetchval(
+            f"SELECT forgotten_at FROM {SCHEMA}.forgotten_people WHERE person_id = $1", person_id
+        )
+        return forgotten_at
+
+    async def shred(
+        self, connection: Connection, person_id: str, *, at: datetime, requested_by: str
+    ) -> bool:
+        """Delete the person's key and leave a tombstone (in the caller's transaction).
+
+        Returns whether a key existed (a person never seen has none; the tombstone still
+        keeps one from being created later).
+        """
+        deleted = await connection.fetchval(
+            f"""
+            WITH gone AS (DELETE FROM {SCHEMA}.person_keys WHERE person_id = $1 RETURNING 1),
+            tombstone AS (
+                INSERT INTO {SCHEMA}.forgotten_people (person_id, forgotten_at, requested_by)
+                VALUES ($1, $2, $3) ON CONFLICT (person_id) DO NOTHING
+            )
+            SELECT count(*) FROM gone
+            """,
+            person_id,
+            at,
+            requested_by,
+        )
+        self.evict(person_id)
+        return bool(deleted)
+
+
+async def forgotten_among(connection: Connection, person_ids: Iterable[str]) -> set[str]:
+    """Which of ``person_ids`` were forgotten."""
+    wanted = sorted(set(person_ids))
+    if not wanted:
+        return set()
+    rows = await connection.fetch(
+        f"SELECT person_id FROM {SCHEMA}.forgotten_people WHERE person_id = ANY($1::text[])",
+        wanted,
+    )
+    return {row["person_id"] for row in rows}
+
+
+def erase_tokens_of(value: Any, forgotten: set[str]) -> Any:
+    """``value`` with the sealed tokens of ``forgotten`` people replaced by ``[erased]``."""
+    if not forgotten:
+        return value
+    return replace_tokens(
+        value,
+        lambda token: (
+            ERASED
+            if token.person_id in forgotten
+            else format_token(token.person_id, token.ciphertext)
+        ),
+    )
