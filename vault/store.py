@@ -161,6 +161,39 @@ class PersonalDataVault:
             )
         return None if row is None else self._unwrap(row)
 
+    async def rewrap(self, batch: int = 500) -> int:
+        """Re-wrap every data key not under the active master key; return how many.
+
+        After it, master keys other than the active one can leave the ring.
+        """
+        master_id = self._master.active_id
+        rewrapped = 0
+        while True:
+            async with self._pool.acquire() as connection, connection.transaction():
+                rows = await connection.fetch(
+                    f"SELECT person_id, master_key_id, wrapped_key FROM {SCHEMA}.person_keys "
+                    "WHERE master_key_id <> $1 ORDER BY person_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                    master_id,
+                    batch,
+                )
+                if not rows:
+                    return rewrapped
+                await connection.executemany(
+                    f"UPDATE {SCHEMA}.person_keys SET master_key_id = $2, wrapped_key = $3 "
+                    "WHERE person_id = $1",
+                    [
+                        (
+                            row["person_id"],
+                            master_id,
+                            _wrap(
+                                self._master.active, master_id, row["person_id"], self._unwrap(row)
+                            ),
+                        )
+                        for row in rows
+                    ],
+                )
+                rewrapped += len(rows)
+
     def evict(self, person_id: str) -> None:
         """Drop a cached key (after forgetting the person in this process)."""
         self._cache.pop(person_id, None)

@@ -1,4 +1,4 @@
-"""``mentorflow people forget PERSON_ID``: crypto-shred a person's personal data."""
+"""``mentorflow people forget PERSON_ID`` (crypto-shredding) and ``people rewrap-keys``."""
 
 from __future__ import annotations
 
@@ -58,5 +58,27 @@ async def _forget(settings: Settings, person_id: str) -> ForgetOutcome:
     try:
         vault = await PersonalDataVault.create(store.pool, master)
         return await forget_person(store.pool, vault, person_id, requested_by="cli")
+    finally:
+        await store.close()
+
+
+@people_app.command("rewrap-keys")
+def rewrap_keys(ctx: typer.Context) -> None:
+    """Re-wrap every person's data key with the active master key (after a rotation).
+
+    Afterwards the older master keys can be removed from MENTORFLOW_MASTER_KEYS.
+    """
+    settings: Settings = ctx.obj
+    count = asyncio.run(_rewrap(settings))
+    typer.echo(
+        f"Re-wrapped {count} data keys with master key {settings.master_keyring().active_id}."
+    )
+
+
+async def _rewrap(settings: Settings) -> int:
+    master = settings.master_keyring()
+    store = await PostgresEventStore.connect(settings.database_url)
+    try:
+        return await (await PersonalDataVault.create(store.pool, master)).rewrap()
     finally:
         await store.close()
