@@ -256,7 +256,7 @@ async def encode_payloads(
     """Encode payloads as the workers do: large ones compressed, all encrypted."""
     _check_namespace(server.settings, x_namespace)
     encoded = await server.codec.encode(_to_protobuf(body))
-    log.info("payloads encoded", count=len(encoded))
+    log.debug("payloads encoded", count=len(encoded))
     return _to_json(encoded)
 
 
@@ -274,7 +274,7 @@ async def decode_payloads(
         decoded = await server.codec.decode(_to_protobuf(body))
     except PayloadCodecError as error:
         raise PayloadUndecodable(str(error)) from None
-    log.info("payloads decoded", count=len(decoded))
+    log.debug("payloads decoded", count=len(decoded))
     return _to_json(decoded)
 
 
