@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from temporalio.api.common.v1 import Payload
 
 from mentorflow.api import create_app
@@ -94,6 +95,19 @@ async def test_decode_shows_what_a_worker_encrypted(codec: Codec) -> None:
     (decoded,) = from_json(answer.json())
     assert decoded.metadata["encoding"] == b"json/plain"
     assert json.loads(decoded.data) == {"notes": SENTINEL}
+
+
+async def test_nothing_of_the_payloads_is_logged(codec: Codec) -> None:
+    stored = await encrypted(codec.settings, {"notes": SENTINEL})
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(SENTINEL).encode())
+
+    with structlog.testing.capture_logs() as logs:
+        for path, payloads in (("/codec/decode", stored), ("/codec/encode", [plain])):
+            answer = await codec.http.post(path, json=to_json(payloads), headers=bearer(codec.ops))
+            assert answer.status_code == 200, answer.text
+
+    assert SENTINEL not in repr(logs)
+    assert codec.ops not in repr(logs)
 
 
 async def test_encode_then_decode_restores_the_payload(codec: Codec) -> None:
