@@ -30,7 +30,16 @@ PERSONAL_KEYS = frozenset(
         "name",
         "description",
         "motivation",
+        "strengths",
+        "note",
+        "comment",
+        "summary",
+        "text",
         "data",
+        "data_key",
+        "wrapped_key",
+        "master_keys",
+        "payload_keys",
     }
 )
 REDACTED = "[redacted]"

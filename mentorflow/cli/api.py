@@ -41,7 +41,12 @@ def api(ctx: typer.Context) -> None:
 @tokens_app.command("add")
 def add(
     ctx: typer.Context,
-    role: Annotated[Role, typer.Option("--role", help="hr_admin, mentor, mentee or service.")],
+    role: Annotated[
+        Role,
+        typer.Option(
+            "--role", help="hr_admin, mentor, mentee, service or ops (codec endpoint only)."
+        ),
+    ],
     person: Annotated[
         str | None,
         typer.Option("--person", help="The participant id (required for mentor and mentee)."),
