@@ -57,7 +57,7 @@ import asyncpg
 from events import CATALOG, NewEvent
 from events.mentorship import ActionItem, ConversationHeld
 from eventstore import Position, PostgresEventStore
-from eventstore.postgres import _APPEND, _READ_ALL, _append_arguments, redact_dsn
+from eventstore.postgres import _APPEND, _HORIZON, _READ_ALL, _append_arguments, redact_dsn
 from mentorflow.settings import load_settings
 
 WRITERS = 8
@@ -628,7 +628,11 @@ async def read_all_sql(connection: asyncpg.Connection) -> int:
     """Diagnostic: the store's read_all statement, rows only (no envelopes, no pool)."""
     transaction_id, global_position, count = 0, 0, 0
     while page := await connection.fetch(
-        _READ_ALL, str(transaction_id), global_position, PAGE_SIZE
+        _READ_ALL,
+        str(transaction_id),
+        global_position,
+        PAGE_SIZE,
+        str(await connection.fetchval(_HORIZON)),
     ):
         count += len(page)
         last = page[-1]

@@ -9,16 +9,60 @@ never sees 10. Measured here with 8 writers, such a reader missed about 13% of e
 
 Each row therefore records its writing transaction's id (``xid8``, 64-bit, never wraps) and
 readers order by ``(transaction_id, global_position)``, reading only rows whose transaction
-id is below ``pg_snapshot_xmin(pg_current_snapshot())``: the oldest transaction still running
-at the reader's snapshot. Every transaction below that horizon has ended, so the set of rows
-below it can no longer change; every transaction that can still commit has an id at or above
-the horizon, hence above anything already read. A reader thus never skips an event and never
+id is below a *horizon*: a transaction id below which no event-writing transaction can
+still commit. Every transaction below the horizon has ended, so the set of rows below it can
+no longer change; every transaction that can still commit events has an id at or above the
+horizon, hence above anything already read. A reader thus never skips an event and never
 reads one twice, with no global write lock (writers stay concurrent) and no "gap timeout".
 
-The price: a transaction that stays open holds the horizon back and delays (never loses)
-events committed after it started. The store's own transactions are single statements; for
-others, the pool sets ``idle_in_transaction_session_timeout`` on its sessions and the README
-asks operators to set it database-wide.
+The horizon could simply be ``pg_snapshot_xmin(pg_current_snapshot())``, the oldest
+transaction still running; it once was. But then *any* long-open transaction, even one that
+never writes an event (a report, a projection's batch, a forgotten ``psql`` session), stalls
+every reader. So the horizon considers event-writing transactions only, and they make
+themselves known:
+
+1. **Writers announce themselves before they have a transaction id.** Every append takes the
+   shared advisory lock `APPENDING_LOCK` (``pg_advisory_xact_lock_shared``, held until the
+   transaction ends; shared locks never wait for each other, so writers stay concurrent)
+   *before* its transaction is assigned an id. In the one-statement append the lock is a CTE
+   that the inserted rows join, so it is taken before the first row, and with it the id,
+   exists. `append_in_transaction` takes it first and refuses a transaction that already has
+   an id without holding it. For every other writer (an older version of this code during a
+   rolling deployment, a script) the table's ``BEFORE INSERT … FOR EACH STATEMENT`` trigger
+   (migration 0002) does the same: it fires before the statement forms its first row.
+2. **The horizon** (statement `_HORIZON`) is computed in one statement with snapshot ``S``:
+   the smallest id among the transactions running at ``S`` (``pg_snapshot_xip(S)``) that
+   hold `APPENDING_LOCK` (``pg_locks``: the lock's holders, and the id each of those
+   transactions holds its own ``transactionid`` lock on), or ``pg_snapshot_xmax(S)`` when
+   there is none.
+3. **The rows** below the horizon are read by a *second* statement, with a fresh snapshot
+   ``S2`` (`_READ_ALL`; pooled connections run in autocommit, so each statement has one).
+
+Why nothing below the horizon ``H`` can still appear after ``S2``: take an event-writing
+transaction ``T`` with id ``x < H``. As ``H <= xmax(S)``, ``x`` was assigned before ``S``
+was taken, and by (1) ``T`` held the lock from before that until it ended. The statement
+takes ``S`` when it starts and reads ``pg_locks`` afterwards, while it executes. Either ``T``
+ended before ``S``: then it ended before ``S2`` too. Or ``T`` was running at ``S``: then
+``x`` is in ``pg_snapshot_xip(S)``, and when ``pg_locks`` was read, ``T`` either still held
+the advisory lock and its own ``transactionid`` lock, so ``H <= x`` (contradiction), or it
+had released them, which PostgreSQL does only after removing ``T`` from the running
+transactions (``ProcArrayEndTransaction`` precedes the lock release at commit and abort), so
+``T`` ended before ``S2`` was taken. Either way ``S2`` sees all of ``T``'s rows, or ``T``
+aborted. And every writer still to commit has an id ``>= H``: ``T`` above with ``x >= H``,
+or a writer whose id is assigned after ``S``, which is at least ``xmax(S) >= H``.
+
+A writer that holds the lock but has no id yet when ``pg_locks`` is read does not bound the
+horizon, rightly: its id will be at least ``xmax(S)``. Without step (1)'s order (lock, then
+id) a writer could get its id before ``S``, be missed in ``pg_locks``, and commit below a
+horizon a reader already passed; that is what `append_in_transaction`'s guard prevents. The
+two statements must not share a snapshot (a ``REPEATABLE READ`` transaction): ``S2`` has to
+be taken after ``pg_locks`` was read.
+
+The price: an *event-writing* transaction that stays open holds the horizon back and delays
+(never loses) events committed after it started. The store's own appends are single
+statements; transactions around `append_in_transaction` are the caller's to keep short, and
+the pool sets ``idle_in_transaction_session_timeout`` on its sessions. Other transactions,
+however long, delay nobody.
 
 Appends
 -------
@@ -55,7 +99,19 @@ APPENDED_CHANNEL = "eventstore_appended"
 """Notified (empty payload) after appends commit; tailing readers LISTEN to wake up early."""
 ANNOUNCE_COALESCE_SECONDS = 0.005
 
+APPENDING_LOCK = 0x6D66_6C6F_7765_7673  # "mflowevs"
+"""Advisory lock key every event-writing transaction holds (shared) from before it has an id.
+
+Readers find in-progress writers by it (see the module docstring). Nothing takes it
+exclusively: an exclusive holder would make every append wait.
+"""
+_LOCK_CLASSID = APPENDING_LOCK >> 32  # how pg_locks shows a bigint advisory key
+_LOCK_OBJID = APPENDING_LOCK & 0xFFFF_FFFF
+
+# The lock is a CTE the inserted rows join: it is taken before the first row is formed, and
+# a row is what gets the transaction its id (the transaction_id default, the identity).
 _APPEND = f"""
+WITH appending AS (SELECT pg_advisory_xact_lock_shared({APPENDING_LOCK}))
 INSERT INTO {SCHEMA}.events (
     event_id, stream_id, stream_version, event_type, schema_version,
     occurred_at, correlation_id, causation_id, data
@@ -66,6 +122,7 @@ FROM unnest($3::uuid[], $4::text[], $5::integer[], $6::timestamptz[], $7::text[]
             $9::text[])
      WITH ORDINALITY AS e(event_id, event_type, schema_version, occurred_at, correlation_id,
                           causation_id, data, ordinality)
+     CROSS JOIN appending
 WHERE (SELECT coalesce(max(stream_version), 0) FROM {SCHEMA}.events WHERE stream_id = $1) = $2
 RETURNING global_position, stream_version
 """
@@ -94,11 +151,48 @@ ORDER BY stream_version
 LIMIT $3
 """
 
-# The horizon condition is what makes tailing safe: see the module docstring.
+# Where a caller's transaction stands before `append_in_transaction` appends: true when the
+# lock can still be taken in time (no id yet), or was (an earlier append of the same one).
+_MAY_APPEND_IN_TRANSACTION = f"""
+SELECT pg_current_xact_id_if_assigned() IS NULL OR EXISTS (
+    SELECT FROM pg_locks
+    WHERE pid = pg_backend_pid() AND granted AND locktype = 'advisory'
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND classid = {_LOCK_CLASSID} AND objid = {_LOCK_OBJID} AND objsubid = 1
+)
+"""
+
+_TAKE_APPENDING_LOCK = f"SELECT pg_advisory_xact_lock_shared({APPENDING_LOCK})"
+
+# The tailing horizon, step 2 of the module docstring. pg_locks is read once (a materialized
+# CTE: one pg_lock_status() call, one moment), and after the statement's snapshot was taken.
+_HORIZON = f"""
+WITH locks AS MATERIALIZED (
+    SELECT locktype, virtualtransaction, transactionid FROM pg_locks
+    WHERE granted AND (
+        (locktype = 'transactionid' AND mode = 'ExclusiveLock')
+        OR (locktype = 'advisory'
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND classid = {_LOCK_CLASSID} AND objid = {_LOCK_OBJID} AND objsubid = 1)
+    )
+)
+SELECT least(
+    pg_snapshot_xmax(snapshot.current),
+    (SELECT min(running.id)
+     FROM pg_snapshot_xip(snapshot.current) AS running(id)
+     JOIN locks AS own ON own.locktype = 'transactionid' AND own.transactionid = running.id::xid
+     JOIN locks AS appending
+          ON appending.locktype = 'advisory'
+         AND appending.virtualtransaction = own.virtualtransaction)
+)::text::bigint
+FROM (SELECT pg_current_snapshot() AS current) AS snapshot
+"""
+
+# Step 3: rows below the horizon, in a statement (and snapshot) of its own.
 _READ_ALL = f"""
 SELECT {_COLUMNS} FROM {SCHEMA}.events
 WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND transaction_id < $4::text::xid8
 ORDER BY events.transaction_id, events.global_position
 LIMIT $3
 """
@@ -174,12 +268,28 @@ async def append_in_transaction(
 ) -> AppendResult:
     """Append within the caller's open transaction, so other writes commit with the events.
 
+    Call it before the transaction writes anything else (it may append several times): safe
+    tailing needs every event-writing transaction to announce itself before it is assigned a
+    transaction id (see the module docstring). Until the transaction ends, it holds back
+    every tailing reader, so keep it short.
+
     Unlike `PostgresEventStore.append`, a rejected append cannot be told from an idempotent
     retry here (the failed statement aborts the caller's transaction): every rejection raises
     `StreamVersionConflict`, and the caller retries the whole transaction.
+
+    Raises:
+        ValueError: No transaction is open, or it wrote before its first append.
+        StreamVersionConflict: The stream is not at ``expected_version``.
     """
     if not connection.is_in_transaction():
         raise ValueError("append_in_transaction needs an open transaction")
+    if not await connection.fetchval(_MAY_APPEND_IN_TRANSACTION):
+        raise ValueError(
+            "append_in_transaction must come before the transaction's other writes: a tailing "
+            "reader could otherwise skip its events"
+        )
+    # Held by the caller's transaction itself (not the savepoint below), until it ends.
+    await connection.execute(_TAKE_APPENDING_LOCK)
     try:
         async with connection.transaction():  # a savepoint: the version can still be read
             rows = await connection.fetch(
@@ -350,9 +460,13 @@ class PostgresEventStore:
         self, after: Position = Position.START, limit: int = 1000
     ) -> list[StoredEvent]:
         """See `eventstore.base.EventStore.read_all` and the module docstring."""
-        rows = await self._pool.fetch(
-            _READ_ALL, str(after.transaction_id), after.global_position, limit
-        )
+        async with self._pool.acquire() as connection:
+            horizon: int = await connection.fetchval(_HORIZON)
+            if horizon <= after.transaction_id:
+                return []  # nothing new can be below the horizon yet
+            rows = await connection.fetch(
+                _READ_ALL, str(after.transaction_id), after.global_position, limit, str(horizon)
+            )
         return [
             StoredEvent(row, Position(row["transaction_number"], row["global_position"]))
             for row in rows
