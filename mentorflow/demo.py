@@ -4,9 +4,11 @@ Starts the local stack and every service (worker, relay, projector, command cons
 in this process, launches `examples/cohort-small.yaml` on an accelerated calendar (seconds
 instead of weeks), and plays HR and the participants through the API with bearer tokens:
 training, goals, conversations with action plans, check-ins, one missed conversation, a
-review cycle, closing surveys. It ends by printing the cohort dashboard (from the read
-models), where to look in the Temporal UI and how to tail the events. It fails (exit 1) when
-the dashboard does not show every pair closed.
+review cycle, closing surveys. It prints the cohort dashboard (from the read models), then
+HR forgets one mentee on request (crypto-shredding): their plan reads ``[erased]`` where their
+words were, with the same counts, and the dashboard does not change. It ends with where to
+look in the Temporal UI and how to tail the events. It fails (exit 1) when the dashboard does
+not show every pair closed, or forgetting leaves anything readable or changes a figure.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from urllib.parse import quote
 import httpx
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from events.personal import ERASED
 from mentorflow.api.tokens import Role, add_token
 from mentorflow.services import run_api, serve_all
 from mentorflow.settings import Settings, load_settings, state_dir
 from mentorflow.stack import LocalStack, StackAddresses, StackConfig
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cohort-small.yaml"
-CADENCE = timedelta(seconds=15)
+CADENCE = timedelta(seconds=20)  # the survey window is half of it: 10 s
 GRACE = timedelta(seconds=5)
 ROUNDS = 5
 MODULES = ("active-listening", "constructive-feedback", "career-goal-setting")
@@ -102,8 +106,76 @@ async def _play(
         await asyncio.gather(*plays, _review_cycle(console, api, spec["cohort_id"], pairs))
         console.print(f"All {len(pairs)} relationships closed their surveys.")
         dashboard = await _final_dashboard(api, spec["cohort_id"], len(pairs))
-    _print_dashboard(console, dashboard)
+        _print_dashboard(console, dashboard)
+        await _forget_one(console, api, spec["cohort_id"], pairs[-1], dashboard)
     return dashboard
+
+
+FIGURES = (
+    "pairs_by_stage",
+    "onboarding_completion",
+    "conversations_held",
+    "conversations_missed",
+    "cadence_adherence",
+    "action_plan_completion",
+    "average_satisfaction",
+    "surveys_received",
+    "escalations",
+)
+
+
+async def _forget_one(
+    console: Console, api: Api, cohort_id: str, pair: Pair, dashboard: dict[str, Any]
+) -> None:
+    """HR forgets a mentee: words become "[erased]", figures stay (checked, not just shown)."""
+    mentee = f"mentee:{pair.mentee_id}"
+    path = f"/people/{pair.mentee_id}/development-plan"
+    before = await _closed_plan(api, mentee, path)
+    outcome = await api.call("hr", "POST", f"/people/{pair.mentee_id}/forget")
+    after = await api.call(mentee, "GET", path)
+    words = [goal["description"] for part in after["relationships"] for goal in part["goals"]]
+    console.print(
+        f"Forgot {pair.mentee_id} on request: key deleted, "
+        f"{outcome['read_model_values_erased']} read-model rows erased; "
+        f"their goals now read {escape(repr(words))}."
+    )
+    again = await api.call("hr", "GET", f"/cohorts/{cohort_id}/dashboard")
+    problems = []
+    if _plan_counts(after) != _plan_counts(before):
+        problems.append(f"plan counts changed: {_plan_counts(before)} -> {_plan_counts(after)}")
+    if set(words) != {ERASED}:
+        problems.append(f"goals still readable: {words}")
+    changed = [key for key in FIGURES if again.get(key) != dashboard.get(key)]
+    if changed:
+        problems.append(f"dashboard figures changed: {changed}")
+    if problems:
+        raise DemoFailed("forgetting: " + "; ".join(problems))
+    console.print("Dashboard unchanged; the events remain, their personal values unreadable.")
+
+
+async def _closed_plan(api: Api, who: str, path: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        response = await api.attempt(who, "GET", path)
+        if response.is_success:
+            plan: dict[str, Any] = response.json()
+            if all(part["stage"] == "closed" for part in plan["relationships"]):
+                return plan
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"GET {path}: the plan did not show the relationship closed")
+        await asyncio.sleep(0.5)
+
+
+def _plan_counts(plan: dict[str, Any]) -> list[tuple[int, ...]]:
+    return [
+        (
+            len(part["goals"]),
+            len(part["action_items"]),
+            len(part["feedback"]),
+            part["conversations_held"],
+        )
+        for part in plan["relationships"]
+    ]
 
 
 def _accelerated_spec(now: datetime) -> dict[str, Any]:
@@ -197,21 +269,30 @@ async def _relationship(api: Api, pair: Pair, ends_at: datetime, skip_round: int
             await api.call(mentee, "POST", f"{base}/action-items/{item_id}/complete")
         pair.open_items.clear()
         await _converse(api, pair, mentee)
-    await asyncio.sleep(max((ends_at - datetime.now(UTC)).total_seconds(), 0) + 1)
-    for who, person, satisfaction in ((mentor, pair.mentor_id, 5), (mentee, pair.mentee_id, 4)):
-        await _with_retries(
-            api,
-            who,
-            "POST",
-            f"{base}/feedback",
-            json={
-                "person_id": person,
-                "satisfaction": satisfaction,
-                "value": 5,
-                "would_recommend": True,
-                "comment": "Worth the time.",
-            },
+    await asyncio.sleep(max((ends_at - datetime.now(UTC)).total_seconds(), 0))
+    # Both answer at once, as soon as the survey opens (422 until then): the window is short.
+    await asyncio.gather(
+        *(
+            _with_retries(
+                api,
+                who,
+                "POST",
+                f"{base}/feedback",
+                json={
+                    "person_id": person,
+                    "satisfaction": satisfaction,
+                    "value": 5,
+                    "would_recommend": True,
+                    "comment": "Worth the time.",
+                },
+                interval=0.25,
+            )
+            for who, person, satisfaction in (
+                (mentor, pair.mentor_id, 5),
+                (mentee, pair.mentee_id, 4),
+            )
         )
+    )
 
 
 async def _until_found(api: Api, who: str, path: str) -> None:
@@ -266,7 +347,9 @@ async def _review_cycle(console: Console, api: Api, cohort_id: str, pairs: list[
     console.print("Every mentee approved and shared their career-development summary")
 
 
-async def _with_retries(api: Api, who: str, method: str, path: str, **kwargs: Any) -> Any:
+async def _with_retries(
+    api: Api, who: str, method: str, path: str, *, interval: float = 1.0, **kwargs: Any
+) -> Any:
     """Retry while the relationship is not there yet (a summary being drafted, surveys opening)."""
     deadline = time.monotonic() + 60
     while True:
@@ -275,7 +358,7 @@ async def _with_retries(api: Api, who: str, method: str, path: str, **kwargs: An
             return response.json()
         if response.status_code != 422 or time.monotonic() > deadline:
             raise DemoFailed(f"{method} {path} as {who}: {response.status_code} {response.text}")
-        await asyncio.sleep(1)
+        await asyncio.sleep(interval)
 
 
 async def _final_dashboard(api: Api, cohort_id: str, pairs: int) -> dict[str, Any]:
