@@ -244,6 +244,11 @@ class CohortSpec(_SpecModel):
         """Participants with the mentee role, in spec order."""
         return [participant for participant in self.participants if participant.is_mentee]
 
+    def mentor_capacities(self) -> dict[str, int]:
+        """How many mentees each mentor takes: their own capacity or the program's default."""
+        default = self.program.default_mentor_capacity
+        return {mentor.id: mentor.mentor_capacity or default for mentor in self.mentors}
+
 
 def _deferred(info: ValidationInfo) -> bool:
     return isinstance(info.context, Mapping) and bool(info.context.get(_DEFER_CROSS_CHECKS))

@@ -18,6 +18,7 @@ from events import mentorship as m
 from events import person as p
 from events.base import DomainEvent
 from events.envelope import EventEnvelope, RecordedEvent
+from events.upcasters import UPCASTERS
 from events.upcasting import UpcasterChain
 
 DomainEventUnion = Annotated[
@@ -134,4 +135,4 @@ class EventCatalog:
 
 
 DOMAIN_EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEventUnion)
-CATALOG = EventCatalog(get_args(get_args(DomainEventUnion)[0]))
+CATALOG = EventCatalog(get_args(get_args(DomainEventUnion)[0]), UPCASTERS)

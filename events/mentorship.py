@@ -26,8 +26,12 @@ class _MentorshipEvent(DomainEvent):
 
 
 class MentorshipMatched(_MentorshipEvent):
-    """A mentor and a mentee were matched; the relationship starts."""
+    """A mentor and a mentee were matched; the relationship starts.
 
+    Version 2 added ``mentor_capacity`` (version 1 events read it as unknown, None).
+    """
+
+    schema_version: ClassVar[int] = 2
     event_type: Literal["MentorshipMatched"] = "MentorshipMatched"
     cohort_id: str
     mentor_id: str
@@ -37,6 +41,9 @@ class MentorshipMatched(_MentorshipEvent):
     program_ends_at: AwareDatetime | None = None
     conversation_cadence: timedelta | None = None
     rematch_of: str | None = Field(default=None, description="Stream id of the previous match")
+    mentor_capacity: int | None = Field(
+        default=None, ge=1, description="How many mentees the mentor takes in this cohort"
+    )
 
 
 class OnboardingStarted(_MentorshipEvent):

@@ -1,8 +1,8 @@
 """Mentor load: which relationships occupy each mentor, summed per mentor when read.
 
-Capacity is not in any event yet (the cohort spec's ``mentor_capacity`` stays in the spec),
-so `projections.queries.mentor_load` reports it as unknown (None) until a cohort event
-carries it; the table then gains a capacity row per mentor from the cohort stream.
+Each relationship carries its mentor's capacity in the cohort (``MentorshipMatched`` v2);
+relationships recorded before that (v1) leave it unknown, and the reader takes the largest
+capacity it knows per mentor and cohort (None when no relationship knows it).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from projections.tables import Rows, Table
 
 PAIRS = Table(
     "mentor_load_pairs",
-    ("stream_id", "cohort_id", "mentor_id", "mentee_id", "stage", "active"),
+    ("stream_id", "cohort_id", "mentor_id", "mentee_id", "stage", "active", "mentor_capacity"),
 )
 
 
@@ -59,5 +59,6 @@ class MentorLoad(SingleStateProjection[LoadState]):
             relationship.mentee_id,
             relationship.stage,
             relationship.stage in ACTIVE_STAGES,
+            relationship.mentor_capacity,
         )
         return {PAIRS.name: [row]}

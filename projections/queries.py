@@ -53,7 +53,9 @@ class MentorLoadView(BaseModel):
     mentor_id: str
     active_mentees: int
     relationships: int = Field(description="Active or not, rematched-away included")
-    capacity: int | None = Field(description="Unknown until a cohort event carries it")
+    capacity: int | None = Field(
+        description="Mentees the mentor takes; None for relationships recorded before it was"
+    )
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -119,7 +121,8 @@ async def read_cohort_dashboard(reader: Reader, cohort_id: str) -> CohortDashboa
 
 
 _LOAD = f"""
-SELECT cohort_id, mentor_id, sum(active::int) AS active_mentees, count(*) AS relationships
+SELECT cohort_id, mentor_id, sum(active::int) AS active_mentees, count(*) AS relationships,
+       max(mentor_capacity) AS capacity
 FROM {SCHEMA}.mentor_load_pairs
 WHERE ($1::text IS NULL OR cohort_id = $1) AND ($2::text IS NULL OR mentor_id = $2)
 GROUP BY cohort_id, mentor_id ORDER BY cohort_id, mentor_id
@@ -136,7 +139,7 @@ async def read_mentor_load(
             mentor_id=row["mentor_id"],
             active_mentees=int(row["active_mentees"]),
             relationships=int(row["relationships"]),
-            capacity=None,
+            capacity=row["capacity"],
         )
         for row in await reader.fetch(_LOAD, cohort_id, mentor_id)
     ]

@@ -28,6 +28,7 @@ class Relationship:
     stage: str = ""
     stage_before_pause: str | None = None
     rematch_of: str | None = None
+    mentor_capacity: int | None = None
 
     @property
     def known(self) -> bool:
@@ -50,6 +51,7 @@ def _matched(state: Relationship, event: m.MentorshipMatched, _: datetime) -> No
         event.mentee_id,
     )
     state.rematch_of = event.rematch_of
+    state.mentor_capacity = event.mentor_capacity
     state.stage = "matched"
 
 

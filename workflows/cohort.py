@@ -19,6 +19,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.matching import MatchCohortInput, MatchingActivities, RematchMenteeInput
+    from domain.cohort_spec import CohortSpec
     from domain.cohort_state import (
         CohortStage,
         CohortState,
@@ -65,6 +66,7 @@ class CohortWorkflow:
         self._lock = asyncio.Lock()
         self._rematch_requests: list[RematchRequestedSignal] = []
         self._changed = False
+        self._capacities: tuple[CohortSpec, dict[str, int]] | None = None
 
     @property
     def _stream_id(self) -> str:
@@ -142,6 +144,7 @@ class CohortWorkflow:
             match_score=pair.score,
             match_reasons=list(pair.reasons),
             rematch_of=previous.stream_id if previous else None,
+            mentor_capacity=self._mentor_capacities(spec).get(pair.mentor_id),
             carried_goals=list(previous.open_goals) if previous else list[CarriedGoal](),
             carried_action_items=list(previous.open_action_items) if previous else [],
             history_limit=self._input.mentorship_history_limit or DEFAULT_HISTORY_LIMIT,
@@ -156,6 +159,12 @@ class CohortWorkflow:
                 static_summary=f"{pair.mentor_id} mentors {pair.mentee_id}",
             )
         return stream_id
+
+    def _mentor_capacities(self, spec: CohortSpec) -> dict[str, int]:
+        # Computed once per spec (participants can join, which replaces the spec).
+        if self._capacities is None or self._capacities[0] is not spec:
+            self._capacities = (spec, spec.mentor_capacities())
+        return self._capacities[1]
 
     async def _track_until_the_end(self) -> None:
         spec = self._state.spec

@@ -470,6 +470,7 @@ def _opening_events(request: MentorshipWorkflowInput) -> list[DomainEvent]:
             program_ends_at=request.terms.ends_at,
             conversation_cadence=request.terms.conversation_cadence,
             rematch_of=request.rematch_of,
+            mentor_capacity=request.mentor_capacity,
         ),
         m.OnboardingStarted(
             deadline=workflow.now() + request.terms.onboarding_window,

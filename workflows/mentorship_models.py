@@ -36,6 +36,7 @@ class MentorshipWorkflowInput(BaseModel):
     match_score: float = Field(default=0.0, ge=0, le=1)
     match_reasons: list[str] = Field(default_factory=list)
     rematch_of: str | None = None
+    mentor_capacity: int | None = Field(default=None, ge=1)
     carried_goals: list[CarriedGoal] = Field(default_factory=list)
     carried_action_items: list[ActionItem] = Field(default_factory=list)
     history_limit: int = Field(default=DEFAULT_HISTORY_LIMIT, ge=100)

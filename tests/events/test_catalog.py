@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from events import CATALOG, DomainEvent, EventCatalog, EventEnvelope, NewEvent, UnknownEventType
 from events.catalog import DOMAIN_EVENT_ADAPTER
 from events.cohort import CohortLaunched
+from events.mentorship import MentorshipMatched
 from events.schema import SCHEMA_FILE, render_event_schemas
 from events.upcasting import MissingUpcaster, UpcasterChain
 
@@ -63,6 +64,19 @@ def test_the_union_discriminates_by_event_type() -> None:
     assert type(event).__name__ == "MentorshipMatched"
     with pytest.raises(ValidationError):
         DOMAIN_EVENT_ADAPTER.validate_python({"event_type": "NoSuchEvent"})
+
+
+def test_a_version_1_mentorship_matched_reads_with_an_unknown_capacity() -> None:
+    data = {"cohort_id": "c", "mentor_id": "a", "mentee_id": "b", "match_score": 0.8}
+
+    old = CATALOG.decode(_envelope("MentorshipMatched", 1, data)).event
+    new = CATALOG.decode(_envelope("MentorshipMatched", 2, {**data, "mentor_capacity": 3})).event
+
+    assert isinstance(old, MentorshipMatched)
+    assert old.mentor_capacity is None
+    assert isinstance(new, MentorshipMatched)
+    assert new.mentor_capacity == 3
+    assert MentorshipMatched.schema_version == 2
 
 
 def test_unknown_event_type_is_a_typed_error() -> None:

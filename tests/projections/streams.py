@@ -108,6 +108,7 @@ def relationship(
             mentee_id=mentee_id,
             match_score=round(rng.uniform(0.5, 0.95), 3),
             reasons=["covers wanted skills"],
+            mentor_capacity=3,
         ),
         now,
     )

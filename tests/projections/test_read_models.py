@@ -112,7 +112,7 @@ async def test_a_cohort_fills_every_read_model(store: PostgresEventStore) -> Non
     loads = await read_mentor_load(store.pool, cohort_id=cohort_id)
     assert sum(load.relationships for load in loads) == 3
     assert sum(load.active_mentees for load in loads) == 1  # only the running relationship
-    assert all(load.capacity is None for load in loads)
+    assert all(load.capacity == 3 for load in loads)
 
     review = await store.pool.fetchrow(
         f"SELECT * FROM {SCHEMA}.review_summaries WHERE stream_id = $1", running.stream_id

@@ -123,6 +123,8 @@ async def test_a_cohort_launched_from_the_cli_starts_its_relationships_with_even
     first = (await store.read_stream(f"mentorship-{cohort_id}-{pairs[0]['mentee_id']}"))[0]
     assert first.event_type == "MentorshipMatched"
     assert first.data["mentor_id"] == pairs[0]["mentor_id"]
+    capacities = parse_cohort_spec(path.read_text(encoding="utf-8"), "yaml").mentor_capacities()
+    assert first.data["mentor_capacity"] == capacities[pairs[0]["mentor_id"]]
 
 
 async def test_an_invalid_spec_exits_2_naming_every_problem_and_launches_nothing(

@@ -1,0 +1,19 @@
+"""The upcasters of stored events: each brings one event type up from one version.
+
+Register one here for every version bump (see `events.upcasting`); the catalog applies them
+in a chain on read, so a stored event is never rewritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events.upcasting import UpcasterChain
+
+UPCASTERS = UpcasterChain()
+
+
+@UPCASTERS.register("MentorshipMatched", 1)
+def _mentorship_matched_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 added the mentor's capacity; v1 events did not know it."""
+    return {**data, "mentor_capacity": None}
