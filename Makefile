@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV := .venv
 RUN := $(UV) run --frozen
 
-.PHONY: venv test lint demo bench stack-up stack-down format clean
+.PHONY: venv test soak lint demo bench stack-up stack-down format clean
 
 venv: $(VENV)/.synced
 
@@ -15,6 +15,10 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 test: venv
 	$(RUN) pytest $(PYTEST_ARGS)
+
+# The fault-injection suite at soak size (docs/fault-injection.md); prints a summary table.
+soak: venv
+	MENTORFLOW_SOAK=1 $(RUN) pytest tests/faults --timeout=1800 $(PYTEST_ARGS)
 
 lint: venv
 	$(RUN) ruff check .
