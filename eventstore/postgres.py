@@ -29,7 +29,9 @@ themselves known:
    exists. `append_in_transaction` takes it first and refuses a transaction that already has
    an id without holding it. For every other writer (an older version of this code during a
    rolling deployment, a script) the table's ``BEFORE INSERT … FOR EACH STATEMENT`` trigger
-   (migration 0002) does the same: it fires before the statement forms its first row.
+   (migration 0002) does the same: it fires before the statement forms its first row. The
+   store's own sessions skip it (`STORE_SESSION_SETTING`, migration 0003): their statements
+   take the lock themselves, and the trigger call cost about 15% of the append rate.
 2. **The horizon** (statement `_HORIZON`) is computed in one statement with snapshot ``S``:
    the smallest id among the transactions running at ``S`` (``pg_snapshot_xip(S)``) that
    hold `APPENDING_LOCK` (``pg_locks``: the lock's holders, and the id each of those
@@ -105,6 +107,10 @@ APPENDING_LOCK = 0x6D66_6C6F_7765_7673  # "mflowevs"
 Readers find in-progress writers by it (see the module docstring). Nothing takes it
 exclusively: an exclusive holder would make every append wait.
 """
+STORE_SESSION_SETTING = ("mentorflow.appends_take_lock", "on")
+"""Set on the pool's sessions: every INSERT into the events table they run takes
+`APPENDING_LOCK` itself, so the table's trigger, which does it for other sessions, is skipped.
+Only the store's statements may insert through these sessions."""
 _LOCK_CLASSID = APPENDING_LOCK >> 32  # how pg_locks shows a bigint advisory key
 _LOCK_OBJID = APPENDING_LOCK & 0xFFFF_FFFF
 
@@ -348,6 +354,7 @@ class PostgresEventStore:
                 server_settings={
                     "application_name": "mentorflow",
                     "idle_in_transaction_session_timeout": str(idle_in_transaction_timeout_ms),
+                    STORE_SESSION_SETTING[0]: STORE_SESSION_SETTING[1],
                 },
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:

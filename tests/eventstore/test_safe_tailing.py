@@ -270,9 +270,18 @@ async def test_events_must_be_the_first_writes_of_their_transaction(
 
 
 def test_the_trigger_announces_writers_with_the_stores_lock() -> None:
-    migration = Path(store_module.__file__).with_name("sql") / "0002_appending_lock.sql"
-    text = migration.read_text(encoding="utf-8")
+    sql = Path(store_module.__file__).with_name("sql")
+    trigger = (sql / "0002_appending_lock.sql").read_text(encoding="utf-8")
+    skipped = (sql / "0003_store_sessions_skip_the_trigger.sql").read_text(encoding="utf-8")
 
     lock = store_module.APPENDING_LOCK
-    assert text.count(str(lock)) == 2
-    assert f"classid = {lock >> 32} AND objid = {lock & 0xFFFFFFFF}" in text
+    assert trigger.count(str(lock)) == 2
+    assert f"classid = {lock >> 32} AND objid = {lock & 0xFFFFFFFF}" in trigger
+    setting, value = store_module.STORE_SESSION_SETTING
+    assert f"current_setting('{setting}', true) IS DISTINCT FROM '{value}'" in skipped
+
+
+async def test_the_stores_sessions_take_the_lock_themselves(store: PostgresEventStore) -> None:
+    setting, value = store_module.STORE_SESSION_SETTING
+
+    assert await store.pool.fetchval("SELECT current_setting($1, true)", setting) == value
