@@ -38,6 +38,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from domain.mentorship import commands as c
+from events.mentorship import GoalHorizon
 from mentorflow.cohorts import LaunchResult
 from tests.faults.scale import Calendar
 from tests.faults.services import REPOSITORY
@@ -47,6 +48,10 @@ from workflows.mentorship import MentorshipWorkflow
 from workflows.mentorship_models import CommandResult, MentorshipWorkflowResult
 
 MODULE = "active-listening"
+GOALS: tuple[tuple[GoalHorizon, str], ...] = (
+    ("short", "Lead a design review"),
+    ("long", "Grow into a staff role"),
+)
 
 MentorshipHandle = WorkflowHandle[MentorshipWorkflow, MentorshipWorkflowResult]
 
@@ -263,12 +268,12 @@ class Participants:
                 c.CompleteTraining(person_id=person, module=MODULE),
             )
         goals: list[str] = []
-        for horizon, text in (("short", "Lead a design review"), ("long", "Grow into staff")):
+        for horizon, text in GOALS:
             result = await self._update(
                 handle,
                 f"goal-{horizon}",
                 MentorshipWorkflow.add_goal,
-                c.AddGoal(horizon=horizon, description=text, motivation="impact"),  # type: ignore[arg-type]
+                c.AddGoal(horizon=horizon, description=text, motivation="impact"),
             )
             if result is not None:
                 goals.extend(result.created_ids)

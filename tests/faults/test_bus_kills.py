@@ -14,6 +14,8 @@ import asyncio
 import random
 from pathlib import Path
 
+import pytest
+
 from eventstore import PostgresEventStore
 from mentorflow.stack import StackAddresses
 from projections import migrate_read_models
@@ -23,6 +25,8 @@ from tests.faults.pipeline import bus_and_read_models_match_the_store, isolated_
 from tests.faults.scale import FaultScale, fault_seed
 from tests.faults.services import kill_repeatedly, projector_process, relay_process
 from tests.support import create_database
+
+pytestmark = pytest.mark.slow
 
 
 async def test_relay_and_projector_killed_during_a_burst_lose_and_duplicate_nothing(

@@ -20,6 +20,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from domain.cohort_spec import CohortSpec
 from eventstore import PostgresEventStore
 from mentorflow.cohorts import launch_cohort
@@ -40,6 +42,9 @@ from tests.faults.servers import OwnServer, own_postgres
 from tests.faults.services import projector_process, relay_process, worker_process
 from tests.faults.verification import audit_store, check_accepted_updates, check_workflow_results
 from worker import connect_client
+
+pytestmark = pytest.mark.slow
+
 
 OUTAGE_SECONDS = (1.0, 4.0)
 
