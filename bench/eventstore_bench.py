@@ -57,7 +57,14 @@ import asyncpg
 from events import CATALOG, NewEvent
 from events.mentorship import ActionItem, ConversationHeld
 from eventstore import Position, PostgresEventStore
-from eventstore.postgres import _APPEND, _HORIZON, _READ_ALL, _append_arguments, redact_dsn
+from eventstore.postgres import (
+    _APPEND,
+    _HORIZON,
+    _READ_ALL,
+    STORE_SESSION_SETTING,
+    _append_arguments,
+    redact_dsn,
+)
 from mentorflow.settings import load_settings
 
 WRITERS = 8
@@ -531,7 +538,12 @@ async def bench_database(server_url: str, label: str) -> AsyncIterator[BenchData
         store = await PostgresEventStore.connect(url, min_size=WRITERS, max_size=WRITERS)
         connections: list[asyncpg.Connection] = []
         try:
-            connections.extend([await asyncpg.connect(url) for _ in range(WRITERS)])
+            # The store's session setting, so that the diagnostic runs its SQL as the store
+            # does (no effect on the raw table).
+            settings = dict([STORE_SESSION_SETTING])
+            connections.extend(
+                [await asyncpg.connect(url, server_settings=settings) for _ in range(WRITERS)]
+            )
             await create_raw_table(connections[0])
             yield BenchDatabase(store, connections)
         finally:
