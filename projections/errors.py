@@ -67,9 +67,12 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
     asyncpg.InvalidCachedStatementError,
+    asyncpg.InternalClientError,
 )
 """Failures of the infrastructure, not of the message: retried, never dead-lettered.
 
 A database outage must not park every event that arrives meanwhile; a deadlock or a plan
-invalidated by a rebuild's table swap succeeds when the transaction is run again.
+invalidated by a rebuild's table swap succeeds when the transaction is run again. asyncpg
+reports a backend terminated mid-statement as `InternalClientError` ("cannot switch to state
+…", MagicStack/asyncpg#1069) rather than as a connection error, so it is listed too.
 """
