@@ -1,12 +1,12 @@
 """Forgetting a person on request (``mentorflow people forget``, ``POST /people/{id}/forget``).
 
-One transaction, under the exclusive forget lock (see `projections.forgetting`):
-
-1. lock the person; if they were forgotten already, answer so and change nothing;
-2. append ``PersonForgotten`` to ``person-{id}`` (a deterministic event id: forgetting twice
-   can never record two events);
-3. delete the person's data key and leave a tombstone, so no key is created for them again;
-4. replace their sealed values in every read model with ``[erased]``.
+1. In one transaction: lock the person; unless they were forgotten already, append
+   ``PersonForgotten`` to ``person-{id}`` (a deterministic event id: forgetting twice can never
+   record two events), then delete the person's data key and leave a tombstone, so no key is
+   created for them again.
+2. In a second one, under the exclusive forget lock (see `projections.forgetting`): replace
+   their sealed values in every read model with ``[erased]`` (again on every call, so a sweep
+   cut short is completed by forgetting again).
 
 Events stay (append-only, ids, stages, dates and counts intact); their personal values can no
 longer be opened by anyone, wherever a copy of them lives.
@@ -83,36 +83,48 @@ async def forget_person(
         )
     at = now or datetime.now(UTC)
     event_id = forgotten_event_id(person_id)
-    async with pool.acquire() as connection, connection.transaction():
-        await lock_for_forgetting(connection, exclusive=True)
-        before = await vault.lock_person(connection, person_id)
-        if before is not None:
-            return ForgetOutcome(
-                person_id=person_id,
-                forgotten_at=before,
-                already_forgotten=True,
-                key_deleted=False,
-                read_model_values_erased=0,
-                event_id=event_id,
-            )
-        # The append comes first: it must take its place in the store's order before this
-        # transaction writes anything else (see eventstore.postgres on tailing).
-        event = PersonForgotten(person_id=person_id, forgotten_at=at, requested_by=requested_by)
-        await append_in_transaction(
-            connection,
-            person_stream(person_id),
-            0,
-            [
-                NewEvent.from_domain(
-                    event,
-                    event_id=event_id,
-                    occurred_at=at,
-                    correlation_id=person_stream(person_id),
+    async with pool.acquire() as connection:
+        async with connection.transaction():
+            before = await vault.lock_person(connection, person_id)
+            key_deleted = False
+            if before is None:
+                # The append comes first: it must take its place in the store's order before
+                # this transaction writes anything else (see eventstore.postgres on tailing).
+                await append_in_transaction(
+                    connection,
+                    person_stream(person_id),
+                    0,
+                    [
+                        NewEvent.from_domain(
+                            PersonForgotten(
+                                person_id=person_id, forgotten_at=at, requested_by=requested_by
+                            ),
+                            event_id=event_id,
+                            occurred_at=at,
+                            correlation_id=person_stream(person_id),
+                        )
+                    ],
                 )
-            ],
+                key_deleted = await vault.shred(
+                    connection, person_id, at=at, requested_by=requested_by
+                )
+        # The sweep runs in a transaction of its own, so that the event's transaction (which
+        # holds tailing readers back until it ends) stays short however large the read models
+        # are. Writers that start after the tombstone committed erase on their own; the
+        # exclusive lock waits for those that started before. A sweep cut off by a crash is
+        # completed by forgetting again (it always sweeps).
+        async with connection.transaction():
+            await lock_for_forgetting(connection, exclusive=True)
+            erased = await sweep_forgotten(connection, READ_MODELS, all_projections(), person_id)
+    if before is not None:
+        return ForgetOutcome(
+            person_id=person_id,
+            forgotten_at=before,
+            already_forgotten=True,
+            key_deleted=False,
+            read_model_values_erased=erased,
+            event_id=event_id,
         )
-        key_deleted = await vault.shred(connection, person_id, at=at, requested_by=requested_by)
-        erased = await sweep_forgotten(connection, READ_MODELS, all_projections(), person_id)
     await pool.execute("SELECT pg_notify($1, '')", APPENDED_CHANNEL)  # wake the relay
     return ForgetOutcome(
         person_id=person_id,

@@ -4,8 +4,8 @@ Read models hold personal values as sealed tokens (the events' own ciphertext), 
 the API with the vault. When a person is forgotten their key is deleted, which already makes
 their tokens unreadable everywhere; the read models also replace them with `ERASED`:
 
-- `sweep_forgotten` rewrites the tokens of forgotten people in every read-model table, in the
-  forgetting transaction (and in a rebuild's staging schema before it goes live);
+- `sweep_forgotten` rewrites the tokens of forgotten people in every read-model table, right
+  after the tombstone committed (and in a rebuild's staging schema before it goes live);
 - `erase_forgotten` is applied by every writer to the rows it is about to write, so an event
   of a forgotten person projected late (or by a rebuild) writes ``[erased]`` as well.
 
