@@ -228,3 +228,38 @@ async def test_forgetting_rejects_a_malformed_person_id(
 ) -> None:
     response = await http.post("/people/not%20valid!/forget", headers=tokens.hr)
     assert response.status_code == 422, response.text
+
+
+async def test_forgetting_again_completes_a_sweep_that_was_cut_short(
+    http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack
+) -> None:
+    store = api_stack.store
+    pair = await start_pair(api_stack.client, api_stack.task_queue)
+    await _record_personal_data(http, tokens, pair)
+    await project(store)
+    first = await http.post(f"/people/{pair.mentee_id}/forget", headers=tokens.hr)
+    assert first.status_code == 200, first.text
+    # As if the sweep had crashed: one of the mentee's tokens is back in a read model.
+    [stored] = [
+        e for e in await store.read_stream(pair.mentorship_id) if e.event_type == "GoalSet"
+    ][-1:]
+    await store.pool.execute(
+        f"UPDATE {SCHEMA}.development_goals SET description = $3 "
+        "WHERE stream_id = $1 AND goal_id = $2",
+        pair.mentorship_id,
+        stored.data["goal_id"],
+        stored.data["description"],
+    )
+
+    again = await http.post(f"/people/{pair.mentee_id}/forget", headers=tokens.hr)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["already_forgotten"] is True
+    assert again.json()["read_model_values_erased"] == 1
+    description = await store.pool.fetchval(
+        f"SELECT description FROM {SCHEMA}.development_goals WHERE stream_id = $1 AND goal_id = $2",
+        pair.mentorship_id,
+        stored.data["goal_id"],
+    )
+    assert description == ERASED
+    assert len(await store.read_stream(f"person-{pair.mentee_id}")) == 1
