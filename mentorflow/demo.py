@@ -111,7 +111,7 @@ async def _play(
     return dashboard
 
 
-FIGURES = (
+FIGURES = (  # the dashboard's figures: printed, and unchanged by forgetting a person
     "pairs_by_stage",
     "onboarding_completion",
     "conversations_held",
@@ -391,18 +391,7 @@ def _print_launch(console: Console, launched: dict[str, Any]) -> None:
 
 def _print_dashboard(console: Console, dashboard: dict[str, Any]) -> None:
     table = Table(title=f"Dashboard of {dashboard['cohort_id']}", show_header=False)
-    for key in (
-        "pairs",
-        "pairs_by_stage",
-        "onboarding_completion",
-        "conversations_held",
-        "conversations_missed",
-        "cadence_adherence",
-        "action_plan_completion",
-        "average_satisfaction",
-        "escalations",
-        "rematches",
-    ):
+    for key in ("pairs", *FIGURES, "rematches"):
         if key in dashboard:
             table.add_row(key.replace("_", " "), str(dashboard[key]))
     console.print(table)
