@@ -414,8 +414,14 @@ class PostgresEventStore:
             self._announce_again = False
             try:
                 await self._pool.execute("SELECT pg_notify($1, '')", APPENDED_CHANNEL)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                return  # readers poll as well
+            except (
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                # A backend terminated mid-statement, as asyncpg reports it (asyncpg#1069).
+                asyncpg.InternalClientError,
+            ):
+                return  # best effort: readers poll as well
             if not self._announce_again:
                 return
             await asyncio.sleep(ANNOUNCE_COALESCE_SECONDS)
