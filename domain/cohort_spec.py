@@ -108,11 +108,13 @@ CohortId = Annotated[
     AfterValidator(_matching(r"[a-z0-9-]{3,64}", "must be 3 to 64 characters of a-z, 0-9 and '-'")),
 ]
 # Participant ids end up in workflow ids and URL paths: no slashes, no whitespace.
+PARTICIPANT_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}"
+"""What a participant (person) id is, unanchored; the API and ``people forget`` use it too."""
 ParticipantId = Annotated[
     str,
     AfterValidator(
         _matching(
-            r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}",
+            PARTICIPANT_ID_PATTERN,
             "must be 1 to 64 characters of letters, digits and '.', '_', '@', '-'",
         )
     ),

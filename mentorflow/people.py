@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import asyncpg
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from domain.cohort_spec import PARTICIPANT_ID_PATTERN
 from events import NewEvent
 from events.person import PersonForgotten
 from eventstore import append_in_transaction
@@ -30,7 +31,7 @@ from projections.forgetting import lock_for_forgetting, sweep_forgotten
 from projections.registry import all_projections
 from vault import PersonalDataVault
 
-PERSON_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+PERSON_ID = re.compile(PARTICIPANT_ID_PATTERN)
 FORGOTTEN_NAMESPACE = uuid.UUID("5d0c1f6e-4f0e-4b8e-9a57-7f1f0c2b9e11")
 
 
@@ -77,7 +78,7 @@ async def forget_person(
     Raises:
         PersonIdInvalid: ``person_id`` is malformed.
     """
-    if not PERSON_ID_PATTERN.match(person_id):
+    if not PERSON_ID.fullmatch(person_id):
         raise PersonIdInvalid(
             f"person id {person_id!r} must be 1-64 characters of letters, digits, '._@-'"
         )
@@ -116,20 +117,12 @@ async def forget_person(
         async with connection.transaction():
             await lock_for_forgetting(connection, exclusive=True)
             erased = await sweep_forgotten(connection, READ_MODELS, all_projections(), person_id)
-    if before is not None:
-        return ForgetOutcome(
-            person_id=person_id,
-            forgotten_at=before,
-            already_forgotten=True,
-            key_deleted=False,
-            read_model_values_erased=erased,
-            event_id=event_id,
-        )
-    await pool.execute("SELECT pg_notify($1, '')", APPENDED_CHANNEL)  # wake the relay
+    if before is None:
+        await pool.execute("SELECT pg_notify($1, '')", APPENDED_CHANNEL)  # wake the relay
     return ForgetOutcome(
         person_id=person_id,
-        forgotten_at=at,
-        already_forgotten=False,
+        forgotten_at=before or at,
+        already_forgotten=before is not None,
         key_deleted=key_deleted,
         read_model_values_erased=erased,
         event_id=event_id,

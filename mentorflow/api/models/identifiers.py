@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import StringConstraints
 
+from domain.cohort_spec import PARTICIPANT_ID_PATTERN
+
 COHORT_ID_PATTERN = r"^[a-z0-9-]{3,64}$"
-PERSON_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+PERSON_ID_PATTERN = rf"^{PARTICIPANT_ID_PATTERN}$"
 MENTORSHIP_ID_PATTERN = r"^mentorship-[A-Za-z0-9._@-]{1,160}$"
 LOCAL_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
