@@ -16,7 +16,7 @@ A live read model and a rebuild of it therefore stay equal, forgotten people inc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from events.personal import ERASED, SEALED_PREFIX, tokens_in
@@ -36,16 +36,21 @@ async def lock_for_forgetting(connection: Connection, *, exclusive: bool) -> Non
 
 
 async def erase_forgotten(
-    connection: Connection, rows: Mapping[str, Sequence[Row]]
+    connection: Connection, rows: dict[str, list[Row]]
 ) -> dict[str, list[Row]]:
-    """``rows`` by table, with the tokens of forgotten people replaced by ``[erased]``."""
+    """``rows`` by table, with the tokens of forgotten people replaced by ``[erased]``.
+
+    ``rows`` itself when no row holds a forgotten person's token (the usual case: no copy).
+    """
     people = {token.person_id for table_rows in rows.values() for token in tokens_in(table_rows)}
     if not people:
-        return {name: list(table_rows) for name, table_rows in rows.items()}
+        return rows
     await lock_for_forgetting(connection, exclusive=False)
     gone = await forgotten_among(connection, people)
+    if not gone:
+        return rows
     return {
-        name: [erase_tokens_of(row, gone) for row in table_rows] if gone else list(table_rows)
+        name: [erase_tokens_of(row, gone) for row in table_rows]
         for name, table_rows in rows.items()
     }
 

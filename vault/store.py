@@ -48,8 +48,11 @@ async def migrate_vault(pool: asyncpg.Pool) -> int:
         return await migrate(connection, SCHEMA, load_migrations("vault"))
 
 
-def _person_lock(person_id: str) -> str:
-    return f"vault:person:{person_id}"
+async def _lock_person(connection: Connection, person_id: str) -> None:
+    """Serialise key creation and forgetting for one person (until the transaction ends)."""
+    await connection.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"vault:person:{person_id}"
+    )
 
 
 class PersonalDataVault:
@@ -138,9 +141,7 @@ class PersonalDataVault:
         master_id = self._master.active_id
         wrapped = _wrap(self._master.active, master_id, person_id, new_data_key())
         async with connection.transaction():
-            await connection.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", _person_lock(person_id)
-            )
+            await _lock_person(connection, person_id)
             row = await connection.fetchrow(
                 f"""
                 WITH gone AS (SELECT 1 FROM {SCHEMA}.forgotten_people WHERE person_id = $1),
@@ -279,9 +280,7 @@ class PersonalDataVault:
 
         Takes no transaction id (it writes nothing), so an event append may follow.
         """
-        await connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", _person_lock(person_id)
-        )
+        await _lock_person(connection, person_id)
         forgotten_at: datetime | None = await connection.fetchval(
             f"SELECT forgotten_at FROM {SCHEMA}.forgotten_people WHERE person_id = $1", person_id
         )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import asyncpg
 import typer
 from rich.console import Console
 
@@ -52,14 +55,20 @@ def forget(
     )
 
 
-async def _forget(settings: Settings, person_id: str) -> ForgetOutcome:
-    master = settings.master_keyring()
+@contextlib.asynccontextmanager
+async def _vault(settings: Settings) -> AsyncIterator[tuple[asyncpg.Pool, PersonalDataVault]]:
+    """The store's pool and the vault over it, for one command."""
+    master = settings.master_keyring()  # a missing or bad key ring fails before connecting
     store = await PostgresEventStore.connect(settings.database_url)
     try:
-        vault = await PersonalDataVault.create(store.pool, master)
-        return await forget_person(store.pool, vault, person_id, requested_by="cli")
+        yield store.pool, await PersonalDataVault.create(store.pool, master)
     finally:
         await store.close()
+
+
+async def _forget(settings: Settings, person_id: str) -> ForgetOutcome:
+    async with _vault(settings) as (pool, vault):
+        return await forget_person(pool, vault, person_id, requested_by="cli")
 
 
 @people_app.command("rewrap-keys")
@@ -76,9 +85,5 @@ def rewrap_keys(ctx: typer.Context) -> None:
 
 
 async def _rewrap(settings: Settings) -> int:
-    master = settings.master_keyring()
-    store = await PostgresEventStore.connect(settings.database_url)
-    try:
-        return await (await PersonalDataVault.create(store.pool, master)).rewrap()
-    finally:
-        await store.close()
+    async with _vault(settings) as (_pool, vault):
+        return await vault.rewrap()
