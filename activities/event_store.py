@@ -7,7 +7,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from events import NewEvent
-from eventstore import DuplicateEventConflict, EventStore, StreamVersionConflict
+from eventstore import (
+    DuplicateEventConflict,
+    EventsNotStorable,
+    EventStore,
+    StreamVersionConflict,
+)
 from vault import PersonalDataVault
 from vault.store import MissingSubject
 
@@ -49,9 +54,9 @@ class EventStoreActivities:
 
         Personal values are sealed for their person first (see `vault`), so the store and
         everything downstream hold only ciphertext; sealing is deterministic, so a retry
-        appends the very same bytes. Version and id conflicts are non-retryable: retrying
-        cannot resolve them, and they mean another writer owns the stream. An unreachable
-        database is retried.
+        appends the very same bytes. Version and id conflicts (another writer owns the stream)
+        and data PostgreSQL refuses are non-retryable: retrying cannot resolve them. An
+        unreachable database is retried.
         """
         try:
             events = await self._vault.seal_events(
@@ -70,7 +75,9 @@ class EventStoreActivities:
                 type=type(error).__name__,
                 non_retryable=True,
             ) from error
-        except DuplicateEventConflict as error:
+        except (DuplicateEventConflict, EventsNotStorable) as error:
+            # EventsNotStorable: PostgreSQL refuses the data itself (a NUL that slipped past
+            # validation); retrying forever would hold the workflow's append lock for good.
             raise ApplicationError(
                 str(error), type=type(error).__name__, non_retryable=True
             ) from error

@@ -4,6 +4,7 @@ from eventstore.base import AppendResult, EventStore, Position, StoredEvent
 from eventstore.errors import (
     DatabaseUnavailable,
     DuplicateEventConflict,
+    EventsNotStorable,
     EventStoreError,
     MigrationChecksumMismatch,
     MigrationError,
@@ -17,6 +18,7 @@ __all__ = [
     "DuplicateEventConflict",
     "EventStore",
     "EventStoreError",
+    "EventsNotStorable",
     "MigrationChecksumMismatch",
     "MigrationError",
     "Position",

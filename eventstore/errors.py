@@ -35,6 +35,20 @@ class DuplicateEventConflict(EventStoreError):
         self.event_ids = event_ids
 
 
+class EventsNotStorable(EventStoreError):
+    """PostgreSQL refused the events' data itself (SQLSTATE class 22 or 23): retrying cannot help.
+
+    For example a NUL character, which ``jsonb`` cannot hold. Version and id conflicts have
+    their own errors; this is every other data or integrity error of an append.
+    """
+
+    def __init__(self, stream_id: str, sqlstate: str, reason: str) -> None:
+        super().__init__(f"the events for {stream_id!r} cannot be stored: {reason} ({sqlstate})")
+        self.stream_id = stream_id
+        self.sqlstate = sqlstate
+        self.reason = reason
+
+
 class DatabaseUnavailable(EventStoreError):
     """The database could not be reached."""
 

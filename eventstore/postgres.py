@@ -92,6 +92,7 @@ from eventstore.base import AppendResult, Position, StoredEvent
 from eventstore.errors import (
     DatabaseUnavailable,
     DuplicateEventConflict,
+    EventsNotStorable,
     StreamVersionConflict,
 )
 from eventstore.migrator import Connection, load_migrations, migrate
@@ -303,10 +304,25 @@ async def append_in_transaction(
             )
     except asyncpg.UniqueViolationError:
         rows = []
+    except asyncpg.PostgresError as error:
+        _raise_if_data_refused(stream_id, error)
+        raise
     if not rows:
         actual: int = await connection.fetchval(_STREAM_VERSION, stream_id)
         raise StreamVersionConflict(stream_id, expected_version, actual)
     return _appended(stream_id, expected_version, rows)
+
+
+def _raise_if_data_refused(stream_id: str, error: asyncpg.PostgresError) -> None:
+    """Translate a refusal of the data itself (SQLSTATE class 22 or 23) to `EventsNotStorable`.
+
+    Such an append fails the same way however often it is retried; anything else (a lost
+    connection, a terminated backend, a timeout) is left to the caller's retries. The
+    reason names the error class only: the driver's message may quote the value.
+    """
+    sqlstate = str(getattr(error, "sqlstate", "") or "")
+    if sqlstate[:2] in ("22", "23"):
+        raise EventsNotStorable(stream_id, sqlstate, type(error).__name__) from error
 
 
 class PostgresEventStore:
@@ -398,6 +414,9 @@ class PostgresEventStore:
             # A concurrent append won the race for these versions or ids; it has committed
             # by now (the unique check waited for it). Decide below what that means.
             rows = []
+        except asyncpg.PostgresError as error:
+            _raise_if_data_refused(stream_id, error)
+            raise
         if rows:
             self._announce_append()
             return _appended(stream_id, expected_version, rows)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.review import DraftReviewSummaryInput, ReviewActivities
@@ -238,7 +238,19 @@ class MentorshipWorkflow:
                 raise ApplicationError(
                     str(rejected), rejected.problems, type="CommandRejected", non_retryable=True
                 ) from rejected
-            await self._append(events)
+            try:
+                await self._append(events)
+            except ActivityError as failed:
+                # The store refused the data itself (e.g. a NUL past validation): reject this
+                # update cleanly; nothing was recorded and the relationship carries on.
+                if _not_storable(failed):
+                    raise ApplicationError(
+                        "the change cannot be stored; nothing was recorded",
+                        ["the change holds data the event store refuses"],
+                        type="CommandRejected",
+                        non_retryable=True,
+                    ) from failed
+                raise
         if any(isinstance(event, m.RematchRequested) for event in events):
             await self._report_rematch(command)
         return CommandResult(
@@ -501,6 +513,11 @@ def _opening_events(request: MentorshipWorkflowInput) -> list[DomainEvent]:
             else []
         ),
     ]
+
+
+def _not_storable(failed: ActivityError) -> bool:
+    cause = failed.cause
+    return isinstance(cause, ApplicationError) and cause.type == "EventsNotStorable"
 
 
 def _created_ids(events: Sequence[DomainEvent]) -> list[str]:

@@ -1,0 +1,102 @@
+"""One bad update never wedges a relationship (trust-boundary issue, finding 2b).
+
+The API refuses control characters before anything reaches Temporal; these tests go around
+it, straight into the workflow update, to show the second depth: data PostgreSQL refuses is
+a non-retryable append failure, the update is rejected cleanly and the next change works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.mentorship import commands as c
+from eventstore import PostgresEventStore
+from tests.workflows.scenario import (
+    Handle,
+    log_conversation,
+    onboard,
+    program_terms,
+    running_worker,
+    start_mentorship,
+)
+from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_models import CommandResult
+
+DAY = timedelta(days=1)
+PoisonedUpdate = Callable[[Handle], Awaitable[CommandResult]]
+PROMPT = 30.0
+"""Seconds within which an answer must come (a wedged relationship never answers)."""
+
+
+def handle_update(update: Any, command: Any) -> PoisonedUpdate:
+    """Runs ``update`` with ``command`` on the handle it is given."""
+
+    async def run(handle: Handle) -> CommandResult:
+        result: CommandResult = await handle.execute_update(update, command)
+        return result
+
+    return run
+
+
+def _poisoned_conversation(held_at: datetime, goals: list[str]) -> PoisonedUpdate:
+    return handle_update(
+        MentorshipWorkflow.log_conversation,
+        c.LogConversation(
+            held_at=held_at,
+            goal_ids=goals[:1],
+            skills=["python\x00"],
+            action_items=[
+                c.ActionItemInput(owner="mentee", description="Draft", due_at=held_at + 7 * DAY)
+            ],
+        ),
+    )
+
+
+def _poisoned_challenge(held_at: datetime, goals: list[str]) -> PoisonedUpdate:
+    return handle_update(
+        MentorshipWorkflow.set_challenge,
+        c.SetChallenge(skill="python\x00", description="Run a retro", due_at=held_at + 7 * DAY),
+    )
+
+
+@pytest.mark.parametrize(
+    "poisoned",
+    [
+        pytest.param(_poisoned_conversation, id="nul-in-conversation-skills"),
+        pytest.param(_poisoned_challenge, id="nul-in-challenge-skill"),
+    ],
+)
+async def test_a_poison_value_past_validation_is_rejected_and_the_next_change_succeeds(
+    time_skipping_env: WorkflowEnvironment,
+    session_store: PostgresEventStore,
+    poisoned: Callable[[datetime, list[str]], PoisonedUpdate],
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, session_store) as harness:
+        start = await env.get_current_time()
+        handle = await start_mentorship(harness, program_terms(start))
+        goals = await onboard(handle, start)
+        before = await session_store.stream_version(handle.id)
+        update = poisoned(await env.get_current_time(), goals)
+
+        with pytest.raises(WorkflowUpdateFailedError) as raised:
+            await asyncio.wait_for(update(handle), timeout=PROMPT)
+        cause = raised.value.cause
+        assert isinstance(cause, ApplicationError)
+        assert cause.type == "CommandRejected"
+        assert "cannot be stored" in cause.message
+        assert await session_store.stream_version(handle.id) == before
+
+        accepted = await asyncio.wait_for(
+            log_conversation(handle, await env.get_current_time(), goals[:1]), timeout=PROMPT
+        )
+        assert accepted.recorded == ["ConversationHeld"]
+        assert await session_store.stream_version(handle.id) == before + 1
