@@ -13,8 +13,19 @@ under another key.
 
 Keys rotate through the `KeyRing`: new payloads use the ring's active key, and any key still
 in the ring decrypts the payloads written with it. A payload whose key left the ring fails
-with `PayloadKeyUnknown`, naming the key id. Payloads without this codec's encoding pass
-through decoding untouched (histories recorded before encryption still replay).
+with `PayloadKeyUnknown`, naming the key id.
+
+Payloads without this codec's encoding are refused when the codec requires encryption (the
+workers, the API and the CLI, unless ``MENTORFLOW_REQUIRE_ENCRYPTED_PAYLOADS=false``): a client
+without the payload key, such as a raw ``temporal workflow update``, then cannot make a worker
+act. Decoding replaces such a payload by a *refusal* (`refused_payload`, its content dropped)
+that raises `PayloadNotEncrypted` when it is converted to a value
+(`mentorflow.converter.RefusedPayloadConverter`). Raising in the codec would fail the whole
+workflow task, again on every retry, and so wedge the workflow; converted, the refusal
+rejects just the update whose argument it is (the SDK rejects an update whose arguments do
+not convert), drops a signal, fails a query. Without the requirement (replay of histories
+recorded before encryption, the codec endpoint showing whatever a history holds) plain
+payloads pass through decoding untouched.
 """
 
 from __future__ import annotations
@@ -33,6 +44,8 @@ ENCRYPTED_ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12
 TAG_BYTES = 16
+REFUSED_ENCODING = b"binary/refused-unencrypted"
+REFUSED_FROM_METADATA = "refused-encoding"
 
 
 class PayloadCodecError(ValueError):
@@ -57,6 +70,46 @@ class PayloadKeyUnknown(PayloadCodecError):
         )
 
 
+class PayloadNotEncrypted(PayloadCodecError):
+    """A payload arrived in the clear where only encrypted payloads are accepted.
+
+    Attributes:
+        encoding: The payload's ``encoding`` metadata ('' when it has none).
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        super().__init__(
+            f"refused a payload that is not encrypted (encoding {encoding!r}): only clients "
+            "holding the payload key may send payloads to mentorflow "
+            "(MENTORFLOW_REQUIRE_ENCRYPTED_PAYLOADS)"
+        )
+
+
+def refused_payload(encoding: bytes) -> Payload:
+    """The stand-in for a plain payload that was refused: its encoding, never its data."""
+    return Payload(metadata={"encoding": REFUSED_ENCODING, REFUSED_FROM_METADATA: encoding})
+
+
+class PayloadTooLarge(PayloadCodecError):
+    """A compressed payload expands beyond the decompression limit (a zlib bomb, say).
+
+    Attributes:
+        limit: The most bytes a payload may decompress to.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"compressed payload expands beyond the limit of {limit} bytes")
+
+
+class PayloadDecompressionFailed(PayloadCodecError):
+    """A compressed payload is corrupt, truncated, or not a serialized payload."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"compressed payload cannot be decompressed: {reason}")
+
+
 class PayloadDecryptionFailed(PayloadCodecError):
     """The payload is malformed, or its ciphertext does not authenticate under its key.
 
@@ -70,10 +123,16 @@ class PayloadDecryptionFailed(PayloadCodecError):
 
 
 class EncryptionCodec(PayloadCodec):
-    """Encrypt every payload with the ring's active key; decrypt with the key it names."""
+    """Encrypt every payload with the ring's active key; decrypt with the key it names.
 
-    def __init__(self, keyring: KeyRing) -> None:
+    Args:
+        keyring: The payload keys.
+        require_encryption: Replace payloads that are not encrypted by refusals.
+    """
+
+    def __init__(self, keyring: KeyRing, *, require_encryption: bool = False) -> None:
         self._keyring = keyring
+        self.require_encryption = require_encryption
         self._ciphers: dict[str, AESGCM] = {}
 
     @property
@@ -109,7 +168,7 @@ class EncryptionCodec(PayloadCodec):
         return encoded
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Decrypt the payloads this codec encrypted; pass the others through.
+        """Decrypt the payloads this codec encrypted; the others pass, or become refusals.
 
         Raises:
             PayloadKeyUnknown: A payload names a key the ring does not hold.
@@ -117,8 +176,9 @@ class EncryptionCodec(PayloadCodec):
         """
         decoded: list[Payload] = []
         for payload in payloads:
-            if payload.metadata.get("encoding") != ENCRYPTED_ENCODING:
-                decoded.append(payload)
+            encoding = payload.metadata.get("encoding", b"")
+            if encoding != ENCRYPTED_ENCODING:
+                decoded.append(refused_payload(encoding) if self.require_encryption else payload)
                 continue
             decoded.append(self._decrypt(payload))
         return decoded

@@ -25,7 +25,10 @@ import pytest
 import yaml
 from temporalio.common import SearchAttributeIndexedValueType
 
+from mentorflow.keyring import read_env_file
 from mentorflow.settings import STATE_DIR_ENV, Settings
+from mentorflow.stack.credentials import NATS_USERS, SERVICE_USER
+from mentorflow.stack.nats_server import authorization_block
 from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +39,8 @@ HEALTHCHECK_SCRIPT = ROOT / "docker" / "healthcheck.py"
 SCHEMA_SCRIPT = ROOT / "docker" / "temporal" / "setup-schema.sh"
 NAMESPACE_SCRIPT = ROOT / "docker" / "temporal" / "create-namespace.sh"
 POSTGRES_INIT_DIR = ROOT / "docker" / "postgres" / "initdb"
+ENV_EXAMPLE = ROOT / ".env.example"
+NATS_CONFIG = ROOT / "docker" / "nats" / "nats-server.conf"
 
 APP_SERVICES = ("worker", "relay", "projector", "api")
 INFRA_SERVICES = ("postgres", "nats", "temporal", "temporal-ui")
@@ -53,7 +58,12 @@ CLI_TYPES = {
 }
 HEALTHY = "service_healthy"
 COMPLETED = "service_completed_successfully"
-INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+INTERPOLATION = re.compile(
+    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<operator>:?[-?])(?P<argument>[^}]*))?\}"
+)
+# service -> the NATS user it connects as (None: it needs no NATS)
+NATS_USER_OF = {"worker": None, "relay": "relay", "projector": "projector", "api": "api"}
+SECRET_NAME = re.compile(r"PASSWORD|PWD|_KEYS$|SECRET")
 
 Service = dict[str, Any]
 
@@ -80,9 +90,28 @@ def services(compose: dict[str, Any]) -> dict[str, Service]:
     return cast(dict[str, Service], found)
 
 
+def example_environment() -> dict[str, str]:
+    """The variables `.env.example` documents, with their placeholders."""
+    return read_env_file(ENV_EXAMPLE)
+
+
 def interpolate(value: str) -> str:
-    """Compose's ``${NAME:-default}`` with an empty environment: every default in place."""
-    return INTERPOLATION.sub(lambda match: match.group("default") or "", value)
+    """Compose's ``${NAME:-default}`` / ``${NAME:?error}`` with `.env.example` as the environment.
+
+    A required variable missing from `.env.example` fails: compose would refuse to start.
+    """
+    example = example_environment()
+
+    def substitute(match: re.Match[str]) -> str:
+        name, operator = match.group("name"), match.group("operator") or ""
+        if operator.endswith("?"):
+            assert name in example, f"required variable {name} is not in .env.example"
+            return example[name]
+        if name in example and (example[name] or operator != ":-"):
+            return example[name]
+        return match.group("argument") or ""
+
+    return INTERPOLATION.sub(substitute, value)
 
 
 def environment(service: Service) -> dict[str, str]:
@@ -308,7 +337,20 @@ def test_app_services_are_configured_through_the_contract_settings(
         settings = Settings.model_validate(fields)
         assert settings.temporal_address == "temporal:7233", name
         assert settings.temporal_namespace == namespace_job["TEMPORAL_NAMESPACE"], name
-        assert settings.nats_url == "nats://nats:4222", name
+        nats_user = NATS_USER_OF[name]
+        if nats_user is None:
+            assert "MENTORFLOW_NATS_URL" not in env, f"{name} needs no NATS user"
+        else:
+            nats = urlsplit(settings.nats_url)
+            assert (nats.scheme, nats.hostname, nats.port) == ("nats", "nats", 4222), name
+            assert nats.username == nats_user, name
+            assert (
+                nats.password
+                == environment(services["nats"])[f"MENTORFLOW_NATS_PASSWORD_{nats_user.upper()}"]
+            ), name
+        assert settings.payload_keys is not None, f"{name} has no MENTORFLOW_PAYLOAD_KEYS"
+        assert settings.master_keys is not None, f"{name} has no MENTORFLOW_MASTER_KEYS"
+        assert settings.require_encrypted_payloads, name
         assert settings.log_format == "json", name
         database = urlsplit(settings.database_url)
         assert (database.hostname, database.port, database.path) == (
@@ -335,6 +377,60 @@ def test_passwords_agree_between_services(services: dict[str, Service]) -> None:
     )
     assert temporal["DBNAME"] == schema_job["TEMPORAL_DB"]
     assert temporal["VISIBILITY_DBNAME"] == schema_job["TEMPORAL_VISIBILITY_DB"]
+
+
+def test_every_secret_is_a_required_variable_without_a_default(
+    services: dict[str, Service],
+) -> None:
+    text = COMPOSE_FILE.read_text()
+    for match in INTERPOLATION.finditer(text):
+        name, operator = match.group("name"), match.group("operator") or ""
+        if SECRET_NAME.search(name):
+            assert operator == ":?", f"${{{name}}} must be required (:?), not defaulted"
+    for service_name, service in services.items():
+        raw = service.get("environment") or {}
+        assert isinstance(raw, dict), service_name
+        for key, value in cast(dict[str, Any], raw).items():
+            value = str(value)
+            if SECRET_NAME.search(str(key)) and not str(key).endswith("_KEY_ID"):
+                assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", value), f"{service_name}: {key}"
+            password = urlsplit(value).password if "://" in value else None
+            if password is not None:
+                assert value.count("${") == 1, f"{service_name}: {key}"
+                assert ":?" in value, f"{service_name}: {key}"
+
+
+def test_env_example_lists_every_required_variable_with_placeholders_only() -> None:
+    required = {
+        match.group("name")
+        for match in INTERPOLATION.finditer(COMPOSE_FILE.read_text())
+        if (match.group("operator") or "") == ":?"
+    }
+    example = example_environment()
+
+    assert required, "docker-compose.yml requires no variable"
+    assert required <= example.keys(), (
+        f"missing in .env.example: {sorted(required - example.keys())}"
+    )
+    for name in required:
+        assert "replace-with" in example[name], f"{name} in .env.example is not a placeholder"
+    for paragraph in ENV_EXAMPLE.read_text().split("\n\n"):
+        lines = paragraph.strip().splitlines()
+        if any(not line.startswith("#") for line in lines):
+            assert lines[0].startswith("#"), f"undocumented: {lines[0]}"
+
+
+def test_nats_admits_only_its_users_with_the_stack_permissions(
+    services: dict[str, Service],
+) -> None:
+    users = [user for user in NATS_USERS if user.name != SERVICE_USER]
+    config = NATS_CONFIG.read_text()
+
+    assert authorization_block(None, users) in config
+    nats_env = environment(services["nats"])
+    for user in users:
+        assert nats_env[user.password_variable], user.name
+    assert "no_auth_user" not in config
 
 
 def test_named_volumes_are_declared_and_bind_mounts_exist(

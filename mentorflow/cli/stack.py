@@ -81,7 +81,7 @@ def _print_addresses(addresses: StackAddresses, stack: LocalStack) -> None:
     console = _console()
     by_name = {
         "temporal": addresses.temporal_address,
-        "nats": addresses.nats_url,
+        "nats": redact_password(addresses.nats_url),
         "postgres": redact_password(addresses.database_url),
     }
     table = Table(box=None, show_header=False, pad_edge=False)

@@ -4,6 +4,10 @@
 from settings, Web UI on the gRPC port + 1000, its payload codec the API's ``/codec``);
 ``StackConfig.for_tests`` gives the test suite a private stack on free loopback ports, headless
 unless asked otherwise.
+
+Both authenticate: the NATS and PostgreSQL URLs carry the credentials of the stack
+(`mentorflow.stack.credentials`): the ``mentorflow`` NATS user and the database password,
+from ``keys.env`` for the developer stack and freshly generated for a test stack.
 """
 
 from __future__ import annotations
@@ -12,11 +16,18 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from temporalio.common import SearchAttributeKey
 
 from mentorflow.settings import STACK_ENV_FILE, Settings
-from mentorflow.stack.endpoints import Endpoint, StackEndpoints, parse_endpoints
+from mentorflow.stack.credentials import SERVICE_USER, StackCredentials, with_credentials
+from mentorflow.stack.endpoints import (
+    POSTGRES_SCHEMES,
+    Endpoint,
+    StackEndpoints,
+    parse_endpoints,
+)
 from workflows.search_attributes import ALL_KEYS
 
 TEMPORAL_UI_PORT_OFFSET = 1000
@@ -59,6 +70,17 @@ def codec_endpoint(settings: Settings) -> str:
     return f"http://{host}:{settings.api_port}{CODEC_PATH}"
 
 
+def with_password(url: str, password: str, default_user: str = "postgres") -> str:
+    """A database URL with ``password``, unless it already has one."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return with_credentials(
+        parts._replace(netloc=host).geturl(), unquote(parts.username or default_user), password
+    )
+
+
 def _distinct_free_ports(count: int) -> list[int]:
     ports: list[int] = []
     while len(ports) < count:
@@ -78,8 +100,11 @@ class StackConfig:
         temporal_namespace: Namespace checked for readiness and given the search attributes.
         temporal_ui_port: Port of the Web UI; None runs Temporal headless.
         ui_codec_endpoint: The remote payload codec the Web UI calls (the API's ``/codec``).
-        nats_url: ``nats://host:port``.
-        database_url: ``postgresql://user@host:port/database``.
+        nats_url: ``nats://user:password@host:port``.
+        database_url: ``postgresql://user:password@host:port/database``.
+        credentials: The passwords a server started by the stack requires; None starts NATS
+            without authentication (PostgreSQL always takes the URL's password). A URL
+            without credentials gets them: NATS user ``mentorflow``, the database password.
         search_attributes: Custom search attributes to register (the contract's by default).
         start_timeout: Seconds a server may take to become ready.
         stop_timeout: Seconds a server may take to stop before it is killed.
@@ -93,8 +118,24 @@ class StackConfig:
     nats_url: str = "nats://localhost:4222"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/mentorflow"
     search_attributes: tuple[SearchAttributeKey[Any], ...] = field(default=ALL_KEYS)
+    credentials: StackCredentials | None = field(default=None, hash=False)
     start_timeout: float = 60.0
     stop_timeout: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.credentials is None:
+            return
+        if urlsplit(self.nats_url).scheme == "nats":
+            password = self.credentials.nats_passwords[SERVICE_USER]
+            object.__setattr__(
+                self, "nats_url", with_credentials(self.nats_url, SERVICE_USER, password)
+            )
+        if urlsplit(self.database_url).scheme in POSTGRES_SCHEMES:
+            object.__setattr__(
+                self,
+                "database_url",
+                with_password(self.database_url, self.credentials.database_password),
+            )
 
     @classmethod
     def from_settings(
@@ -107,6 +148,8 @@ class StackConfig:
     ) -> StackConfig:
         """The developer stack: addresses from settings, data under ``state_dir``.
 
+        The passwords come from ``<state_dir>/keys.env`` (generated there when missing).
+
         Args:
             settings: Supplies the Temporal, NATS and PostgreSQL addresses.
             state_dir: Usually `mentorflow.settings.state_dir()`.
@@ -118,6 +161,7 @@ class StackConfig:
             _, _, port_text = settings.temporal_address.rpartition(":")
             # An unparsable address is reported, with every other problem, by endpoints().
             ui_port = int(port_text) + TEMPORAL_UI_PORT_OFFSET if port_text.isdigit() else None
+        credentials = StackCredentials.local(state_dir)
         return cls(
             state_dir=state_dir,
             temporal_address=settings.temporal_address,
@@ -126,6 +170,7 @@ class StackConfig:
             ui_codec_endpoint=codec_endpoint(settings),
             nats_url=settings.nats_url,
             database_url=settings.database_url,
+            credentials=credentials,
         )
 
     @classmethod
@@ -146,6 +191,7 @@ class StackConfig:
             ui_codec_endpoint: The payload codec the Web UI calls.
         """
         temporal_port, ui_port, nats_port, postgres_port = _distinct_free_ports(4)
+        credentials = StackCredentials.generate()
         return cls(
             state_dir=state_dir,
             temporal_address=f"127.0.0.1:{temporal_port}",
@@ -153,9 +199,20 @@ class StackConfig:
             ui_codec_endpoint=ui_codec_endpoint,
             nats_url=f"nats://127.0.0.1:{nats_port}",
             database_url=f"postgresql://postgres@127.0.0.1:{postgres_port}/{database}",
+            credentials=credentials,
             start_timeout=60.0,
             stop_timeout=15.0,
         )
+
+    def nats_url_for(self, user: str) -> str:
+        """The NATS URL as ``user`` (a name of `NATS_USERS`) connects.
+
+        Raises:
+            KeyError: When the stack has no credentials, or no such user.
+        """
+        if self.credentials is None:
+            raise KeyError(user)
+        return self.credentials.nats_url(self.nats_url, user)
 
     @property
     def log_dir(self) -> Path:

@@ -4,6 +4,12 @@ The cluster lives under ``<state>/postgres``; the server listens on the TCP port
 ``MENTORFLOW_DATABASE_URL`` and on a unix socket in a short directory (socket paths are
 limited to about 100 bytes). The database named in the URL is created when missing.
 
+Connections over TCP authenticate with the URL's password (``scram-sha-256`` in
+``pg_hba.conf``), never ``trust``: a URL without a password is refused before anything
+starts, and a cluster created by an older stack with ``trust`` gets the password (set in
+single-user mode) and scram before its next start. The unix socket, in a directory only the
+server's user may enter, stays ``trust`` for local administration.
+
 PostgreSQL refuses to run as root. As root, the cluster therefore belongs to the system user
 ``embedded_postgres`` (created when missing), every PostgreSQL program runs as that user, and
 the directories above the cluster are made traversable (never readable) by others.
@@ -26,7 +32,7 @@ import asyncpg
 
 from mentorflow.stack.binaries import postgres_bin_dir
 from mentorflow.stack.endpoints import Endpoint, redact_password
-from mentorflow.stack.errors import ServerSetupFailed, ServerStartFailed
+from mentorflow.stack.errors import ServerSetupFailed, ServerStartFailed, StackConfigInvalid
 from mentorflow.stack.processes import ProcessRecord, terminate, wait_for_exit
 from mentorflow.stack.server import LocalServer
 
@@ -36,8 +42,26 @@ _TRAVERSE = stat.S_IXGRP | stat.S_IXOTH
 _READ = stat.S_IRGRP | stat.S_IROTH
 
 
+_HOST_RECORDS = ("host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
+
+
 def _quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _scram_for_tcp(hba: str) -> str:
+    """``pg_hba.conf`` text with every TCP record's ``trust`` replaced by ``scram-sha-256``."""
+    lines = []
+    for line in hba.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields and fields[0] in _HOST_RECORDS and fields[-1] == "trust":
+            line = line[: line.rindex("trust")] + "scram-sha-256"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def _make_traversable(path: Path) -> None:
@@ -135,6 +159,13 @@ class PostgresServer(LocalServer):
         await asyncio.to_thread(self._prepare)
 
     def _prepare(self) -> None:
+        if not self.endpoints.postgres.password:
+            raise StackConfigInvalid(
+                [
+                    f"database_url: {self.display_address!r} has no password; the stack "
+                    "starts PostgreSQL with password authentication only"
+                ]
+            )
         user, _ = self.run_as
         owner = None if user is None else _system_user(user)
         if owner is not None:
@@ -149,6 +180,56 @@ class PostgresServer(LocalServer):
             os.chown(socket_dir, *owner)
         if not self.data_dir.joinpath("PG_VERSION").exists():
             self._initdb(owner)
+        else:
+            self._require_passwords()
+
+    def _require_passwords(self) -> None:
+        """Move a cluster made with ``trust`` over TCP to the URL's password and scram."""
+        hba_file = self.data_dir / "pg_hba.conf"
+        hba = hba_file.read_text(encoding="utf-8")
+        wanted = _scram_for_tcp(hba)
+        if wanted == hba.rstrip("\n") + "\n":
+            return
+        target = self.endpoints.postgres
+        statement = (
+            f"ALTER ROLE {_quote_identifier(target.user)} "
+            f"PASSWORD {_quote_literal(target.password or '')}\n"
+        )
+        result = self._run_logged(
+            [
+                str(postgres_bin_dir() / "postgres"),
+                "--single",
+                "-D",
+                str(self.data_dir),
+                "postgres",
+            ],
+            cwd=self.data_dir,
+            stdin=statement.encode(),
+        )
+        if result != 0:
+            raise ServerStartFailed(
+                self.name, self.log_path, f"setting the password exited with code {result}"
+            )
+        hba_file.write_text(wanted, encoding="utf-8")  # keeps the file's owner and mode
+
+    def _run_logged(self, command: list[str], cwd: Path, stdin: bytes | None = None) -> int:
+        """Run a PostgreSQL program as the server's user, its output in the server log."""
+        user, group = self.run_as
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log_file:
+            result = subprocess.run(
+                command,
+                input=stdin,
+                stdin=None if stdin is not None else subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                user=user,
+                group=group,
+                extra_groups=[] if user is not None else None,
+                check=False,
+            )
+        return result.returncode
 
     def _make_binaries_usable(self) -> None:
         bin_dir = postgres_bin_dir()
@@ -185,38 +266,22 @@ class PostgresServer(LocalServer):
             "trust",
             # Loopback only, but a password in the URL is meant to be checked.
             "--auth-host",
-            "scram-sha-256" if target.password else "trust",
+            "scram-sha-256",
         ]
         # Beside the staging directory: initdb wants that one empty.
         password_file = self.config.state_dir / ".initdb-password"
-        if target.password:
-            descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w") as file:
-                file.write(target.password)
-            if owner is not None:
-                os.chown(password_file, *owner)
-            command.append(f"--pwfile={password_file}")
-        user, group = self.run_as
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(target.password or "")
+        if owner is not None:
+            os.chown(password_file, *owner)
+        command.append(f"--pwfile={password_file}")
         try:
-            with self.log_path.open("ab") as log_file:
-                result = subprocess.run(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    cwd=staging,
-                    user=user,
-                    group=group,
-                    extra_groups=[] if user is not None else None,
-                    check=False,
-                )
+            result = self._run_logged(command, cwd=staging)
         finally:
             password_file.unlink(missing_ok=True)
-        if result.returncode != 0:
-            raise ServerStartFailed(
-                self.name, self.log_path, f"initdb exited with code {result.returncode}"
-            )
+        if result != 0:
+            raise ServerStartFailed(self.name, self.log_path, f"initdb exited with code {result}")
         if self.data_dir.exists():
             self.data_dir.rmdir()
         staging.rename(self.data_dir)

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import json
+import zlib
 
 import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
-from mentorflow.converter import COMPRESS_ABOVE, data_converter
+from mentorflow.converter import (
+    COMPRESS_ABOVE,
+    ENCODING,
+    MAX_DECOMPRESSED_BYTES,
+    CompressionCodec,
+    MentorflowPayloadCodec,
+    data_converter,
+)
 from mentorflow.keyring import KeyRing
 from mentorflow.payload_codec import (
     ENCRYPTED_ENCODING,
     KEY_ID_METADATA,
     EncryptionCodec,
+    PayloadCodecError,
+    PayloadDecompressionFailed,
     PayloadDecryptionFailed,
     PayloadKeyUnknown,
+    PayloadNotEncrypted,
+    PayloadTooLarge,
 )
 
 SENTINEL = "sentinel-7f3a: I am struggling with my manager"
@@ -113,8 +125,8 @@ async def test_a_payload_without_a_key_id_fails_clearly() -> None:
         await codec.decode([payload])
 
 
-async def test_payloads_recorded_before_encryption_pass_through() -> None:
-    converter = data_converter(KeyRing.generate("p1"))
+async def test_payloads_recorded_before_encryption_pass_through_when_not_required() -> None:
+    converter = data_converter(KeyRing.generate("p1"), require_encryption=False)
     plain = json_payload({"notes": "recorded before the codec"})
 
     assert await converter.decode([plain]) == [{"notes": "recorded before the codec"}]
@@ -149,3 +161,71 @@ async def test_failure_messages_and_stack_traces_are_encrypted() -> None:
     assert isinstance(decoded, ApplicationError)
     assert decoded.message == f"rejected: {SENTINEL}"
     assert decoded.type == "CommandRejected"
+
+
+async def test_an_unencrypted_payload_is_refused_by_default() -> None:
+    converter = data_converter(KeyRing.generate("p1"))
+
+    with pytest.raises(PayloadNotEncrypted) as raised:
+        await converter.decode([json_payload({"notes": SENTINEL})])
+
+    assert raised.value.encoding == "json/plain"
+    assert "MENTORFLOW_REQUIRE_ENCRYPTED_PAYLOADS" in str(raised.value)
+    assert SENTINEL not in str(raised.value)
+
+
+async def test_a_compressed_but_unencrypted_payload_is_refused_too() -> None:
+    compressed = Payload(
+        metadata={"encoding": ENCODING},
+        data=zlib.compress(json_payload(SENTINEL).SerializeToString()),
+    )
+
+    with pytest.raises(PayloadNotEncrypted):
+        await data_converter(KeyRing.generate("p1")).decode([compressed])
+
+
+def _zlib_bomb(size: int) -> bytes:
+    """zlib data expanding to ``size`` zero bytes, built without holding them in memory."""
+    compressor = zlib.compressobj(9)
+    chunk = bytes(1024 * 1024)
+    parts = [compressor.compress(chunk) for _ in range(size // len(chunk))]
+    return b"".join(parts) + compressor.flush()
+
+
+async def test_a_zlib_bomb_is_refused_without_being_expanded() -> None:
+    ring = KeyRing.generate("p1")
+    bomb = _zlib_bomb(1024 * 1024 * 1024)  # 1 GiB of zeros in about 1 MiB
+    (payload,) = await EncryptionCodec(ring).encode(
+        [Payload(metadata={"encoding": ENCODING}, data=bomb)]
+    )
+
+    with pytest.raises(PayloadTooLarge) as raised:
+        await MentorflowPayloadCodec(ring).decode([payload])
+
+    assert isinstance(raised.value, PayloadCodecError)
+    assert raised.value.limit == MAX_DECOMPRESSED_BYTES
+    assert len(bomb) < 2 * 1024 * 1024  # fits Temporal's payload limit
+
+
+async def test_a_payload_of_exactly_the_limit_still_decompresses() -> None:
+    original = Payload(metadata={"encoding": b"binary/plain"}, data=bytes(1000))
+    limit = len(original.SerializeToString())
+    compressed = Payload(
+        metadata={"encoding": ENCODING}, data=zlib.compress(original.SerializeToString())
+    )
+
+    assert await CompressionCodec(max_decompressed=limit).decode([compressed]) == [original]
+    with pytest.raises(PayloadTooLarge):
+        await CompressionCodec(max_decompressed=limit - 1).decode([compressed])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"not zlib at all", zlib.compress(b"x" * 5000)[:20], zlib.compress(b"\xff\xff\xff")],
+    ids=["garbage", "truncated", "not-a-payload"],
+)
+async def test_corrupt_compressed_data_raises_a_codec_error(data: bytes) -> None:
+    compressed = Payload(metadata={"encoding": ENCODING}, data=data)
+
+    with pytest.raises(PayloadDecompressionFailed):
+        await CompressionCodec().decode([compressed])

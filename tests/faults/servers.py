@@ -14,6 +14,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+from mentorflow.keyring import generate_password
 from mentorflow.stack import StackConfig, free_port
 from mentorflow.stack.postgres_server import PostgresServer
 from mentorflow.stack.processes import (
@@ -87,7 +88,7 @@ def own_postgres(state_dir: Path, database: str = "mentorflow") -> OwnServer:
     """
     config = StackConfig(
         state_dir=state_dir,
-        database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/{database}",
+        database_url=f"postgresql://postgres:{generate_password()}@127.0.0.1:{free_port()}/{database}",
         start_timeout=_TIMEOUT,
     )
     return OwnServer(PostgresServer(config, config.endpoints()))

@@ -1,0 +1,224 @@
+"""The stack's servers authenticate: NATS users with subject permissions, PostgreSQL passwords."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import stat
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import asyncpg
+import nats
+import nats.errors
+import pytest
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig
+
+from bus import BusConfig
+from bus.broker import close_broker, create_broker
+from bus.stream import ensure_stream
+from mentorflow.keyring import KEYS_ENV_FILE, read_env_file
+from mentorflow.settings import Settings
+from mentorflow.stack import LocalStack, StackConfig, StackConfigInvalid
+from mentorflow.stack.credentials import NATS_USERS, SERVICE_USER
+from mentorflow.stack.postgres_server import PostgresServer
+from tests.stack.conftest import RunningStack
+from tests.support import assert_eventually
+
+EVENTS_STREAM = "MENTORFLOW_EVENTS"
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+@contextlib.asynccontextmanager
+async def _connected(url: str, errors: list[Exception] | None = None) -> AsyncIterator[Client]:
+    async def record(error: Exception) -> None:
+        if errors is not None:
+            errors.append(error)
+
+    client = await nats.connect(
+        url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2, error_cb=record
+    )
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def _publish_as(config: StackConfig, user: str, subject: str) -> bool:
+    """Whether a core NATS message ``user`` publishes on ``subject`` reaches a subscriber.
+
+    A refused publish must also be reported to the publisher as a permissions violation.
+    """
+    errors: list[Exception] = []
+    async with _connected(config.nats_url) as watcher:
+        subscription = await watcher.subscribe(subject)
+        await watcher.flush()
+        async with _connected(config.nats_url_for(user), errors) as publisher:
+            await publisher.publish(subject, b"forged?")
+            await publisher.flush()
+            try:
+                await subscription.next_msg(timeout=2)
+            except nats.errors.TimeoutError:
+                await assert_eventually(
+                    lambda: asyncio.sleep(0, errors),
+                    lambda seen: any(
+                        "permissions violation" in str(error).lower() for error in seen
+                    ),
+                    timeout=5,
+                    message=f"{user} told its publish to {subject} was refused",
+                )
+                return False
+            return True
+
+
+async def test_nats_refuses_a_connection_without_credentials(running_stack: RunningStack) -> None:
+    anonymous = _without_credentials(running_stack.config.nats_url)
+
+    with pytest.raises(nats.errors.Error):
+        async with _connected(anonymous):
+            pass
+
+
+async def test_nats_refuses_a_wrong_password(running_stack: RunningStack) -> None:
+    host = urlsplit(running_stack.config.nats_url).netloc.rpartition("@")[2]
+
+    with pytest.raises(nats.errors.Error):
+        async with _connected(f"nats://relay:not-the-password@{host}"):
+            pass
+
+
+@pytest.mark.parametrize(
+    ("user", "allowed"),
+    [
+        ("relay", True),
+        (SERVICE_USER, True),
+        ("projector", False),
+        ("api", False),
+        ("commander", False),
+        ("subscriber", False),
+    ],
+)
+async def test_only_the_relay_users_may_publish_events(
+    running_stack: RunningStack, user: str, allowed: bool
+) -> None:
+    subject = f"mentorflow.events.x{uuid.uuid4().hex[:8]}"
+
+    assert await _publish_as(running_stack.config, user, subject) is allowed
+
+
+@pytest.mark.parametrize(
+    ("user", "allowed"),
+    [
+        ("commander", True),
+        (SERVICE_USER, True),
+        ("relay", False),
+        ("projector", False),
+        ("api", False),
+        ("subscriber", False),
+    ],
+)
+async def test_only_authorised_publishers_may_send_commands(
+    running_stack: RunningStack, user: str, allowed: bool
+) -> None:
+    subject = "mentorflow.commands.cohort.launch"
+
+    assert await _publish_as(running_stack.config, user, subject) is allowed
+
+
+async def test_the_relay_user_feeds_the_events_stream_and_a_subscriber_only_reads_it(
+    running_stack: RunningStack,
+) -> None:
+    config = running_stack.config
+    subject = f"mentorflow.events.cohort.Test{uuid.uuid4().hex[:8]}"
+    broker = create_broker(BusConfig(nats_url=config.nats_url_for("relay")))
+    await broker.connect()
+    try:
+        await ensure_stream(broker, BusConfig(nats_url=config.nats_url_for("relay")))
+        ack = await broker.connection.jetstream().publish(subject, b"{}", stream=EVENTS_STREAM)
+    finally:
+        await close_broker(broker)
+
+    async with _connected(config.nats_url_for("subscriber")) as subscriber:
+        jetstream = subscriber.jetstream()
+        consumer = f"outside-{uuid.uuid4().hex[:8]}"
+        pull = await jetstream.pull_subscribe(
+            subject,
+            durable=consumer,
+            stream=EVENTS_STREAM,
+            config=ConsumerConfig(filter_subject=subject),
+        )
+        (message,) = await pull.fetch(1, timeout=5)
+        assert message.metadata.sequence.stream == ack.seq
+        await message.ack_sync()
+        with pytest.raises(nats.errors.Error):
+            await jetstream.delete_stream(EVENTS_STREAM)
+        with pytest.raises(nats.errors.Error):
+            await jetstream.publish(subject, b"{}", stream=EVENTS_STREAM, timeout=2)
+
+
+async def test_postgres_refuses_a_connection_without_the_password(
+    running_stack: RunningStack,
+) -> None:
+    url = running_stack.config.database_url
+    password = urlsplit(url).password
+    assert password
+
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        await asyncpg.connect(url.replace(f":{password}@", "@"), password="")
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        await asyncpg.connect(url.replace(f":{password}@", ":wrong@"))
+    connection = await asyncpg.connect(url)
+    await connection.close()
+
+
+async def test_the_stack_starts_no_postgres_without_a_password(running_stack: RunningStack) -> None:
+    config = StackConfig(
+        state_dir=running_stack.config.state_dir / "no-password",
+        database_url="postgresql://postgres@127.0.0.1:5999/mentorflow",
+    )
+
+    with pytest.raises(StackConfigInvalid, match="no password"):
+        await PostgresServer(config, config.endpoints()).prepare()
+
+
+async def test_the_developer_stack_keeps_its_passwords_in_keys_env(
+    running_stack: RunningStack,
+) -> None:
+    state_dir = running_stack.config.state_dir.parent / f"dev-{uuid.uuid4().hex[:8]}"
+    settings = Settings(nats_url="nats://localhost:4222")
+
+    config = StackConfig.from_settings(settings, state_dir)
+    again = StackConfig.from_settings(settings, state_dir)
+
+    keys = read_env_file(state_dir / KEYS_ENV_FILE)
+    assert stat.S_IMODE((state_dir / KEYS_ENV_FILE).stat().st_mode) == 0o600
+    for user in NATS_USERS:
+        assert keys[user.password_variable]
+    password = keys["MENTORFLOW_NATS_PASSWORD_MENTORFLOW"]
+    assert config.nats_url == f"nats://mentorflow:{password}@localhost:4222"
+    assert urlsplit(config.database_url).password == keys["MENTORFLOW_DATABASE_PASSWORD"]
+    assert again == config
+
+
+async def test_stack_env_carries_the_credentials_and_status_hides_them(
+    running_stack: RunningStack,
+) -> None:
+    settings = Settings(_env_file=running_stack.config.env_file)
+    nats_password = urlsplit(settings.nats_url).password
+    database_password = urlsplit(settings.database_url).password
+
+    assert nats_password
+    assert database_password
+    assert urlsplit(settings.nats_url).username == SERVICE_USER
+    status = await LocalStack(running_stack.config).status()
+    rendered = status.model_dump_json()
+    assert nats_password not in rendered
+    assert database_password not in rendered
+    nats_config = running_stack.config.state_dir / "nats-server.conf"
+    assert stat.S_IMODE(nats_config.stat().st_mode) == 0o600
