@@ -11,12 +11,22 @@ payloads. This endpoint speaks Temporal's remote codec protocol, so that an oper
 answers the same shape with the payloads decrypted and decompressed (``/encode`` the reverse).
 
 Authentication: ``Authorization: Bearer <ops token>``, or a browser session, because the UI
-does not send bearer tokens over plain HTTP. ``POST /codec/session`` with the ops token sets an
-HttpOnly, SameSite=Lax cookie scoped to ``/codec`` (``GET /codec/session`` is a page that
-does it), and the UI, told to include cross-origin credentials, sends it along. The UI and the
-API are different origins of the same site (same host, other port), so the browser asks first
-(CORS preflight): only the origins of ``MENTORFLOW_CODEC_CORS_ORIGINS`` (default: the local
-Temporal UI) are answered, and a session cookie from another origin is refused.
+does not send bearer tokens over plain HTTP. ``POST /codec/session`` with the ops token starts
+a session (`mentorflow.api.codec_sessions`: an opaque id in an HttpOnly, SameSite=Lax cookie
+scoped to ``/codec``, only its hash on the server, ended by expiry, idleness, ``DELETE`` or the
+token's removal); ``GET /codec/session`` is a page that does it. The UI, told to include
+cross-origin credentials, sends the cookie along. The UI and the API are different origins of
+the same site (same host, other port), so the browser asks first (CORS preflight): only the
+origins of ``MENTORFLOW_CODEC_CORS_ORIGINS`` (default: the local Temporal UI) are answered, and
+a session is refused from any origin but the one UI origin it was started for.
+
+The caller is authenticated before the body is read: the routes take no body parameter
+(FastAPI reads a declared body before it resolves dependencies) and parse it themselves, so an
+unauthenticated request gets its 401 without the server reading up to 16 MiB of it.
+
+Decoding is bounded: the data converter caps what one payload may decompress to, and a request
+may decode to at most `MAX_DECODED_BYTES` in all. A payload that cannot be decoded (corrupt,
+truncated, a zlib bomb, another key) is a 422 naming its position.
 
 Payloads are never logged; errors name key ids and positions, never content.
 """
@@ -25,49 +35,61 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
+import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
-from fastapi.responses import HTMLResponse
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, FastAPI, Header, Request
+from google.protobuf.message import DecodeError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
 
-from mentorflow.api.context import Services
+from mentorflow.api import codec_sign_in
+from mentorflow.api.codec_auth import (
+    MAX_DECODED_BYTES,
+    PREFIX,
+    SESSION_COOKIE,
+    Codec,
+    CodecServer,
+    Operator,
+    codec_cors_origins,
+    codec_operator,
+)
 from mentorflow.api.errors import (
     ERROR_RESPONSES,
     ApiError,
-    Forbidden,
     InvalidInput,
-    ServiceUnavailable,
-    Unauthenticated,
+    LimitExceeded,
+    validation_problems,
 )
-from mentorflow.api.tokens import Principal, Role
-from mentorflow.converter import MentorflowPayloadCodec
-from mentorflow.keyring import KeyRingInvalid
 from mentorflow.payload_codec import PayloadCodecError
 from mentorflow.settings import Settings
-from mentorflow.stack.config import CODEC_PATH, TEMPORAL_UI_PORT_OFFSET
+
+__all__ = [
+    "MAX_DECODED_BYTES",
+    "PREFIX",
+    "SESSION_COOKIE",
+    "CodecServer",
+    "codec_cors_origins",
+    "codec_operator",
+    "install_codec_server",
+    "router",
+]
 
 log = structlog.get_logger(__name__)
 
-PREFIX = CODEC_PATH
-SESSION_COOKIE = "mentorflow_codec_session"
-SESSION_LIFETIME = timedelta(hours=8)
+UNDECODABLE = (PayloadCodecError, zlib.error, binascii.Error, DecodeError)
+"""What decoding a corrupt payload raises: the codec's own errors, and defensively the
+libraries' (zlib, base64, protobuf) should one get past the codec's translation."""
 
 router = APIRouter(prefix=PREFIX, tags=["payload codec"], responses=ERROR_RESPONSES)
 
 
 class PayloadUndecodable(ApiError):
-    """A payload names a key the ring does not hold, or does not authenticate."""
+    """A payload names a key the ring does not hold, does not authenticate, or is corrupt."""
 
     status_code = 422
     code = "payload_undecodable"
@@ -90,117 +112,25 @@ class CodecPayloads(BaseModel):
     payloads: list[CodecPayload] = Field(default_factory=list)
 
 
-class CodecSession(BaseModel):
-    """A codec session of the browser."""
-
-    expires_at: datetime = Field(description="When the session cookie expires")
-
-
-def codec_cors_origins(settings: Settings) -> list[str]:
-    """Origins allowed to call the codec from a browser.
-
-    ``MENTORFLOW_CODEC_CORS_ORIGINS`` when set; otherwise the local stack's Temporal UI, which
-    listens on the Temporal gRPC port + 1000 of the Temporal host (as 127.0.0.1 and localhost).
-    """
-    if settings.codec_cors_origins is not None:
-        origins = (origin.strip().rstrip("/") for origin in settings.codec_cors_origins.split(","))
-        return [origin for origin in origins if origin]
-    host, _, port = settings.temporal_address.rpartition(":")
-    if not port.isdigit():
-        return []
-    ui_port = int(port) + TEMPORAL_UI_PORT_OFFSET
-    hosts = dict.fromkeys((host or "localhost", "127.0.0.1", "localhost"))
-    return [f"http://{host}:{ui_port}" for host in hosts]
-
-
-@dataclass
-class CodecServer:
-    """The codec, built on first use from the payload keys, and the origins of the UI."""
-
-    settings: Settings
-    origins: frozenset[str]
-    _codec: PayloadCodec | None = field(default=None, repr=False)
-
-    @property
-    def codec(self) -> PayloadCodec:
-        """The payload codec of the workers.
-
-        Raises:
-            ServiceUnavailable: The payload keys are not configured.
-        """
-        if self._codec is None:
-            try:
-                keyring = self.settings.payload_keyring()
-            except KeyRingInvalid as invalid:
-                raise ServiceUnavailable(
-                    "the payload keys are not configured", invalid.problems
-                ) from invalid
-            self._codec = MentorflowPayloadCodec(keyring)
-        return self._codec
-
-
-def _codec_server(request: Request) -> CodecServer:
-    server = request.app.state.codec_server
-    assert isinstance(server, CodecServer)
-    return server
-
-
-Codec = Annotated[CodecServer, Depends(_codec_server)]
-
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="CodecBearer",
-    description="An ops token from `mentorflow tokens add --role ops`.",
-)
-_session = APIKeyCookie(
-    name=SESSION_COOKIE,
-    auto_error=False,
-    scheme_name="CodecSession",
-    description="The browser session set by `POST /codec/session`.",
-)
-
-
-def _ops_principal(services: Services, token: str) -> Principal:
-    principal = services.tokens.lookup(token)
-    if principal is None:
-        raise Unauthenticated("the token is not known")
-    if principal.role is not Role.OPS:
-        raise Forbidden("the payload codec needs an ops token")
-    return principal
-
-
-async def codec_operator(
-    request: Request,
-    services: Services,
-    server: Codec,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    session: Annotated[str | None, Depends(_session)],
-) -> Principal:
-    """The operator, from the bearer token or the session cookie.
-
-    Raises:
-        Unauthenticated: Neither, or a token the tokens file does not know.
-        Forbidden: Not an ops token, or a session used from an origin not allowed.
-    """
-    if credentials is not None and credentials.credentials:
-        return _ops_principal(services, credentials.credentials)
-    if not session:
-        raise Unauthenticated(
-            "an ops token is required: Authorization: Bearer, or a session from POST /codec/session"
-        )
-    principal = _ops_principal(services, session)
-    origin = request.headers.get("origin")
-    own_origin = f"{request.url.scheme}://{request.url.netloc}"
-    # SameSite=Lax keeps other sites out; this keeps out other origins of this site.
-    if origin is not None and origin != own_origin and origin not in server.origins:
-        raise Forbidden(f"the codec session is not valid from {origin}")
-    return principal
-
-
-Operator = Annotated[Principal, Depends(codec_operator)]
 Namespace = Annotated[
     str | None, Header(description="The Temporal namespace (sent by the UI and the CLI)")
 ]
+
+_PAYLOADS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CodecPayloads"}}},
+    }
+}
+"""The body the codec routes read themselves, after authenticating (see the module doc)."""
+
+
+async def _read_payloads(request: Request) -> CodecPayloads:
+    try:
+        return CodecPayloads.model_validate_json(await request.body())
+    except ValidationError as error:
+        problems = validation_problems(error.errors(include_url=False))
+        raise InvalidInput("the request is invalid", problems) from None
 
 
 def _check_namespace(settings: Settings, namespace: str | None) -> None:
@@ -249,105 +179,56 @@ def _to_json(payloads: Sequence[Payload]) -> CodecPayloads:
     )
 
 
-@router.post("/encode", summary="Encode payloads (compress, encrypt)")
+async def _decode(server: CodecServer, payloads: Sequence[Payload]) -> list[Payload]:
+    """Decode one payload at a time, so that the total stays bounded as it grows."""
+    decoded: list[Payload] = []
+    total = 0
+    for index, payload in enumerate(payloads):
+        try:
+            (result,) = await server.codec.decode([payload])
+        except UNDECODABLE as error:
+            reason = str(error) if isinstance(error, PayloadCodecError) else repr(error)
+            raise PayloadUndecodable(
+                f"payload {index} cannot be decoded: {reason}", [f"payloads.{index}: {reason}"]
+            ) from None
+        total += result.ByteSize()
+        if total > server.max_decoded_bytes:
+            raise LimitExceeded(
+                f"the payloads decode to more than {server.max_decoded_bytes} bytes",
+                [f"payloads.{index}: over the limit; ask for fewer payloads at a time"],
+            )
+        decoded.append(result)
+    return decoded
+
+
+@router.post("/encode", summary="Encode payloads (compress, encrypt)", openapi_extra=_PAYLOADS_BODY)
 async def encode_payloads(
-    body: CodecPayloads, server: Codec, _operator: Operator, x_namespace: Namespace = None
+    request: Request, server: Codec, _operator: Operator, x_namespace: Namespace = None
 ) -> CodecPayloads:
     """Encode payloads as the workers do: large ones compressed, all encrypted."""
     _check_namespace(server.settings, x_namespace)
+    body = await _read_payloads(request)
     encoded = await server.codec.encode(_to_protobuf(body))
     log.debug("payloads encoded", count=len(encoded))
     return _to_json(encoded)
 
 
-@router.post("/decode", summary="Decode payloads (decrypt, decompress)")
+@router.post(
+    "/decode", summary="Decode payloads (decrypt, decompress)", openapi_extra=_PAYLOADS_BODY
+)
 async def decode_payloads(
-    body: CodecPayloads, server: Codec, _operator: Operator, x_namespace: Namespace = None
+    request: Request, server: Codec, _operator: Operator, x_namespace: Namespace = None
 ) -> CodecPayloads:
     """Decode payloads of the Temporal history; payloads not encoded pass through.
 
-    A payload under a key the ring no longer holds, or one that does not authenticate, fails
-    the request with `payload_undecodable`, naming the key id.
+    A payload under a key the ring no longer holds, one that does not authenticate, and a
+    corrupt one (bad compression, over the decompression limit, not a payload) fail the
+    request with `payload_undecodable`, naming its position and the key id, never content.
     """
     _check_namespace(server.settings, x_namespace)
-    try:
-        decoded = await server.codec.decode(_to_protobuf(body))
-    except PayloadCodecError as error:
-        raise PayloadUndecodable(str(error)) from None
+    decoded = await _decode(server, _to_protobuf(await _read_payloads(request)))
     log.debug("payloads decoded", count=len(decoded))
     return _to_json(decoded)
-
-
-_SIGN_IN_SCRIPT = """
-document.getElementById("sign-in").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const token = document.getElementById("token").value.trim();
-  const headers = {Authorization: `Bearer ${token}`};
-  const answer = await fetch("session", {method: "POST", headers});
-  const body = await answer.json();
-  document.getElementById("outcome").textContent = answer.ok
-    ? `Signed in until ${body.expires_at}. Open the Temporal UI.`
-    : `Refused: ${body.error.message}`;
-});
-"""
-_SIGN_IN_PAGE = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mentorflow payload codec</title></head>
-<body>
-<h1>mentorflow payload codec</h1>
-<p>Paste an ops token (<code>mentorflow tokens add --role ops</code>). This browser keeps it in
-an HttpOnly cookie, sent only to the codec, for {SESSION_LIFETIME.seconds // 3600} hours. In the
-Temporal UI's codec server settings, tick <em>Include cross-origin credentials</em>.</p>
-<form id="sign-in"><input id="token" type="password" autocomplete="off" size="50"
-aria-label="ops token"> <button>Sign in</button></form>
-<p id="outcome" role="status"></p>
-<script>{_SIGN_IN_SCRIPT}</script>
-</body></html>
-"""
-_SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SIGN_IN_SCRIPT.encode()).digest()).decode()
-_PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        f"default-src 'none'; script-src 'sha256-{_SCRIPT_HASH}'; connect-src 'self'; "
-        "frame-ancestors 'none'"
-    ),
-    "Cache-Control": "no-store",
-}
-
-
-@router.get("/session", summary="Sign-in page for the codec session", response_class=HTMLResponse)
-async def session_page() -> HTMLResponse:
-    """A page where an operator pastes an ops token to start a browser session."""
-    return HTMLResponse(_SIGN_IN_PAGE, headers=_PAGE_HEADERS)
-
-
-@router.post("/session", summary="Start a browser session of the codec")
-async def start_session(
-    request: Request,
-    response: Response,
-    services: Services,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> CodecSession:
-    """Set the session cookie for the ops token of the ``Authorization`` header."""
-    if credentials is None or not credentials.credentials:
-        raise Unauthenticated("an ops token is required: Authorization: Bearer")
-    _ops_principal(services, credentials.credentials)
-    response.set_cookie(
-        SESSION_COOKIE,
-        credentials.credentials,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        path=PREFIX,
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="lax",
-    )
-    response.headers["Cache-Control"] = "no-store"
-    log.info("codec session started")
-    return CodecSession(expires_at=datetime.now(UTC) + SESSION_LIFETIME)
-
-
-@router.delete("/session", status_code=204, summary="End the browser session of the codec")
-async def end_session(response: Response) -> None:
-    """Clear the session cookie."""
-    response.delete_cookie(SESSION_COOKIE, path=PREFIX, httponly=True, samesite="lax")
 
 
 class CodecCorsMiddleware:
@@ -375,6 +256,7 @@ class CodecCorsMiddleware:
 def install_codec_server(app: FastAPI, settings: Settings) -> None:
     """Add the codec routes and their CORS layer (outermost, so every answer carries it)."""
     origins = codec_cors_origins(settings)
-    app.state.codec_server = CodecServer(settings, frozenset(origins))
+    app.state.codec_server = CodecServer(settings, tuple(origins))
     app.include_router(router)
+    app.include_router(codec_sign_in.router)
     app.add_middleware(CodecCorsMiddleware, origins=origins)
