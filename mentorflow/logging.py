@@ -4,11 +4,19 @@ Temporal's and FastStream's stdlib records go through the same processors, so a 
 one console format and a machine reads one JSON shape. Personal free text is never passed to a
 logger in the first place; `redact_personal_fields` is a second line of defence for keys that
 carry it by name.
+
+Values can come from outside (a request path, an exception message), so a rendered line never
+holds a control character: a newline in a path would otherwise start a forged line of the
+console format, and an escape sequence would rewrite the terminal. The JSON renderer escapes
+every one already (``json.dumps`` with ``ensure_ascii``); for the console,
+`escape_control_characters` writes C0 and C1 controls (and DEL) as Python escapes (``\\n``,
+``\\x1b``). Tracebacks keep their lines; their text comes from our code and the libraries'.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -43,6 +51,8 @@ PERSONAL_KEYS = frozenset(
     }
 )
 REDACTED = "[redacted]"
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_TRACEBACK_KEYS = frozenset({"exc_info", "exception", "stack", "stack_info"})
 
 
 def redact_personal_fields(
@@ -51,6 +61,31 @@ def redact_personal_fields(
     """Replace values whose key names personal free text."""
     for key in PERSONAL_KEYS.intersection(event_dict):
         event_dict[key] = REDACTED
+    return event_dict
+
+
+def _escaped(text: str) -> str:
+    return _CONTROL_CHARACTERS.sub(lambda match: repr(match.group())[1:-1], text)
+
+
+def escape_control_characters(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Write control characters of every key and value as escapes (``\\n``, ``\\x1b``).
+
+    Text is escaped; another value only when its `repr` holds a control character (the console
+    renderer shows the `repr` of other values). Tracebacks are left to the exception formatter.
+    """
+    escaped: dict[str, Any] = {}
+    for key, value in event_dict.items():
+        if key not in _TRACEBACK_KEYS:
+            if isinstance(value, str):
+                value = _escaped(value)
+            elif _CONTROL_CHARACTERS.search(text := repr(value)):
+                value = _escaped(text)
+        escaped[_escaped(key)] = value
+    event_dict.clear()
+    event_dict.update(escaped)
     return event_dict
 
 
@@ -63,16 +98,21 @@ def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "I
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_personal_fields,
     ]
-    renderer: structlog.types.Processor
+    renderers: list[structlog.types.Processor]
     if log_format is LogFormat.JSON:
-        renderer = structlog.processors.JSONRenderer()
+        # ensure_ascii (the default): every control character, C1 included, becomes \\uXXXX.
+        renderers = [structlog.processors.JSONRenderer()]
         shared.append(structlog.processors.format_exc_info)
     else:
-        # No local variables in tracebacks: they may hold request bodies or conversation notes.
-        renderer = structlog.dev.ConsoleRenderer(
-            colors=sys.stderr.isatty(),
-            exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False),
-        )
+        renderers = [
+            escape_control_characters,
+            # No local variables in tracebacks: they may hold request bodies or conversation
+            # notes.
+            structlog.dev.ConsoleRenderer(
+                colors=sys.stderr.isatty(),
+                exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False),
+            ),
+        ]
 
     structlog.configure(
         processors=[
@@ -88,7 +128,7 @@ def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "I
         # ExtraAdder: stdlib ``extra=`` fields (Temporal's workflow and activity context among
         # them) become key-values instead of being dropped.
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderers],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

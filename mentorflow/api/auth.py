@@ -1,4 +1,10 @@
-"""Bearer-token authentication (tokens from `mentorflow.api.tokens`) and role checks."""
+"""Bearer-token authentication (tokens from `mentorflow.api.tokens`) and role checks.
+
+`AuthenticationMiddleware` (`mentorflow.api.middleware`) authenticates every request that
+needs a token before anything reads its body, and leaves the principal in the ASGI scope;
+the `Caller` dependency takes it from there (and authenticates by itself where no middleware
+ran, so that a route is never open by mistake).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,23 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import structlog
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import Scope
 
 from mentorflow.api.context import Services
 from mentorflow.api.errors import Forbidden, Unauthenticated
-from mentorflow.api.tokens import Principal, Role
+from mentorflow.api.tokens import (
+    ExpiredToken,
+    Principal,
+    Role,
+    TokenRegistry,
+    TokensUnavailable,
+    UnknownToken,
+)
+
+PRINCIPAL_SCOPE_KEY = "mentorflow.principal"
+"""Where the authentication middleware leaves the caller in the ASGI scope (per request)."""
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -19,22 +36,58 @@ _bearer = HTTPBearer(
 )
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value; None otherwise."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def authenticate(tokens: TokenRegistry, token: str | None) -> Principal:
+    """The principal of a bearer token.
+
+    Raises:
+        Unauthenticated: No token, an unknown or expired one, or an invalid tokens file (which
+            refuses every token).
+    """
+    if token is None:
+        raise Unauthenticated("a bearer token is required")
+    try:
+        principal = tokens.authenticate(token)
+    except UnknownToken:
+        raise Unauthenticated("the bearer token is not known") from None
+    except ExpiredToken:
+        raise Unauthenticated("the bearer token has expired") from None
+    except TokensUnavailable:
+        # Logged by the registry (with the file's problems) and shown by /readyz.
+        raise Unauthenticated("no token is accepted now: the tokens file is invalid") from None
+    structlog.contextvars.bind_contextvars(role=principal.role.value, token_id=principal.token_id)
+    return principal
+
+
+def scope_principal(scope: Scope) -> Principal | None:
+    """The caller the authentication middleware found for this request, if it ran."""
+    principal = scope.get(PRINCIPAL_SCOPE_KEY)
+    return principal if isinstance(principal, Principal) else None
+
+
 async def current_principal(
+    request: Request,
     services: Services,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller, from the ``Authorization: Bearer`` header.
 
     Raises:
-        Unauthenticated: No bearer token, or one the tokens file does not know.
+        Unauthenticated: No bearer token, or one the tokens file does not accept.
     """
-    if credentials is None or not credentials.credentials:
-        raise Unauthenticated("a bearer token is required")
-    principal = services.tokens.lookup(credentials.credentials)
-    if principal is None:
-        raise Unauthenticated("the bearer token is not known")
-    structlog.contextvars.bind_contextvars(role=principal.role.value)
-    return principal
+    principal = scope_principal(request.scope)
+    if principal is not None:
+        return principal
+    token = credentials.credentials if credentials is not None else None
+    return authenticate(services.tokens, token or None)
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

@@ -26,15 +26,14 @@ async def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    summary="Temporal, PostgreSQL and NATS reachable; projections not far behind",
+    summary="Temporal, PostgreSQL and NATS reachable; projections not far behind; tokens valid",
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "Something is not ready (named)"}},
 )
 async def readyz(services: Services) -> JSONResponse:
-    """200 when every check passes, else 503; each check says what it found."""
-    readiness = await services.readiness.check(
-        services.client, services.pool, services.settings.nats_url
-    )
+    """200 when every check passes, else 503; each check is ``ok``, ``down`` or ``not_ready``
+    with a short reason (the details are in the server's log)."""
+    readiness = await services.readiness.check(services.client, services.pool)
     return JSONResponse(
         readiness.model_dump(mode="json"), status_code=200 if readiness.ready else 503
     )

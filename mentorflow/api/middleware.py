@@ -1,14 +1,21 @@
-"""The outermost layer of every request: request id, body limit, access log, last resort.
+"""The outer layers of every request, outermost first: request context, authentication, (the
+write rate limit of `mentorflow.api.rate_limits`), body limit.
 
 * **Request id.** A client's ``X-Request-ID`` (when it is a sane token) is kept, otherwise one
   is generated; it is bound in structlog's context for every log line of the request, put in
   every error body and echoed in the response header.
-* **Body limit.** A declared ``Content-Length`` over the route's limit is refused with 413
-  before anything is read; a body without one is counted as it streams in.
 * **Access log.** Method, path, status and duration; never bodies or query strings, which can
   carry personal text.
 * **Last resort.** An unexpected exception is logged with its trace and answered with a 500
   in the error shape, so even a bug gives the client a request id to quote.
+* **Authentication before the body.** FastAPI reads and parses a body before it runs the
+  dependencies that check the token, so without this layer anyone could make the API read
+  megabytes. Every route but the public ones (`is_public_path`) needs a bearer token the
+  tokens file accepts; without one the answer is 401 before a byte of the body is read (a
+  refused client learns nothing, not even a body limit). The principal found is left in the
+  scope for the routes (`mentorflow.api.auth.scope_principal`).
+* **Body limit.** A declared ``Content-Length`` over the route's limit is refused with 413
+  before anything is read; a body without one is counted as it streams in.
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mentorflow.api.errors import PayloadTooLarge, error_response, request_id_var
+from mentorflow.api.auth import PRINCIPAL_SCOPE_KEY, authenticate, bearer_token
+from mentorflow.api.errors import PayloadTooLarge, Unauthenticated, error_response, request_id_var
+from mentorflow.api.tokens import TokenRegistry
 
 log = structlog.get_logger("mentorflow.api")
 
@@ -31,6 +40,18 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 
 BodyLimit = Callable[[Scope], int]
 """The body limit, in bytes, of a request."""
+
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
+"""Paths that need no bearer token."""
+PUBLIC_PATH_PREFIXES = ("/codec/",)
+"""Prefixes of paths that authenticate on their own (the codec: bearer or session cookie)."""
+
+
+def is_public_path(path: str) -> bool:
+    """Whether a request to ``path`` is served without a bearer token."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PATH_PREFIXES)
 
 
 def _request_id(headers: Headers) -> str:
@@ -65,9 +86,8 @@ def _counting(receive: Receive, limit: int) -> Receive:
 class RequestContextMiddleware:
     """Pure ASGI middleware (no extra task: context variables reach the route)."""
 
-    def __init__(self, app: ASGIApp, body_limit: BodyLimit) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.body_limit = body_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one request."""
@@ -95,7 +115,7 @@ class RequestContextMiddleware:
         try:
             with structlog.contextvars.bound_contextvars(request_id=request_id):
                 try:
-                    await self._limited(scope, receive, send_with_request_id, headers)
+                    await self.app(scope, receive, send_with_request_id)
                 except Exception:
                     log.exception("request failed", method=scope["method"], path=scope["path"])
                     if response_started:
@@ -117,9 +137,51 @@ class RequestContextMiddleware:
             structlog.contextvars.clear_contextvars()
             structlog.contextvars.bind_contextvars(**outer)
 
-    async def _limited(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+
+class AuthenticationMiddleware:
+    """401 in the error shape for a request without an accepted bearer token, body unread."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        tokens: TokenRegistry,
+        is_public: Callable[[str], bool] = is_public_path,
+    ) -> None:
+        self.app = app
+        self.tokens = tokens
+        self.is_public = is_public
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Authenticate one request, or answer it."""
+        if scope["type"] != "http" or self.is_public(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        token = bearer_token(Headers(scope=scope).get("authorization"))
+        try:
+            scope[PRINCIPAL_SCOPE_KEY] = authenticate(self.tokens, token)
+        except Unauthenticated as refused:
+            response = error_response(
+                refused.status_code, refused.code, refused.message, headers=refused.headers
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class BodyLimitMiddleware:
+    """413 in the error shape for a body over the route's limit, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, body_limit: BodyLimit) -> None:
+        self.app = app
+        self.body_limit = body_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Limit one request's body."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         limit = self.body_limit(scope)
-        declared = _declared_length(headers)
+        declared = _declared_length(Headers(scope=scope))
         try:
             if declared is not None and declared > limit:
                 raise PayloadTooLarge(limit)

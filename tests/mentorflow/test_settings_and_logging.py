@@ -57,3 +57,40 @@ def test_json_logs_are_one_object_per_line_with_bound_context(
     assert lines[0]["notes"] == REDACTED
     assert lines[1]["event"] == "from the stdlib"
     assert lines[1]["logger"] == "temporalio.worker"
+
+
+FORGED = "/mentorships/x\n2027-01-11T09:00:00Z [info     ] forged line\x1b[2J\x85"
+
+
+def test_console_lines_escape_control_characters(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(LogFormat.CONSOLE, "INFO")
+    try:
+        structlog.get_logger("t").info("request", path=FORGED, plain="/x\x1b[31m")
+        logging.getLogger("uvicorn.access").info('"GET %s HTTP/1.1" 404', FORGED)
+        structlog.get_logger("t").info("message\r\nwith a forged line", reason=["a\x00b"])
+    finally:
+        configure_logging(LogFormat.CONSOLE, "WARNING")
+    output = capsys.readouterr().err
+
+    lines = output.splitlines()
+    assert len(lines) == 3, output
+    assert not any(character in output for character in "\x1b\x85\x00\r")
+    assert "\\x1b[31m" in lines[0]  # escaped, not interpreted by the terminal
+    assert "x\\n2027" in lines[1]
+    assert "message\\r\\nwith" in lines[2]
+
+
+def test_json_lines_escape_control_characters_too(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(LogFormat.JSON, "INFO")
+    try:
+        structlog.get_logger("t").info("request", path=FORGED)
+        logging.getLogger("uvicorn.access").info('"GET %s HTTP/1.1" 404', FORGED)
+    finally:
+        configure_logging(LogFormat.CONSOLE, "WARNING")
+    output = capsys.readouterr().err
+
+    lines = output.splitlines()
+    assert len(lines) == 2, output
+    assert not any(character in output for character in "\x1b\x85")
+    assert json.loads(lines[0])["path"] == FORGED  # machines still read the exact text
+    assert FORGED in json.loads(lines[1])["event"]
