@@ -60,7 +60,7 @@ class EventStoreActivities:
         """
         try:
             events = await self._vault.seal_events(
-                request.events, await self._stream_subjects(request)
+                request.events, await self._stream_subjects(request), stream_id=request.stream_id
             )
         except MissingSubject as error:
             raise ApplicationError(

@@ -45,7 +45,9 @@ class ReviewActivities:
         encrypted payloads and is sealed again when the workflow records it.
         """
         stored = await self._store.read_stream(request.stream_id, limit=request.up_to_version)
-        opened = await self._vault.open([envelope.data for envelope in stored])
+        opened = await self._vault.open_events(
+            stored, {"mentee": request.mentee_id, "mentor": request.mentor_id}
+        )
         envelopes = [
             envelope.model_copy(update={"data": data})
             for envelope, data in zip(stored, opened, strict=True)

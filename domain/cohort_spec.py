@@ -43,6 +43,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from domain.text import LIST_ITEMS, Label, text_problem
+
 DEFAULT_TRAINING_MODULES = ("active-listening", "constructive-feedback", "career-goal-setting")
 
 # Passed as validation context by parse_cohort_spec, which runs the cross-field rules itself
@@ -96,6 +98,13 @@ def _matching(pattern: str, explanation: str) -> Callable[[str], str]:
     return check
 
 
+def _refuse_unsafe_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 def _require_distinct(values: list[str]) -> list[str]:
     repeated = sorted({value for value in values if values.count(value) > 1})
     if repeated:
@@ -119,8 +128,11 @@ ParticipantId = Annotated[
         )
     ),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_refuse_unsafe_text),
+]
 LanguageCode = Annotated[
     str,
     AfterValidator(
@@ -177,8 +189,10 @@ class ProgramSpec(_SpecModel):
     grace_period: Annotated[Duration, Field(ge=timedelta(0))] = timedelta(days=3)
     onboarding_window: PositiveDuration = timedelta(days=21)
     escalate_after_missed: int = Field(default=2, ge=1, le=100)
-    training_modules: tuple[Label, ...] = DEFAULT_TRAINING_MODULES
-    review_cycles: tuple[AwareDatetime, ...] = ()
+    training_modules: Annotated[tuple[Label, ...], Field(max_length=LIST_ITEMS)] = (
+        DEFAULT_TRAINING_MODULES
+    )
+    review_cycles: Annotated[tuple[AwareDatetime, ...], Field(max_length=LIST_ITEMS)] = ()
     require_hr_approval: bool = False
     min_seniority_gap: int = Field(default=1, ge=0, le=9)
     default_mentor_capacity: int = Field(default=2, ge=1, le=100)
@@ -201,13 +215,19 @@ class ParticipantSpec(_SpecModel):
     manager_id: ParticipantId | None = None
     seniority: int = Field(ge=1, le=10)
     timezone: TimeZoneName
-    languages: Annotated[list[LanguageCode], AfterValidator(_require_distinct)] = []
-    skills: dict[Label, SkillLevel] = {}
-    wants_to_develop: Annotated[list[Label], AfterValidator(_require_distinct)] = []
-    career_objectives: Annotated[list[Label], AfterValidator(_require_distinct)] = []
+    languages: Annotated[
+        list[LanguageCode], Field(max_length=LIST_ITEMS), AfterValidator(_require_distinct)
+    ] = []
+    skills: Annotated[dict[Label, SkillLevel], Field(max_length=LIST_ITEMS)] = {}
+    wants_to_develop: Annotated[
+        list[Label], Field(max_length=LIST_ITEMS), AfterValidator(_require_distinct)
+    ] = []
+    career_objectives: Annotated[
+        list[Label], Field(max_length=LIST_ITEMS), AfterValidator(_require_distinct)
+    ] = []
     traits: Traits | None = None
     mentor_capacity: int | None = Field(default=None, ge=1, le=100)
-    avoid: list[ParticipantId] = []
+    avoid: Annotated[list[ParticipantId], Field(max_length=LIST_ITEMS)] = []
 
     @property
     def is_mentor(self) -> bool:

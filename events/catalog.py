@@ -42,6 +42,8 @@ DomainEventUnion = Annotated[
     | m.GoalDropped
     | m.ActionItemsCarriedOver
     | m.ConversationHeld
+    | m.FeedbackGiven
+    | m.ChangeMadeByHr
     | m.ConversationReminderDue
     | m.ConversationMissed
     | m.MentorshipEscalated

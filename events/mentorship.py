@@ -158,6 +158,34 @@ class ConversationHeld(_MentorshipEvent):
     next_conversation_due: AwareDatetime | None = None
 
 
+class FeedbackGiven(_MentorshipEvent):
+    """One participant's own feedback to the other after a conversation, with ratings 1..5.
+
+    The mentee rates the mentor's usefulness, listening and clarity; the mentor rates the
+    mentee's preparation and follow-through. The comment is personal data of its author.
+    """
+
+    event_type: Literal["FeedbackGiven"] = "FeedbackGiven"
+    conversation_number: int = Field(ge=1)
+    person_id: str = Field(description="Who gave the feedback (its author)")
+    to: ItemOwner = Field(description="Who receives it: the mentor or the mentee")
+    usefulness: int | None = Field(default=None, ge=1, le=5, description="Of the mentor")
+    listening: int | None = Field(default=None, ge=1, le=5, description="Of the mentor")
+    clarity: int | None = Field(default=None, ge=1, le=5, description="Of the mentor")
+    preparation: int | None = Field(default=None, ge=1, le=5, description="Of the mentee")
+    follow_through: int | None = Field(default=None, ge=1, le=5, description="Of the mentee")
+    comment: AuthorText = ""
+
+
+class ChangeMadeByHr(_MentorshipEvent):
+    """HR made a change on a participant's behalf; the events recorded with it are HR's."""
+
+    event_type: Literal["ChangeMadeByHr"] = "ChangeMadeByHr"
+    token_id: str = Field(description="The id of the HR token that made the change")
+    change: str = Field(description="What was changed, e.g. complete_action_item")
+    recorded: list[str] = Field(description="Event types recorded by the change")
+
+
 class ConversationReminderDue(_MentorshipEvent):
     """A conversation is due soon."""
 

@@ -21,4 +21,6 @@ class PersonForgotten(DomainEvent):
     event_type: Literal["PersonForgotten"] = "PersonForgotten"
     person_id: str
     forgotten_at: AwareDatetime
-    requested_by: str = Field(description="Role of whoever asked (hr_admin, ops, cli)")
+    requested_by: str = Field(
+        description="Who asked: the role and token id (hr_admin:tok_…), or cli"
+    )

@@ -7,8 +7,12 @@ field of the same event holding a person id (``"person_id"``). Ids, stages, date
 skills and system-written reasons stay clear, so projections and analytics keep working.
 
 In the event store and on the bus a personal value is a *sealed token*,
-``sealed:v1:<person id>:<base64url ciphertext>``, encrypted with that person's data key (see
-the ``vault`` package). Forgetting a person deletes the key, which makes every copy of their
+``sealed:v2:<person id>:<base64url event id ‖ ciphertext>``, encrypted with that person's data
+key (see the ``vault`` package) and bound to its place: the person, the stream, the event and
+the field path (``GoalSet.description``, ``ConversationHeld.action_items.description``), so a
+token copied into another event or field does not open. ``sealed:v1:`` tokens, bound to the
+person only, were written before and still open, but only in their declared field.
+Forgetting a person deletes the key, which makes every copy of their
 tokens (store, bus, backups, read models) unreadable; a token that cannot be opened reads as
 `ERASED`. Empty strings are not sealed: that a field is empty is not personal, and counts
 such as "feedback given" stay correct.
@@ -27,11 +31,14 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field
 
-SEALED_PREFIX = "sealed:v1:"
+SEALED_PREFIX = "sealed:v"
+"""What every sealed token starts with, whatever its version."""
+SEALED_V1 = "sealed:v1:"
+SEALED_V2 = "sealed:v2:"
 ERASED = "[erased]"
 """What a personal value reads as once its person has been forgotten."""
 
-_TOKEN = re.compile(r"^sealed:v1:([A-Za-z0-9._@-]{1,128}):([A-Za-z0-9_-]+)$")
+_TOKEN = re.compile(r"^sealed:v([12]):([A-Za-z0-9._@-]{1,128}):([A-Za-z0-9_-]+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,7 @@ class SealedToken:
 
     person_id: str
     ciphertext: str
+    version: int = 2
 
 
 def parse_token(value: str) -> SealedToken | None:
@@ -68,12 +76,14 @@ def parse_token(value: str) -> SealedToken | None:
     if not value.startswith(SEALED_PREFIX):
         return None
     match = _TOKEN.match(value)
-    return None if match is None else SealedToken(match.group(1), match.group(2))
+    if match is None:
+        return None
+    return SealedToken(match.group(2), match.group(3), int(match.group(1)))
 
 
-def format_token(person_id: str, ciphertext: str) -> str:
+def format_token(person_id: str, ciphertext: str, version: int = 2) -> str:
     """A sealed token (``ciphertext`` already base64url without padding)."""
-    return f"{SEALED_PREFIX}{person_id}:{ciphertext}"
+    return f"sealed:v{version}:{person_id}:{ciphertext}"
 
 
 # -- where the personal fields of a model are ----------------------------------------------
@@ -141,16 +151,24 @@ def _model_inside(annotation: Any) -> type[BaseModel] | None:
     )
 
 
+Change = Callable[[str, str, str], str]
+"""``change(value, person_id, field_path)`` → the value to put in its place."""
+
+
 def transform_personal(
     data: Mapping[str, Any],
     plan: Plan,
-    change: Callable[[str, str], str],
+    change: Change,
     subjects: Mapping[str, str],
+    path: str = "",
 ) -> dict[str, Any]:
-    """A copy of JSON ``data`` with ``change(value, person_id)`` applied to each personal string.
+    """A copy of JSON ``data`` with ``change(value, person_id, path)`` applied to each
+    non-empty personal string, in a fixed order (the plan's, then list order).
 
     ``subjects`` maps ``"mentee"``/``"mentor"`` to person ids; a field-name owner is read
-    from ``data`` itself (nested models inherit the enclosing subjects).
+    from ``data`` itself (nested models inherit the enclosing subjects). ``path`` is the
+    dotted field path of ``data`` (the event type at the top), without list indexes:
+    ``ConversationHeld.action_items.description``.
 
     Raises:
         KeyError: The owner of a non-empty personal value is unknown.
@@ -161,27 +179,36 @@ def transform_personal(
         value = data.get(name)
         if value is None:
             continue
+        field_path = f"{path}.{name}" if path else name
         if isinstance(spec, Leaf):
-            result[name] = _each_string(value, partial(_change_for, change, scope[spec.of]))
+            result[name] = _each_string(
+                value, partial(_change_for, change, scope.get(spec.of), spec.of, field_path)
+            )
         else:
             result[name] = _each_mapping(
-                value, partial(_transform_nested, plan=spec.plan, change=change, scope=scope)
+                value,
+                partial(
+                    _transform_nested, plan=spec.plan, change=change, scope=scope, path=field_path
+                ),
             )
     return result
 
 
-def _change_for(change: Callable[[str, str], str], person_id: str, text: str) -> str:
-    return change(text, person_id)
+def _change_for(change: Change, person_id: str | None, of: str, path: str, text: str) -> str:
+    if person_id is None:
+        raise KeyError(of)
+    return change(text, person_id, path)
 
 
 def _transform_nested(
     item: Mapping[str, Any],
     *,
     plan: Plan,
-    change: Callable[[str, str], str],
+    change: Change,
     scope: Mapping[str, str],
+    path: str,
 ) -> dict[str, Any]:
-    return transform_personal(item, plan, change, scope)
+    return transform_personal(item, plan, change, scope, path)
 
 
 def _each_string(value: Any, change: Callable[[str], str]) -> Any:

@@ -18,6 +18,7 @@ The outcome goes to the subject in the ``Mentorflow-Reply-To`` header when the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -35,6 +36,8 @@ from mentorflow.cohorts import LaunchResult
 log = structlog.get_logger(__name__)
 
 REPLY_TO_HEADER = "Mentorflow-Reply-To"
+_REPLY_SUBJECT = re.compile(r"(_INBOX|mentorflow\.results)\.[A-Za-z0-9_.-]{1,200}")
+"""Reply subjects a sender may name: an inbox, or one under ``mentorflow.results``."""
 
 
 class CommandsConfig(BaseModel):
@@ -162,8 +165,11 @@ async def _answer(
 ) -> None:
     await broker_publish(outcome)
     reply_to = (message.headers or {}).get(REPLY_TO_HEADER)
-    if reply_to:
+    if reply_to and _REPLY_SUBJECT.fullmatch(reply_to):
         await broker_publish(outcome, subject=reply_to)
+    elif reply_to:
+        # A sender may not steer our publisher onto another subject (mentorflow.events.…).
+        log.warning("reply subject refused", reply_to=reply_to[:120])
 
 
 def include_commands(

@@ -223,7 +223,11 @@ class Api:
     async def attempt(self, who: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request whose answer the caller judges."""
         headers = {"Authorization": f"Bearer {self._tokens[who]}"}
-        return await self._http.request(method, path, headers=headers, **kwargs)
+        while True:
+            response = await self._http.request(method, path, headers=headers, **kwargs)
+            if response.status_code != 429:  # over the token's write rate: wait as told
+                return response
+            await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
 
 
 async def _until_ready(http: httpx.AsyncClient, services: asyncio.Task[None]) -> None:
@@ -307,7 +311,9 @@ async def _until_found(api: Api, who: str, path: str) -> None:
 
 
 async def _converse(api: Api, pair: Pair, who: str) -> None:
+    """One side logs the conversation; each side gives its own feedback to the other."""
     now = datetime.now(UTC)
+    mentor, mentee = f"mentor:{pair.mentor_id}", f"mentee:{pair.mentee_id}"
     logged = await api.call(
         who,
         "POST",
@@ -316,8 +322,6 @@ async def _converse(api: Api, pair: Pair, who: str) -> None:
             "held_at": now.isoformat(),
             "goal_ids": pair.goals,
             "skills": ["stakeholder-management"],
-            "feedback_to_mentee": "Clear structure; name the trade-offs earlier.",
-            "feedback_to_mentor": "More concrete examples would help.",
             "notes": "(private to the relationship)",
             "action_items": [
                 {
@@ -329,6 +333,28 @@ async def _converse(api: Api, pair: Pair, who: str) -> None:
         },
     )
     pair.open_items.extend(logged["action_item_ids"])
+    feedback = f"/mentorships/{pair.mentorship_id}/conversations/{logged['conversation_number']}"
+    await api.call(
+        mentor,
+        "POST",
+        f"{feedback}/feedback",
+        json={
+            "preparation": 4,
+            "follow_through": 5,
+            "comment": "Clear structure; name the trade-offs earlier.",
+        },
+    )
+    await api.call(
+        mentee,
+        "POST",
+        f"{feedback}/feedback",
+        json={
+            "usefulness": 5,
+            "listening": 4,
+            "clarity": 4,
+            "comment": "More concrete examples would help.",
+        },
+    )
 
 
 async def _review_cycle(console: Console, api: Api, cohort_id: str, pairs: list[Pair]) -> None:

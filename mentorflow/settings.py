@@ -8,12 +8,14 @@ stack's generated keys), then the defaults of the contract.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mentorflow.keyring import KEYS_ENV_FILE, KeyRing, KeyRingInvalid
@@ -60,6 +62,13 @@ class Settings(BaseSettings):
         default=None,
         description="JSON list of hashed bearer tokens; default .mentorflow/tokens.json",
     )
+    write_rate_limit: str = Field(
+        default="60/minute",
+        description=(
+            "Writes per API token and API process (in memory), in the notation of the `limits` "
+            "library: '60/minute', or '10/second; 60/minute'"
+        ),
+    )
     log_format: LogFormat = Field(default=LogFormat.CONSOLE)
     log_level: str = Field(default="INFO")
     payload_keys: SecretStr | None = Field(
@@ -76,6 +85,13 @@ class Settings(BaseSettings):
     master_key_id: str | None = Field(
         default=None, description="id of the master key that wraps new keys (default: the last)"
     )
+    require_encrypted_payloads: bool = Field(
+        default=True,
+        description=(
+            "Refuse Temporal payloads that arrive unencrypted (a client without the payload "
+            "key); off only to replay histories recorded before encryption"
+        ),
+    )
     codec_cors_origins: str | None = Field(
         default=None,
         description=(
@@ -84,6 +100,26 @@ class Settings(BaseSettings):
             "127.0.0.1 and localhost)"
         ),
     )
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated IPs or CIDRs of TLS-terminating proxies whose X-Forwarded-Proto "
+            "and X-Forwarded-For the API believes (default none)"
+        ),
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, proxies: str) -> str:
+        for proxy in filter(None, (entry.strip() for entry in proxies.split(","))):
+            ipaddress.ip_network(proxy, strict=False)  # its ValueError names the entry
+        return proxies
+
+    @field_validator("write_rate_limit")
+    @classmethod
+    def _rate_in_limits_notation(cls, rate: str) -> str:
+        parse_many(rate)  # its ValueError quotes the rate
+        return rate
 
     @property
     def tokens_file(self) -> Path:

@@ -77,6 +77,23 @@ FEEDBACK = Table(
     ("stream_id", "conversation_number", "direction", "feedback", "given_at"),
     key_size=3,
 )
+FEEDBACK_GIVEN = Table(
+    "development_feedback_given",
+    (
+        "stream_id",
+        "conversation_number",
+        "direction",
+        "author_id",
+        "usefulness",
+        "listening",
+        "clarity",
+        "preparation",
+        "follow_through",
+        "comment",
+        "given_at",
+    ),
+    key_size=3,
+)
 
 
 @dataclass(slots=True)
@@ -115,6 +132,18 @@ class FeedbackEntry:
 
 
 @dataclass(slots=True)
+class GivenFeedback:
+    """Feedback one side gave the other through its own route, with ratings."""
+
+    conversation_number: int
+    direction: Literal["to_mentee", "to_mentor"]
+    author_id: str
+    ratings: dict[str, int]
+    comment: str
+    given_at: datetime
+
+
+@dataclass(slots=True)
 class PlanState:
     """What a relationship's development plan is made of."""
 
@@ -124,6 +153,7 @@ class PlanState:
     challenges: dict[str, ChallengeEntry] = field(default_factory=dict)
     items: ActionItems = field(default_factory=lambda: ActionItems(keep_descriptions=True))
     feedback: list[FeedbackEntry] = field(default_factory=list)
+    given: list[GivenFeedback] = field(default_factory=list)
     conversations_held: int = 0
     updated_at: datetime | None = None
 
@@ -183,6 +213,25 @@ def _held(state: PlanState, event: m.ConversationHeld, _: datetime) -> None:
         )
 
 
+_RATINGS = ("usefulness", "listening", "clarity", "preparation", "follow_through")
+
+
+@_HANDLERS.on(m.FeedbackGiven)
+def _feedback_given(state: PlanState, event: m.FeedbackGiven, at: datetime) -> None:
+    state.given.append(
+        GivenFeedback(
+            conversation_number=event.conversation_number,
+            direction="to_mentee" if event.to == "mentee" else "to_mentor",
+            author_id=event.person_id,
+            ratings={
+                name: rating for name in _RATINGS if (rating := getattr(event, name)) is not None
+            },
+            comment=event.comment,
+            given_at=at,
+        )
+    )
+
+
 @_HANDLERS.on(m.ChallengeSet)
 def _challenge_set(state: PlanState, event: m.ChallengeSet, at: datetime) -> None:
     state.challenges[event.challenge_id] = ChallengeEntry(
@@ -196,13 +245,19 @@ def _challenge_progress(state: PlanState, event: m.ChallengeProgressRecorded, _:
         challenge.progress = event.progress
 
 
+def _count(state: PlanState, direction: str) -> int:
+    return sum(entry.direction == direction for entry in state.feedback) + sum(
+        given.direction == direction for given in state.given
+    )
+
+
 class DevelopmentPlan(SingleStateProjection[PlanState]):
     """Goals with horizon, status and progress; skills; challenges; items; feedback."""
 
     name = "development_plan"
     description = "Per mentee and relationship: goals, skills, challenges, items, feedback."
     stream_types = frozenset({"mentorship"})
-    tables = (PLANS, GOALS, CHALLENGES, ITEMS, FEEDBACK)
+    tables = (PLANS, GOALS, CHALLENGES, ITEMS, FEEDBACK, FEEDBACK_GIVEN)
 
     def __init__(self) -> None:
         super().__init__(PlanState, _CODEC)
@@ -232,8 +287,8 @@ class DevelopmentPlan(SingleStateProjection[PlanState]):
             sum(goal.status == "achieved" for goal in goals),
             state.items.open,
             state.items.completed,
-            sum(entry.direction == "to_mentee" for entry in state.feedback),
-            sum(entry.direction == "to_mentor" for entry in state.feedback),
+            _count(state, "to_mentee"),
+            _count(state, "to_mentor"),
             state.updated_at,
         )
         return {
@@ -282,5 +337,17 @@ class DevelopmentPlan(SingleStateProjection[PlanState]):
             FEEDBACK.name: [
                 (stream_id, entry.conversation_number, entry.direction, entry.text, entry.given_at)
                 for entry in state.feedback
+            ],
+            FEEDBACK_GIVEN.name: [
+                (
+                    stream_id,
+                    given.conversation_number,
+                    given.direction,
+                    given.author_id,
+                    *(given.ratings.get(name) for name in _RATINGS),
+                    given.comment,
+                    given.given_at,
+                )
+                for given in state.given
             ],
         }

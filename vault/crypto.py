@@ -1,4 +1,16 @@
-"""AES-256-GCM for data keys (wrapped by a master key) and for personal values."""
+"""Data keys wrapped by a master key (AES-256-GCM), and personal values sealed with them.
+
+Personal values are sealed with AES-256-SIV (RFC 5297, from ``cryptography``): a deterministic,
+misuse-resistant AEAD. Sealing the same text at the same place twice gives the same bytes, so
+a retried append stays an idempotent no-op, and nothing depends on a nonce being unique. The
+SIV key is derived from the person's data key with HKDF-SHA256 under its own label, so no key
+serves two algorithms. The associated data is the value's *place*: person, stream id, event
+id and field path, as separate SIV components (no concatenation ambiguity). A token copied to
+another person, stream, event or field therefore fails to open.
+
+Version 1 tokens (AES-256-GCM with an HMAC-derived nonce under the data key itself, bound to
+the person only) are still opened, never written.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +18,14 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from typing import Protocol
+from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from events.personal import SealedToken, format_token
 
@@ -62,8 +78,77 @@ def _wrap_context(master_id: str, person_id: str) -> bytes:
     return f"mentorflow-data-key:{master_id}:{person_id}".encode()
 
 
+_SIV_LABEL = b"mentorflow personal value v2 aes-256-siv"
+_EVENT_ID_BYTES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a sealed value belongs: its person, stream, event and field path."""
+
+    person_id: str
+    stream_id: str
+    event_id: UUID
+    field_path: str
+
+    def associated_data(self) -> list[bytes]:
+        """The SIV associated-data components."""
+        return [
+            b"mentorflow-sealed-v2",
+            self.person_id.encode(),
+            self.stream_id.encode(),
+            self.event_id.bytes,
+            self.field_path.encode(),
+        ]
+
+
+def _siv(data_key: bytes) -> AESSIV:
+    derived = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_SIV_LABEL).derive(
+        data_key
+    )
+    return AESSIV(derived)
+
+
+def seal_value(data_key: bytes, text: str, place: Place) -> str:
+    """A ``sealed:v2`` token of ``text`` at ``place`` (deterministic)."""
+    ciphertext = _siv(data_key).encrypt(text.encode(), place.associated_data())
+    encoded = base64.urlsafe_b64encode(place.event_id.bytes + ciphertext).rstrip(b"=").decode()
+    return format_token(place.person_id, encoded, 2)
+
+
+def token_event_id(token: SealedToken) -> UUID | None:
+    """The event id a v2 token says it was sealed for (authenticated only by opening it)."""
+    if token.version != 2:
+        return None
+    raw = _decode(token.ciphertext)
+    return UUID(bytes=raw[:_EVENT_ID_BYTES]) if len(raw) > _EVENT_ID_BYTES else None
+
+
+def open_value(data_key: bytes, token: SealedToken, stream_id: str, field_path: str) -> str:
+    """The text of a v2 token, when it was sealed for its person at this stream and field.
+
+    Raises:
+        CannotOpen: Another key, stream, event or field, or tampered with.
+    """
+    raw = _decode(token.ciphertext)
+    if token.version != 2 or len(raw) <= _EVENT_ID_BYTES:
+        raise CannotOpen(f"a value of {token.person_id} is not a v2 token")
+    place = Place(token.person_id, stream_id, UUID(bytes=raw[:_EVENT_ID_BYTES]), field_path)
+    try:
+        return _siv(data_key).decrypt(raw[_EVENT_ID_BYTES:], place.associated_data()).decode()
+    except InvalidTag:
+        raise CannotOpen(f"a value of {token.person_id} does not open here") from None
+
+
+def _decode(ciphertext: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(ciphertext + "=" * (-len(ciphertext) % 4))
+    except ValueError:
+        return b""
+
+
 def seal_text(data_key: bytes, person_id: str, text: str, context: str) -> str:
-    """A sealed token of ``text`` for ``person_id``.
+    """A ``sealed:v1`` token of ``text`` for ``person_id`` (kept to test reading old events).
 
     The nonce is derived from the key, ``context`` (the event id) and the text (a synthetic
     IV): sealing the same event again gives the same bytes, so a retried append stays an
@@ -75,16 +160,18 @@ def seal_text(data_key: bytes, person_id: str, text: str, context: str) -> str:
     ]
     ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, person_id.encode())
     encoded = base64.urlsafe_b64encode(nonce + ciphertext).rstrip(b"=").decode()
-    return format_token(person_id, encoded)
+    return format_token(person_id, encoded, 1)
 
 
 def open_text(data_key: bytes, token: SealedToken) -> str:
-    """The text of a sealed token.
+    """The text of a ``sealed:v1`` token.
 
     Raises:
         CannotOpen: The token was not sealed with this key (or was tampered with).
     """
-    raw = base64.urlsafe_b64decode(token.ciphertext + "=" * (-len(token.ciphertext) % 4))
+    raw = _decode(token.ciphertext)
+    if token.version != 1 or len(raw) <= NONCE_BYTES:
+        raise CannotOpen(f"a value of {token.person_id} is not a v1 token")
     try:
         plaintext = AESGCM(data_key).decrypt(
             raw[:NONCE_BYTES], raw[NONCE_BYTES:], token.person_id.encode()

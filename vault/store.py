@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -23,19 +24,67 @@ from events.personal import (
     Plan,
     SealedToken,
     format_token,
+    parse_token,
     plan_of,
     replace_tokens,
-    tokens_in,
 )
 from events.personal import transform_personal as _transform
 from eventstore.migrator import Connection, load_migrations, migrate
-from vault.crypto import CannotOpen, KeySource, new_data_key, open_text, seal_text
+from vault.crypto import (
+    CannotOpen,
+    KeySource,
+    Place,
+    new_data_key,
+    open_text,
+    open_value,
+    seal_value,
+    token_event_id,
+)
 from vault.crypto import unwrap_key as _unwrap
 from vault.crypto import wrap_key as _wrap
 
 SCHEMA = "vault"
-T = TypeVar("T")
 logger = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SealedAt:
+    """A value read from somewhere, with where it is declared to belong.
+
+    ``owner`` is the person the field's declaration names; ``field_paths`` the event fields
+    it may come from (``GoalSet.description`` and ``GoalRevised.description`` for a goal's
+    wording in a read model); ``event_id`` the event it was read from, when known.
+    """
+
+    value: str
+    owner: str
+    stream_id: str
+    field_paths: tuple[str, ...]
+    event_id: UUID | None = None
+
+
+class SealedEvent(Protocol):
+    """What opening needs of a stored event (`eventstore.StoredEvent`, `EventEnvelope`)."""
+
+    @property
+    def event_type(self) -> str: ...
+
+    @property
+    def event_id(self) -> UUID: ...
+
+    @property
+    def stream_id(self) -> str: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+_NOBODY = "\x00nobody"
+"""The owner of a role a stream does not name: no token names it, so nothing opens."""
+
+
+def _every_role(subjects: Mapping[str, str]) -> dict[str, str]:
+    return {"mentee": _NOBODY, "mentor": _NOBODY, "person_id": _NOBODY, **subjects}
 
 
 class MissingSubject(ValueError):
@@ -202,9 +251,9 @@ class PersonalDataVault:
     # -- sealing and opening ----------------------------------------------------------------
 
     async def seal_events(
-        self, events: Sequence[NewEvent], subjects: Mapping[str, str]
+        self, events: Sequence[NewEvent], subjects: Mapping[str, str], *, stream_id: str
     ) -> list[NewEvent]:
-        """The events with every personal value sealed for its person.
+        """The events with every personal value sealed for its person, at its place.
 
         ``subjects`` maps ``"mentee"``/``"mentor"`` to person ids for the stream. Values of a
         forgotten person are stored as ``[erased]``; unknown event types pass unchanged.
@@ -215,20 +264,17 @@ class PersonalDataVault:
         plans: dict[UUID, Plan] = {}
         owners: set[str] = set()
         for event in events:
-            try:
-                plan = plan_of(self._catalog.event_class(event.event_type))
-            except UnknownEventType:
-                continue
+            plan = self._plan(event.event_type)
             if not plan:
                 continue
             plans[event.event_id] = plan
 
-            def note_owner(text: str, person: str) -> str:
+            def note_owner(text: str, person: str, path: str) -> str:
                 owners.add(person)
                 return text
 
             try:
-                _transform(event.data, plan, note_owner, subjects)
+                _transform(event.data, plan, note_owner, subjects, event.event_type)
             except KeyError as error:
                 raise MissingSubject(
                     f"{event.event_type} has personal data of {error.args[0]!r}, "
@@ -244,33 +290,96 @@ class PersonalDataVault:
                 sealed.append(event)
                 continue
 
-            def seal(text: str, person: str, context: str = str(event.event_id)) -> str:
+            def seal(text: str, person: str, path: str, event_id: UUID = event.event_id) -> str:
                 key = keys[person]
-                return ERASED if key is None else seal_text(key, person, text, context)
+                if key is None:
+                    return ERASED
+                return seal_value(key, text, Place(person, stream_id, event_id, path))
 
-            data = _transform(event.data, event_plan, seal, subjects)
+            data = _transform(event.data, event_plan, seal, subjects, event.event_type)
             sealed.append(event.model_copy(update={"data": data}))
         return sealed
 
-    async def open(self, value: T) -> T:
-        """A copy of a JSON-like value with each sealed token opened, or ``[erased]``."""
-        tokens = list(tokens_in(value))
-        if not tokens:
-            return value
-        keys = await self.opening_keys(token.person_id for token in tokens)
+    def _plan(self, event_type: str) -> Plan:
+        try:
+            return plan_of(self._catalog.event_class(event_type))
+        except UnknownEventType:
+            return {}
 
-        def open_one(token: SealedToken) -> str:
-            key = keys.get(token.person_id)
-            if key is None:
-                return ERASED
+    async def open_events(
+        self, events: Sequence[SealedEvent], subjects: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """The events' data with their declared personal values opened, or ``[erased]``.
+
+        Only fields the event class declares personal are opened, only for the person the
+        declaration names (``subjects`` gives the stream's mentee and mentor), and a v2 token
+        only at the stream, event and field it was sealed for. Anything else stays as stored.
+        """
+        wanted: list[SealedAt] = []
+        for event in events:
+            plan = self._plan(event.event_type)
+
+            def collect(text: str, person: str, path: str, event: SealedEvent = event) -> str:
+                wanted.append(SealedAt(text, person, event.stream_id, (path,), event.event_id))
+                return text
+
+            _transform(event.data, plan, collect, _every_role(subjects), event.event_type)
+        opened = iter(await self.open_values(wanted))
+
+        def take(text: str, person: str, path: str) -> str:
+            return next(opened)
+
+        return [
+            _transform(
+                event.data,
+                self._plan(event.event_type),
+                take,
+                _every_role(subjects),
+                event.event_type,
+            )
+            for event in events
+        ]
+
+    async def open_values(self, values: Sequence[SealedAt]) -> list[str]:
+        """Each value opened where it is declared to be, or ``[erased]``.
+
+        A value that is not a token is returned as it is (plain text from before sealing,
+        empty, or erased). A token opens only when it names ``owner`` and, for v2, was sealed
+        at ``stream_id``, at one of ``field_paths`` (and at ``event_id`` when given); a token
+        that names another person or place reads as ``[erased]``, whoever's key would open
+        it. Keys are read fresh (never cached), so a forgotten person's values never open.
+        """
+        tokens = [parse_token(value.value) for value in values]
+        keys = await self.opening_keys(token.person_id for token in tokens if token is not None)
+        return [
+            value.value if token is None else self._open_one(token, value, keys)
+            for token, value in zip(tokens, values, strict=True)
+        ]
+
+    @staticmethod
+    def _open_one(token: SealedToken, where: SealedAt, keys: Mapping[str, bytes]) -> str:
+        if token.person_id != where.owner:
+            logger.warning("sealed value names another person than its field's owner")
+            return ERASED
+        key = keys.get(token.person_id)
+        if key is None:
+            return ERASED
+        if token.version == 1:
             try:
                 return open_text(key, token)
             except CannotOpen:
                 logger.warning("sealed value does not open", person_id=token.person_id)
                 return ERASED
-
-        opened: T = replace_tokens(value, open_one)
-        return opened
+        if where.event_id is not None and token_event_id(token) != where.event_id:
+            logger.warning("sealed value was sealed for another event", person_id=token.person_id)
+            return ERASED
+        for path in where.field_paths:
+            try:
+                return open_value(key, token, where.stream_id, path)
+            except CannotOpen:
+                continue
+        logger.warning("sealed value does not open here", person_id=token.person_id)
+        return ERASED
 
     # -- forgetting -------------------------------------------------------------------------
 
@@ -332,6 +441,6 @@ def erase_tokens_of(value: Any, forgotten: set[str]) -> Any:
         lambda token: (
             ERASED
             if token.person_id in forgotten
-            else format_token(token.person_id, token.ciphertext)
+            else format_token(token.person_id, token.ciphertext, token.version)
         ),
     )

@@ -23,7 +23,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.review import DraftReviewSummaryInput, ReviewActivities
     from domain.mentorship import commands as c
-    from domain.mentorship.decisions import CommandRejected, check, decide
+    from domain.mentorship.decisions import (
+        QUOTES_PRIVATE_NOTES,
+        CommandRejected,
+        NotPermitted,
+        check,
+        decide,
+        permission_problems,
+    )
     from domain.mentorship.schedule import due_events, next_wakeup, review_cycles_due
     from domain.mentorship.state import MentorshipState, Stage, replay
     from events import DomainEvent
@@ -223,7 +230,15 @@ class MentorshipWorkflow:
     # -- updates ----------------------------------------------------------------------------
 
     def _validate(self, command: c.MentorshipCommand) -> None:
-        problems = check(self._current(), command, workflow.now())
+        state = self._current()
+        denied = permission_problems(state, command)
+        if denied:
+            raise ApplicationError(
+                "; ".join(denied), denied, type="NotPermitted", non_retryable=True
+            )
+        problems = check(state, command, workflow.now())
+        if isinstance(command, c.ApproveReviewSummary) and problems == [QUOTES_PRIVATE_NOTES]:
+            return  # refused by the handler, which counts it (see QUOTE_ATTEMPTS)
         if problems:
             raise ApplicationError(
                 "; ".join(problems), problems, type="CommandRejected", non_retryable=True
@@ -234,7 +249,15 @@ class MentorshipWorkflow:
             await self._record_pending_start()
             try:
                 events = decide(self._state, command, workflow.now())
+            except NotPermitted as denied:
+                raise ApplicationError(
+                    str(denied), denied.problems, type="NotPermitted", non_retryable=True
+                ) from denied
             except CommandRejected as rejected:
+                if QUOTES_PRIVATE_NOTES in rejected.problems and isinstance(
+                    command, c.ApproveReviewSummary
+                ):
+                    self._count_quote_refusal(command.cycle_id)
                 raise ApplicationError(
                     str(rejected), rejected.problems, type="CommandRejected", non_retryable=True
                 ) from rejected
@@ -257,7 +280,21 @@ class MentorshipWorkflow:
             stream_version=self._state.version,
             recorded=[event.event_type for event in events],
             created_ids=_created_ids(events),
+            conversation_number=next(
+                (e.conversation_number for e in events if isinstance(e, m.ConversationHeld)),
+                None,
+            ),
         )
+
+    def _count_quote_refusal(self, cycle_id: str) -> None:
+        """Count an edit refused for quoting private notes (bounds that oracle per cycle)."""
+        review = self._state.reviews.get(cycle_id)
+        if review is not None:
+            reviews = {
+                **self._state.reviews,
+                cycle_id: review.model_copy(update={"quote_refusals": review.quote_refusals + 1}),
+            }
+            self._state = self._state.model_copy(update={"reviews": reviews})
 
     async def _report_rematch(self, command: c.MentorshipCommand) -> None:
         state = self._state
@@ -442,6 +479,15 @@ class MentorshipWorkflow:
 
     @submit_survey.validator
     def _check_submit_survey(self, command: c.SubmitSurvey) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def give_feedback(self, command: c.GiveFeedback) -> CommandResult:
+        """One participant's own feedback and ratings after a conversation."""
+        return await self._execute(command)
+
+    @give_feedback.validator
+    def _check_give_feedback(self, command: c.GiveFeedback) -> None:
         self._validate(command)
 
     @workflow.update

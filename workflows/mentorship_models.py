@@ -62,6 +62,9 @@ class CommandResult(BaseModel):
     created_ids: list[str] = Field(
         default_factory=list, description="Ids of goals, action items or challenges created"
     )
+    conversation_number: int | None = Field(
+        default=None, description="The number of the conversation recorded, if one was"
+    )
 
 
 class StartReviewCycle(BaseModel):

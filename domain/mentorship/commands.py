@@ -13,18 +13,35 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from events.mentorship import ClosureReason, GoalHorizon, ItemOwner
 
 
-class _Command(BaseModel):
+class Actor(BaseModel):
+    """Who makes a change: a participant acting for their own side, or HR.
+
+    The API sets it from the caller's token; the rules check it again (`decisions.permission
+    _problems`). Commands without one come from holders of the payload key (ops tools,
+    tests), who are trusted with everything.
+    """
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    role: Literal["mentor", "mentee", "hr_admin"]
+    person_id: str | None = None
+    token_id: str | None = None
 
-class CompleteTraining(_Command):
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Actor | None = None
+
+
+class CompleteTraining(Command):
     """A participant finished a training module."""
 
     person_id: str
     module: str
 
 
-class AddGoal(_Command):
+class AddGoal(Command):
     """The mentee records a career goal."""
 
     horizon: GoalHorizon
@@ -34,7 +51,7 @@ class AddGoal(_Command):
     target_date: AwareDatetime | None = None
 
 
-class ReviseGoal(_Command):
+class ReviseGoal(Command):
     """Change a goal's wording, target date or progress."""
 
     goal_id: str
@@ -43,20 +60,20 @@ class ReviseGoal(_Command):
     progress: int | None = None
 
 
-class AchieveGoal(_Command):
+class AchieveGoal(Command):
     """Mark a goal as reached."""
 
     goal_id: str
 
 
-class DropGoal(_Command):
+class DropGoal(Command):
     """Abandon a goal."""
 
     goal_id: str
     reason: str = ""
 
 
-class ActionItemInput(_Command):
+class ActionItemInput(Command):
     """One step of an action plan."""
 
     owner: ItemOwner
@@ -64,7 +81,7 @@ class ActionItemInput(_Command):
     due_at: AwareDatetime
 
 
-class LogConversation(_Command):
+class LogConversation(Command):
     """A career conversation, concluded with an action plan."""
 
     held_at: AwareDatetime
@@ -76,13 +93,13 @@ class LogConversation(_Command):
     action_items: list[ActionItemInput] = Field(default_factory=list)
 
 
-class CompleteActionItem(_Command):
+class CompleteActionItem(Command):
     """An action item is done."""
 
     item_id: str
 
 
-class RescheduleActionItem(_Command):
+class RescheduleActionItem(Command):
     """Give an action item a new due date."""
 
     item_id: str
@@ -90,7 +107,7 @@ class RescheduleActionItem(_Command):
     reason: str = ""
 
 
-class SetChallenge(_Command):
+class SetChallenge(Command):
     """The mentor sets a skill-development challenge."""
 
     skill: str
@@ -98,7 +115,7 @@ class SetChallenge(_Command):
     due_at: AwareDatetime
 
 
-class RecordChallengeProgress(_Command):
+class RecordChallengeProgress(Command):
     """Progress on a challenge, 0..100 percent."""
 
     challenge_id: str
@@ -106,36 +123,36 @@ class RecordChallengeProgress(_Command):
     note: str = ""
 
 
-class ApproveReviewSummary(_Command):
+class ApproveReviewSummary(Command):
     """The mentee approves a review summary, optionally with their own wording."""
 
     cycle_id: str
     edited_text: str | None = None
 
 
-class PauseMentorship(_Command):
+class PauseMentorship(Command):
     """Put the relationship on hold."""
 
     reason: str
 
 
-class ResumeMentorship(_Command):
+class ResumeMentorship(Command):
     """Continue after a pause."""
 
 
-class CloseMentorship(_Command):
+class CloseMentorship(Command):
     """End the relationship early (or as completed)."""
 
     reason: ClosureReason
 
 
-class RequestRematch(_Command):
+class RequestRematch(Command):
     """End the relationship so that the mentee is matched again."""
 
     reason: str
 
 
-class SubmitSurvey(_Command):
+class SubmitSurvey(Command):
     """A closing-survey answer."""
 
     person_id: str
@@ -145,7 +162,19 @@ class SubmitSurvey(_Command):
     comment: str = ""
 
 
-class ExtendDeadline(_Command):
+class GiveFeedback(Command):
+    """A participant's own feedback to the other after a conversation, with ratings 1..5."""
+
+    conversation_number: int
+    usefulness: int | None = None
+    listening: int | None = None
+    clarity: int | None = None
+    preparation: int | None = None
+    follow_through: int | None = None
+    comment: str = ""
+
+
+class ExtendDeadline(Command):
     """Ops fix: move the onboarding deadline or the next conversation's due date."""
 
     deadline: Literal["onboarding", "conversation"]
@@ -170,5 +199,6 @@ MentorshipCommand = (
     | CloseMentorship
     | RequestRematch
     | SubmitSurvey
+    | GiveFeedback
     | ExtendDeadline
 )

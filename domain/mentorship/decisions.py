@@ -21,12 +21,20 @@ SUMMARY_LIMIT = 3000
 CLOCK_SKEW = timedelta(minutes=5)
 NOTE_FRAGMENT = 12
 """A summary may not contain any private-note line at least this long."""
+QUOTES_PRIVATE_NOTES = "edited_text contains private conversation notes, which are never shared"
+QUOTE_ATTEMPTS = 3
+"""Edited summaries refused for quoting a note, per cycle, before edits are refused outright.
+
+The refusal tells whether a guessed line is in someone's private notes; unbounded, it would
+be an oracle for reading them line by line. The workflow counts these refusals in its
+handler (validators cannot record anything) and the rules refuse further edits of the
+cycle's summary; approving the draft as it is stays possible."""
 
 _OPEN = (Stage.ONBOARDING, Stage.ACTIVE)
 _NOT_ENDED = (Stage.MATCHED, Stage.ONBOARDING, Stage.ACTIVE, Stage.PAUSED)
 
 Outcome = tuple[list[str], list[DomainEvent]]
-C = TypeVar("C", bound=c._Command)
+C = TypeVar("C", bound=c.Command)
 _HANDLERS: dict[type[Any], Callable[[MentorshipState, Any, datetime], Outcome]] = {}
 
 
@@ -38,10 +46,129 @@ class CommandRejected(ValueError):
         self.problems = problems
 
 
+class NotPermitted(ValueError):
+    """The command's actor may not make this change; nothing was recorded."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+STATE_BUDGET_BYTES = 512 * 1024
+"""The most a relationship's state may take as JSON.
+
+The state travels whole in every continue-as-new and rematch, inside a Temporal payload
+capped at 2 MiB; a quarter of that leaves room for the workflow input around it and for
+years of ordinary use (a three-year relationship with fortnightly conversations takes about
+100 KiB). A change that would push the state past it is refused like any other broken rule.
+"""
+
+
 def check(state: MentorshipState, command: c.MentorshipCommand, now: datetime) -> list[str]:
     """Every problem of ``command`` against ``state`` (empty when it may proceed)."""
-    problems, _ = _HANDLERS[type(command)](state, command, now)
+    problems, events = _HANDLERS[type(command)](state, command, now)
+    if not problems and events:
+        problems = _budget_problems(replay(state, events))
     return problems
+
+
+def _budget_problems(state: MentorshipState) -> list[str]:
+    size = len(state.model_dump_json())
+    if size <= STATE_BUDGET_BYTES:
+        return []
+    return [
+        f"the relationship would hold {size // 1024} KiB, over its budget of "
+        f"{STATE_BUDGET_BYTES // 1024} KiB: close goals, items or challenges, or write less"
+    ]
+
+
+def permission_problems(state: MentorshipState, command: c.MentorshipCommand) -> list[str]:
+    """Why the command's actor may not make this change (empty when they may).
+
+    Each side acts only for itself: action items are completed and rescheduled by their
+    owner, goals are the mentee's, a participant records only their own training, survey
+    and feedback, and states only closure reasons that are theirs to state. HR may act for
+    either side (recorded as HR's, `ChangeMadeByHr`), except for a participant's consent
+    (approving a review summary) and opinions (feedback). Without an actor the command comes
+    from a holder of the payload key (ops tools, tests), who is trusted.
+    """
+    actor = command.actor
+    if actor is None:
+        return []
+    if actor.role == "hr_admin":
+        if isinstance(command, c.ApproveReviewSummary | c.GiveFeedback):
+            return ["only the participant can do this, not HR on their behalf"]
+        return []
+    side = actor.role
+    expected = state.mentor_id if side == "mentor" else state.mentee_id
+    if actor.person_id != expected:
+        return [f"you are not the {side} of this relationship"]
+    return _SIDE_RULES.get(type(command), _anyone)(state, command, side)
+
+
+def _anyone(state: MentorshipState, command: Any, side: str) -> list[str]:
+    return []
+
+
+def _mentee_only(state: MentorshipState, command: Any, side: str) -> list[str]:
+    return [] if side == "mentee" else ["only the mentee can change their goals"]
+
+
+def _own_person(state: MentorshipState, command: Any, side: str) -> list[str]:
+    own = state.mentor_id if side == "mentor" else state.mentee_id
+    return [] if command.person_id == own else ["participants record this for themselves only"]
+
+
+def _item_owner(state: MentorshipState, command: Any, side: str) -> list[str]:
+    item = state.action_items.get(command.item_id)
+    if item is None or item.owner == side:
+        return []
+    return [f"action item {item.item_id!r} is the {item.owner}'s: only its owner can change it"]
+
+
+def _own_feedback(state: MentorshipState, command: c.LogConversation, side: str) -> list[str]:
+    other = "feedback_to_mentor" if side == "mentor" else "feedback_to_mentee"
+    if getattr(command, other).strip():
+        return [f"{other}: the {side} gives feedback to the other side only, not to themselves"]
+    return []
+
+
+_OWN_CLOSURE_REASONS: dict[str, frozenset[str]] = {
+    "mentor": frozenset({"completed", "mentor_left", "mismatch"}),
+    "mentee": frozenset({"completed", "mentee_left", "mismatch"}),
+}
+
+
+def _own_closure(state: MentorshipState, command: c.CloseMentorship, side: str) -> list[str]:
+    if command.reason in _OWN_CLOSURE_REASONS[side]:
+        return []
+    allowed = ", ".join(sorted(_OWN_CLOSURE_REASONS[side]))
+    return [f"reason: the {side} can close with {allowed}, not {command.reason!r}"]
+
+
+def _challenge_setter(state: MentorshipState, command: Any, side: str) -> list[str]:
+    return [] if side == "mentor" else ["only the mentor sets challenges"]
+
+
+def _mentee_consent(state: MentorshipState, command: Any, side: str) -> list[str]:
+    return [] if side == "mentee" else ["only the mentee can share their review summary"]
+
+
+_SIDE_RULES: dict[type[Any], Callable[[MentorshipState, Any, str], list[str]]] = {
+    c.CompleteTraining: _own_person,
+    c.SubmitSurvey: _own_person,
+    c.AddGoal: _mentee_only,
+    c.ReviseGoal: _mentee_only,
+    c.AchieveGoal: _mentee_only,
+    c.DropGoal: _mentee_only,
+    c.CompleteActionItem: _item_owner,
+    c.RescheduleActionItem: _item_owner,
+    c.LogConversation: _own_feedback,
+    c.CloseMentorship: _own_closure,
+    c.SetChallenge: _challenge_setter,
+    c.ApproveReviewSummary: _mentee_consent,
+    c.ExtendDeadline: lambda state, command, side: ["only HR or ops extend deadlines"],
+}
 
 
 def decide(
@@ -52,10 +179,31 @@ def decide(
     Raises:
         CommandRejected: With every problem, when the command breaks a rule.
     """
+    denied = permission_problems(state, command)
+    if denied:
+        raise NotPermitted(denied)
     problems, events = _HANDLERS[type(command)](state, command, now)
+    if not problems and events:
+        problems = _budget_problems(replay(state, events))
     if problems:
         raise CommandRejected(problems)
-    return events + follow_ups(replay(state, events), now)
+    events = events + follow_ups(replay(state, events), now)
+    actor = command.actor
+    if actor is not None and actor.role == "hr_admin":
+        events.append(
+            m.ChangeMadeByHr(
+                token_id=actor.token_id or "unknown",
+                change=_change_name(type(command)),
+                recorded=[event.event_type for event in events],
+            )
+        )
+    return events
+
+
+def _change_name(command_type: type[Any]) -> str:
+    """``CompleteActionItem`` → ``complete_action_item``."""
+    name = command_type.__name__
+    return "".join(f"_{char.lower()}" if char.isupper() else char for char in name).lstrip("_")
 
 
 def follow_ups(state: MentorshipState, now: datetime) -> list[DomainEvent]:
@@ -332,13 +480,16 @@ def _approve_review(
     elif now > review.respond_by:
         problems.append(f"the approval window closed at {review.respond_by.isoformat()}")
     text = command.edited_text
-    if text is not None:
+    if text is not None and review is not None and review.quote_refusals >= QUOTE_ATTEMPTS:
+        problems.append(
+            f"edited_text: {QUOTE_ATTEMPTS} edits of this summary quoted private notes; "
+            "approve the draft as it is, or let it be withheld"
+        )
+    elif text is not None:
         problems += _text_problems("edited_text", text, required=True, limit=SUMMARY_LIMIT)
         folded = text.casefold()
         if any(fragment in folded for fragment in _private_note_fragments(state)):
-            problems.append(
-                "edited_text contains private conversation notes, which are never shared"
-            )
+            problems.append(QUOTES_PRIVATE_NOTES)
     if review is None or problems:
         return problems, []
     summary = review.summary if text is None else review.summary.model_copy(update={"text": text})
@@ -412,6 +563,55 @@ def _survey(state: MentorshipState, command: c.SubmitSurvey, now: datetime) -> O
             value=command.value,
             would_recommend=command.would_recommend,
             comment=command.comment,
+        )
+    ]
+
+
+FEEDBACK_RATINGS: dict[str, tuple[str, ...]] = {
+    "mentor": ("usefulness", "listening", "clarity"),
+    "mentee": ("preparation", "follow_through"),
+}
+"""What each side is rated on: the mentee rates the mentor, the mentor rates the mentee."""
+
+
+@_handles(c.GiveFeedback)
+def _give_feedback(state: MentorshipState, command: c.GiveFeedback, now: datetime) -> Outcome:
+    actor = command.actor
+    giver = None if actor is None or actor.role == "hr_admin" else actor.role
+    problems: list[str] = []
+    if giver is None:
+        return ["feedback is given by a participant, for their own side"], []
+    receiver: m.ItemOwner = "mentee" if giver == "mentor" else "mentor"
+    held_at = state.conversation_times.get(command.conversation_number)
+    if held_at is None:
+        problems.append(f"conversation {command.conversation_number} was not held")
+    elif now > held_at + state.terms.conversation_cadence:
+        problems.append(
+            f"the feedback window of conversation {command.conversation_number} closed at "
+            f"{(held_at + state.terms.conversation_cadence).isoformat()}"
+        )
+    if f"{command.conversation_number}:{giver}" in state.feedback_given:
+        problems.append(f"you already gave feedback on conversation {command.conversation_number}")
+    ratings = {name: getattr(command, name) for name in FEEDBACK_RATINGS[receiver]}
+    for name, rating in ratings.items():
+        if rating is None:
+            problems.append(f"{name}: a rating from 1 to 5 is required")
+        elif not 1 <= rating <= 5:
+            problems.append(f"{name} must be between 1 and 5")
+    for name in FEEDBACK_RATINGS[giver]:
+        if getattr(command, name) is not None:
+            problems.append(f"{name}: rates the {giver}, who does not rate themselves")
+    problems += _text_problems("comment", command.comment, required=False)
+    if problems:
+        return problems, []
+    author = state.mentor_id if giver == "mentor" else state.mentee_id
+    return problems, [
+        m.FeedbackGiven(
+            conversation_number=command.conversation_number,
+            person_id=author,
+            to=receiver,
+            comment=command.comment,
+            **ratings,
         )
     ]
 

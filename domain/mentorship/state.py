@@ -74,6 +74,9 @@ class ReviewState(BaseModel):
     summary: m.ReviewSummary
     respond_by: datetime
     status: Literal["awaiting_mentee", "shared", "withheld"] = "awaiting_mentee"
+    quote_refusals: int = Field(
+        default=0, description="Edits refused for quoting private notes (not an event: a limit)"
+    )
 
 
 class Survey(BaseModel):
@@ -120,6 +123,12 @@ class MentorshipState(BaseModel):
     skills_worked_on: list[str] = Field(default_factory=list)
     feedback_to_mentee_count: int = 0
     feedback_to_mentor_count: int = 0
+    conversation_times: dict[int, datetime] = Field(
+        default_factory=dict, description="When each held conversation took place, by number"
+    )
+    feedback_given: list[str] = Field(
+        default_factory=list, description="'{conversation number}:{giver side}' of FeedbackGiven"
+    )
     action_items: dict[str, ActionItemState] = Field(default_factory=dict)
     action_items_created: int = 0
     challenges: dict[str, Challenge] = Field(default_factory=dict)
@@ -272,6 +281,7 @@ def _(event: m.ConversationHeld, state: MentorshipState) -> None:
     state.conversations_held += 1
     state.kickoff_held = state.kickoff_held or event.kickoff
     state.last_conversation_at = event.held_at
+    state.conversation_times[event.conversation_number] = event.held_at
     if event.next_conversation_due is not None:
         state.next_conversation_due = event.next_conversation_due
     state.consecutive_misses = 0
@@ -285,6 +295,16 @@ def _(event: m.ConversationHeld, state: MentorshipState) -> None:
         state.private_notes.append(event.notes)
     for item in event.action_items:
         _add_action_item(state, item, event.conversation_number)
+
+
+@_apply.register
+def _(event: m.FeedbackGiven, state: MentorshipState) -> None:
+    giver = "mentee" if event.to == "mentor" else "mentor"
+    state.feedback_given.append(f"{event.conversation_number}:{giver}")
+    if event.to == "mentee":
+        state.feedback_to_mentee_count += 1
+    else:
+        state.feedback_to_mentor_count += 1
 
 
 def _add_action_item(state: MentorshipState, item: m.ActionItem, conversation_number: int) -> None:

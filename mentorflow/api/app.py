@@ -13,14 +13,21 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.types import Scope
 from temporalio.client import Client
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from domain.cohort_spec import CohortSpec
 from eventstore import PostgresEventStore
 from mentorflow.api import codec, cohorts, health, lifecycle, mentorships, people, review_cycles
+from mentorflow.api.codec_sessions import migrate_api_schema
 from mentorflow.api.context import ApiServices, connect_temporal
 from mentorflow.api.errors import install_error_handlers
 from mentorflow.api.limits import ApiLimits
-from mentorflow.api.middleware import RequestContextMiddleware
+from mentorflow.api.middleware import (
+    AuthenticationMiddleware,
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+)
+from mentorflow.api.rate_limits import WriteRateLimitMiddleware, document_rate_limit
 from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.settings import Settings
@@ -65,6 +72,7 @@ class MentorflowApi(FastAPI):
                 if name in schemas and schemas[name] != schema:
                     raise RuntimeError(f"OpenAPI schema name clash: {name}")
                 schemas[name] = schema
+            document_rate_limit(document)
             self.openapi_schema = document
         return self.openapi_schema
 
@@ -102,11 +110,13 @@ def _lifespan(
                 stack.push_async_callback(store.close)
                 services.database = store.pool
             await migrate_read_models(services.pool)  # the vault's schema too
+            await migrate_api_schema(services.pool)  # codec sessions
             services.personal_data = PersonalDataVault(
                 services.pool, services.settings.master_keyring()
             )
             if owned_client:
                 services.temporal = await connect_temporal(settings)
+            stack.push_async_callback(services.readiness.close)
             log.info("api ready", tokens_file=str(services.tokens.path))
             try:
                 yield
@@ -146,7 +156,10 @@ def create_app(
         limits=limits,
         tokens=tokens,
         readiness=ReadinessProbe(
-            timeout=limits.probe_timeout_seconds, max_lag_events=limits.max_projection_lag_events
+            tokens=tokens,
+            nats_url=settings.nats_url,
+            timeout=limits.probe_timeout_seconds,
+            max_lag_events=limits.max_projection_lag_events,
         ),
         temporal=client,
         database=pool,
@@ -162,6 +175,15 @@ def create_app(
     install_error_handlers(app)
     for module in (health, cohorts, review_cycles, mentorships, lifecycle, people):
         app.include_router(module.router)
-    app.add_middleware(RequestContextMiddleware, body_limit=_body_limit(limits))
+    # Outermost first: request id and access log; the token, before any body is read; the
+    # token's write rate; the body limit.
+    app.add_middleware(BodyLimitMiddleware, body_limit=_body_limit(limits))
+    app.add_middleware(WriteRateLimitMiddleware, rate=settings.write_rate_limit)
+    app.add_middleware(AuthenticationMiddleware, tokens=tokens)
+    app.add_middleware(RequestContextMiddleware)
     codec.install_codec_server(app, settings)
+    if proxies := [host.strip() for host in settings.trusted_proxies.split(",") if host.strip()]:
+        # Outermost: behind a trusted TLS-terminating proxy every layer sees https (and the
+        # client's address); from any other peer X-Forwarded-* is ignored.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     return app

@@ -11,11 +11,19 @@ from typing import Annotated, TypeVar
 
 import structlog
 from fastapi import Header
-from pydantic import BaseModel
 from temporalio.workflow import UpdateMethodMultiParam
 
-from mentorflow.api.access import BOTH_SIDES, Relationship, Side, ensure_can_change
+from domain.mentorship.commands import Command
+from mentorflow.api.access import (
+    BOTH_SIDES,
+    Relationship,
+    Side,
+    actor_of,
+    ensure_can_change,
+    no_mentorship,
+)
 from mentorflow.api.context import ApiServices
+from mentorflow.api.errors import NotFound
 from mentorflow.api.models.mentorship_views import CommandAccepted
 from mentorflow.api.read_models import find_relationship
 from mentorflow.api.temporal import mentorship_snapshot, update_mentorship
@@ -23,7 +31,7 @@ from mentorflow.api.tokens import Principal
 from workflows.mentorship import MentorshipWorkflow
 from workflows.mentorship_models import CommandResult, MentorshipSnapshot
 
-C = TypeVar("C", bound=BaseModel)
+C = TypeVar("C", bound=Command)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -56,9 +64,12 @@ async def resolve(services: ApiServices, mentorship_id: str) -> Relationship:
     relationship = await find_relationship(services.pool, mentorship_id)
     if relationship is not None:
         return relationship
-    snapshot = await mentorship_snapshot(
-        services.client, mentorship_id, timeout=services.limits.query_timeout_seconds
-    )
+    try:
+        snapshot = await mentorship_snapshot(
+            services.client, mentorship_id, timeout=services.limits.query_timeout_seconds
+        )
+    except NotFound:
+        raise no_mentorship(mentorship_id) from None
     return relationship_of(mentorship_id, snapshot)
 
 
@@ -87,7 +98,7 @@ async def change(
         services.client,
         mentorship_id,
         update,
-        command,
+        command.model_copy(update={"actor": actor_of(caller, relationship)}),
         timeout=services.limits.update_timeout_seconds,
         update_id=None if idempotency_key is None else f"{operation}:{idempotency_key}",
     )
@@ -96,4 +107,5 @@ async def change(
         stream_version=result.stream_version,
         recorded=result.recorded,
         created_ids=result.created_ids,
+        conversation_number=result.conversation_number,
     )

@@ -78,7 +78,10 @@ async def connect_temporal(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.payload_keyring()),
+        data_converter=data_converter(
+            settings.payload_keyring(),
+            require_encryption=settings.require_encrypted_payloads,
+        ),
         lazy=True,
     )
 

@@ -6,7 +6,9 @@ with every reason the relationship's rules give, and then nothing was recorded.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from domain.mentorship import commands as c
 from mentorflow.api.access import Side, ensure_can_read
@@ -30,10 +32,14 @@ from mentorflow.api.models.identifiers import (
 from mentorflow.api.models.mentorship_requests import (
     ChallengeProgressRequest,
     ChallengeRequest,
+    ConversationFeedbackRequest,
     ConversationRequest,
+    DropGoalRequest,
     FeedbackRequest,
     GoalRequest,
+    RescheduleRequest,
     ReviewApprovalRequest,
+    ReviseGoalRequest,
     TrainingRequest,
 )
 from mentorflow.api.models.mentorship_views import (
@@ -143,6 +149,7 @@ async def add_goal(
         c.AddGoal.model_validate(body.model_dump()),
         operation="goals",
         idempotency_key=idempotency_key,
+        sides=MENTEE_ONLY,
     )
     return GoalAdded(**accepted.model_dump(), goal_id=accepted.created_ids[0])
 
@@ -151,7 +158,7 @@ async def add_goal(
 async def achieve_goal(
     mentorship_id: MentorshipIdPath, goal_id: GoalIdPath, services: Services, caller: Caller
 ) -> CommandAccepted:
-    """The goal was reached."""
+    """The goal was reached (the mentee's call, or HR's for them)."""
     return await change(
         services,
         caller,
@@ -159,6 +166,75 @@ async def achieve_goal(
         MentorshipWorkflow.achieve_goal,
         c.AchieveGoal(goal_id=goal_id),
         operation="achieve-goal",
+        sides=MENTEE_ONLY,
+    )
+
+
+@router.post("/goals/{goal_id}/revise", summary="Revise a goal")
+async def revise_goal(
+    mentorship_id: MentorshipIdPath,
+    goal_id: GoalIdPath,
+    body: ReviseGoalRequest,
+    services: Services,
+    caller: Caller,
+) -> CommandAccepted:
+    """New wording, target date or progress (the mentee's, or HR's for them)."""
+    return await change(
+        services,
+        caller,
+        mentorship_id,
+        MentorshipWorkflow.revise_goal,
+        c.ReviseGoal(goal_id=goal_id, **body.model_dump()),
+        operation="revise-goal",
+        sides=MENTEE_ONLY,
+    )
+
+
+@router.post("/goals/{goal_id}/drop", summary="Drop a goal")
+async def drop_goal(
+    mentorship_id: MentorshipIdPath,
+    goal_id: GoalIdPath,
+    body: DropGoalRequest,
+    services: Services,
+    caller: Caller,
+) -> CommandAccepted:
+    """The mentee abandons a goal."""
+    return await change(
+        services,
+        caller,
+        mentorship_id,
+        MentorshipWorkflow.drop_goal,
+        c.DropGoal(goal_id=goal_id, reason=body.reason),
+        operation="drop-goal",
+        sides=MENTEE_ONLY,
+    )
+
+
+@router.post(
+    "/conversations/{conversation_no}/feedback",
+    status_code=201,
+    summary="Give your own feedback on a conversation",
+)
+async def give_conversation_feedback(
+    mentorship_id: MentorshipIdPath,
+    conversation_no: Annotated[int, Path(ge=1, le=10_000, description="Conversation number")],
+    body: ConversationFeedbackRequest,
+    services: Services,
+    caller: Caller,
+) -> CommandAccepted:
+    """The caller's feedback to the other side, with ratings 1..5, within one cadence.
+
+    The mentee rates the mentor's usefulness, listening and clarity; the mentor rates the
+    mentee's preparation and follow-through. Participants only: HR cannot give it for them.
+    """
+    return await change(
+        services,
+        caller,
+        mentorship_id,
+        MentorshipWorkflow.give_feedback,
+        c.GiveFeedback(conversation_number=conversation_no, **body.model_dump()),
+        operation="conversation-feedback",
+        hr_admin=False,
     )
 
 
@@ -246,7 +322,7 @@ async def record_challenge_progress(
 async def complete_action_item(
     mentorship_id: MentorshipIdPath, item_id: ItemIdPath, services: Services, caller: Caller
 ) -> CommandAccepted:
-    """The action item is done."""
+    """The action item is done (its owner's call, or HR's for them)."""
     return await change(
         services,
         caller,
@@ -254,6 +330,25 @@ async def complete_action_item(
         MentorshipWorkflow.complete_action_item,
         c.CompleteActionItem(item_id=item_id),
         operation="complete-action-item",
+    )
+
+
+@router.post("/action-items/{item_id}/reschedule", summary="Reschedule an action item")
+async def reschedule_action_item(
+    mentorship_id: MentorshipIdPath,
+    item_id: ItemIdPath,
+    body: RescheduleRequest,
+    services: Services,
+    caller: Caller,
+) -> CommandAccepted:
+    """A new due date, set by the item's owner (or HR for them)."""
+    return await change(
+        services,
+        caller,
+        mentorship_id,
+        MentorshipWorkflow.reschedule_action_item,
+        c.RescheduleActionItem(item_id=item_id, due_at=body.due_at, reason=body.reason),
+        operation="reschedule-action-item",
     )
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from mentorflow.api.access import Relationship, can_read
 from mentorflow.api.auth import Caller, HrAdmin
 from mentorflow.api.context import Services
-from mentorflow.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSE, Forbidden, NotFound
-from mentorflow.api.models.identifiers import PersonIdPath
+from mentorflow.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSE, NotFound
+from mentorflow.api.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from mentorflow.api.models.identifiers import MENTORSHIP_ID_PATTERN, PersonIdPath
 from mentorflow.api.models.people import DevelopmentPlan
+from mentorflow.api.personal import open_plan
 from mentorflow.api.read_models import development_plan
 from mentorflow.people import ForgetOutcome, forget_person
 
@@ -22,17 +26,29 @@ router = APIRouter(tags=["people"], responses=ERROR_RESPONSES)
     responses=NOT_FOUND_RESPONSE,
 )
 async def get_development_plan(
-    person_id: PersonIdPath, services: Services, caller: Caller
+    person_id: PersonIdPath,
+    services: Services,
+    caller: Caller,
+    after: Annotated[
+        str | None,
+        Query(pattern=MENTORSHIP_ID_PATTERN, description="`next_after` of the previous page"),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Relationships per page, ≤ {MAX_PAGE_SIZE}")
+    ] = DEFAULT_PAGE_SIZE,
 ) -> DevelopmentPlan:
     """Goals, skills, challenges, action items and conversation feedback, per relationship.
 
     The mentee sees their whole plan; a mentor sees the parts of the relationships they
-    mentor; HR and services see everything. 404 when the person has no plan as a mentee,
-    403 when they have one but none of it is the caller's.
+    mentor; HR and services see everything. 404 when the person has no plan as a mentee or
+    none of it is the caller's (the same answer: no existence oracle). Relationships come
+    oldest first, ``limit`` at a time; ``after`` is the last ``mentorship_id`` of the
+    previous page.
     """
     parts = await development_plan(services.pool, person_id)
+    none = NotFound(f"no development plan for {person_id}")
     if not parts:
-        raise NotFound(f"{person_id} has no development plan")
+        raise none
     visible = [
         part
         for part in parts
@@ -41,13 +57,21 @@ async def get_development_plan(
         )
     ]
     if not visible:
-        raise Forbidden(f"the development plan of {person_id} is not yours to see")
+        raise none
+    if after is not None:
+        ids = [part.mentorship_id for part in visible]
+        visible = visible[ids.index(after) + 1 :] if after in ids else []
+    page, rest = visible[:limit], visible[limit:]
     # Read models hold personal values sealed; open them for this answer only. A forgotten
     # person's values read as "[erased]".
-    opened = await services.vault.open(
-        DevelopmentPlan(person_id=person_id, relationships=visible).model_dump(mode="json")
+    return await open_plan(
+        services.vault,
+        DevelopmentPlan(
+            person_id=person_id,
+            relationships=page,
+            next_after=page[-1].mentorship_id if rest else None,
+        ),
     )
-    return DevelopmentPlan.model_validate(opened)
 
 
 @router.post(
@@ -61,6 +85,8 @@ async def forget(person_id: PersonIdPath, services: Services, caller: HrAdmin) -
     read models, backups); ids, stages, dates and counts remain. A second call changes
     nothing and answers ``already_forgotten: true``.
     """
-    return await forget_person(
-        services.pool, services.vault, person_id, requested_by=caller.role.value
+    # The audit names the token that asked (its public id), not only the role.
+    requested_by = (
+        f"{caller.role.value}:{caller.token_id}" if caller.token_id else caller.role.value
     )
+    return await forget_person(services.pool, services.vault, person_id, requested_by=requested_by)

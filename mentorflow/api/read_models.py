@@ -181,6 +181,32 @@ async def development_plan(pool: asyncpg.Pool, person_id: str) -> list[PlanPart]
         streams,
         PlanFeedback,
     )
+    given = await pool.fetch(
+        f"SELECT * FROM {SCHEMA}.development_feedback_given WHERE stream_id = ANY($1::text[]) "
+        "ORDER BY conversation_number, direction",
+        streams,
+    )
+    for row in given:
+        feedback[row["stream_id"]].append(
+            PlanFeedback(
+                conversation_number=row["conversation_number"],
+                direction=row["direction"],
+                feedback=row["comment"],
+                given_at=row["given_at"],
+                author_id=row["author_id"],
+                ratings={
+                    name: row[name]
+                    for name in (
+                        "usefulness",
+                        "listening",
+                        "clarity",
+                        "preparation",
+                        "follow_through",
+                    )
+                    if row[name] is not None
+                },
+            )
+        )
     parts: list[PlanPart] = []
     for plan in plans:
         stream = plan["stream_id"]

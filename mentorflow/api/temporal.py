@@ -27,6 +27,7 @@ from mentorflow.api.errors import (
     ApiError,
     CommandRejected,
     Conflict,
+    Forbidden,
     LimitExceeded,
     NotFound,
     ServiceUnavailable,
@@ -99,6 +100,12 @@ async def update_mentorship(
 
 def _rejection(failed: WorkflowUpdateFailedError) -> ApiError:
     cause = failed.cause
+    if isinstance(cause, ApplicationError) and cause.type == "NotPermitted":
+        denied: list[Any] = list(cause.details[0]) if cause.details else [cause.message]
+        return Forbidden(
+            "this change is not yours to make; nothing was recorded",
+            [str(problem) for problem in denied],
+        )
     if isinstance(cause, ApplicationError) and cause.type == "CommandRejected":
         problems: list[Any] = list(cause.details[0]) if cause.details else [cause.message]
         return CommandRejected(

@@ -77,8 +77,8 @@ async def test_appending_personal_text_never_logs_it_nor_stores_it_in_clear(
     # Nor stores it in clear: sealed for the mentee (notes) and the mentor (feedback).
     [_, stored] = await activities.store.read_stream(request.stream_id)
     assert sentinel not in repr(stored.data)
-    assert stored.data["notes"].startswith("sealed:v1:p-1:")
-    assert stored.data["feedback_to_mentor"].startswith("sealed:v1:p-2:")
+    assert stored.data["notes"].startswith("sealed:v2:p-1:")
+    assert stored.data["feedback_to_mentor"].startswith("sealed:v2:p-2:")
 
     assert caplog.records, "the activity logs its appends"
     assert sentinel not in caplog.text

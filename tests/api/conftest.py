@@ -60,6 +60,9 @@ async def api_stack(
         nats_url=stack.nats_url,
         task_queue=task_queue,
         api_tokens_file=tokens_path,
+        # Tests (schemathesis above all) write fast with one token; test_rate_limits.py tests
+        # the limit.
+        write_rate_limit="100000/minute",
     )
     try:
         async with build_worker(client, store, task_queue, await open_vault(store.pool)):

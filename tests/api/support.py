@@ -143,7 +143,6 @@ def conversation(goal_ids: list[str], **overrides: Any) -> dict[str, Any]:
         "goal_ids": goal_ids,
         "skills": ["stakeholder-management"],
         "feedback_to_mentee": "Clear structure in the proposal",
-        "feedback_to_mentor": "More concrete examples, please",
         "notes": "private",
         "action_items": [
             {

@@ -1,9 +1,17 @@
-"""The authorization matrix: each role against its own and another's relationship."""
+"""The authorization matrix: every route × caller (role, own or other relationship, side).
+
+Each cell says what the caller gets: ``ok`` (the change passed authorization: recorded, or
+refused by the relationship's rules with 422 / 409), ``403`` (visible, but not theirs to do)
+or ``404`` (not theirs to see: answered exactly like a relationship that does not exist).
+Refused cells record nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -13,12 +21,18 @@ from tests.api.conftest import ApiStack
 from tests.api.support import Pair, Tokens, bearer, cohort_spec, onboard, project, start_pair
 from tests.support import assert_eventually
 
-CALLERS = ("hr_admin", "service", "own_mentor", "own_mentee", "other_mentor", "other_mentee")
-
-
-def _matrix(*expected: int) -> list[tuple[str, int]]:
-    """Expected status per caller, in the order of `CALLERS`."""
-    return list(zip(CALLERS, expected, strict=True))
+CALLERS = (
+    "hr_admin",
+    "service",
+    "ops",
+    "own_mentor",
+    "own_mentee",
+    "other_mentor",
+    "other_mentee",
+)
+OK = "ok"
+PASSED = {200, 201, 202, 409, 422}
+"""Statuses of a request that passed authorization (409/422: the rules said no)."""
 
 
 @dataclass(frozen=True)
@@ -44,16 +58,26 @@ async def world(http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack) ->
     for pair in (own, other):
         await _opened(api_stack, pair)
     await onboard(http, tokens, own)
+    await onboard(http, tokens, other)
     await project(api_stack.store)
     return World(own, other)
 
 
-def _headers(tokens: Tokens, world: World, caller: str) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def ops_token(tokens: Tokens) -> str:
+    from mentorflow.api.tokens import add_token
+
+    return add_token(tokens.path, Role.OPS)
+
+
+def _headers(tokens: Tokens, world: World, caller: str, ops: str) -> dict[str, str]:
     match caller:
         case "hr_admin":
             return tokens.hr
         case "service":
             return tokens.integration
+        case "ops":
+            return bearer(ops)
         case "own_mentor":
             return tokens.headers(world.own.mentor_id, Role.MENTOR)
         case "own_mentee":
@@ -65,137 +89,210 @@ def _headers(tokens: Tokens, world: World, caller: str) -> dict[str, str]:
     raise AssertionError(caller)
 
 
+def _soon(days: int = 9) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+def _conversation(world: World) -> dict[str, Any]:
+    held_at = datetime.now(UTC) - timedelta(seconds=5)
+    return {
+        "held_at": held_at.isoformat(),
+        "goal_ids": ["g-1"],
+        "skills": ["listening"],
+        "action_items": [
+            {"owner": "mentee", "description": "Try it", "due_at": _soon(7)},
+        ],
+    }
+
+
+Body = Callable[[World], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of the API and what each caller gets from it."""
+
+    method: str
+    path: str
+    body: Body
+    expected: tuple[str, ...]  # per caller, in the order of CALLERS
+
+    def url(self, world: World) -> str:
+        own = world.own
+        return self.path.format(
+            m=own.mentorship_id, mentee=own.mentee_id, cohort=own.cohort_id, mentor=own.mentor_id
+        )
+
+
+def _none(world: World) -> None:
+    return None
+
+
+def _json(value: dict[str, Any]) -> Body:
+    return lambda world: value
+
+
+# hr, service, ops (the codec only: sees no relationship), own mentor, own mentee, and the
+# mentor and mentee of another relationship.
+READ = (OK, OK, "404", OK, OK, "404", "404")
+BOTH = (OK, "403", "404", OK, OK, "404", "404")
+MENTEE = (OK, "403", "404", "403", OK, "404", "404")
+MENTOR = (OK, "403", "404", OK, "403", "404", "404")
+PARTICIPANT_MENTEE = ("403", "403", "404", "403", OK, "404", "404")
+PARTICIPANTS = ("403", "403", "404", OK, OK, "404", "404")
+HR = (OK, "403", "403", "403", "403", "403", "403")
+HR_OR_SERVICE = (OK, OK, "403", "403", "403", "403", "403")
+
+ROUTES = [
+    Route("GET", "/mentorships/{m}", _none, READ),
+    Route("GET", "/people/{mentee}/development-plan", _none, READ),
+    Route("POST", "/mentorships/{m}/conversations", _conversation, BOTH),
+    Route(
+        "POST",
+        "/mentorships/{m}/goals",
+        _json({"horizon": "short", "description": "A matrix goal"}),
+        MENTEE,
+    ),
+    Route("POST", "/mentorships/{m}/goals/g-2/revise", _json({"progress": 40}), MENTEE),
+    Route("POST", "/mentorships/{m}/goals/g-404/achieve", _none, MENTEE),
+    Route("POST", "/mentorships/{m}/goals/g-404/drop", _json({"reason": "changed"}), MENTEE),
+    Route(
+        "POST",
+        "/mentorships/{m}/training",
+        lambda world: {"person_id": world.own.mentee_id, "module": "active-listening"},
+        MENTEE,
+    ),
+    Route(
+        "POST",
+        "/mentorships/{m}/challenges",
+        lambda world: {"skill": "negotiation", "description": "A vendor call", "due_at": _soon()},
+        MENTOR,
+    ),
+    Route("POST", "/mentorships/{m}/challenges/c-404/progress", _json({"progress": 10}), BOTH),
+    # a-1 is the mentee's (the kickoff's action plan): only its owner (or HR) changes it.
+    Route(
+        "POST",
+        "/mentorships/{m}/action-items/a-1/reschedule",
+        lambda w: {"due_at": _soon()},
+        MENTEE,
+    ),
+    Route("POST", "/mentorships/{m}/action-items/a-1/complete", _none, MENTEE),
+    Route(
+        "POST",
+        "/mentorships/{m}/conversations/1/feedback",
+        _json({"usefulness": 5, "listening": 4, "clarity": 4}),
+        PARTICIPANTS,
+    ),
+    Route(
+        "POST", "/mentorships/{m}/review-summaries/2027-h1/approve", _json({}), PARTICIPANT_MENTEE
+    ),
+    Route(
+        "POST",
+        "/mentorships/{m}/feedback",
+        lambda world: {
+            "person_id": world.own.mentee_id,
+            "satisfaction": 4,
+            "value": 4,
+            "would_recommend": True,
+        },
+        MENTEE,
+    ),
+    Route("POST", "/mentorships/{m}/resume", _none, BOTH),
+    # Only the mentee can truthfully say that the mentee left (the rules refuse the mentor).
+    Route("POST", "/mentorships/{m}/close", _json({"reason": "mentee_left"}), MENTEE),
+    Route("GET", "/cohorts", _none, HR_OR_SERVICE),
+    Route("GET", "/cohorts/{cohort}/dashboard", _none, HR_OR_SERVICE),
+    Route("POST", "/cohorts", lambda world: cohort_spec(), HR_OR_SERVICE),
+    Route(
+        "POST",
+        "/review-cycles",
+        lambda world: {"cohort_id": world.other.cohort_id, "cycle_id": "matrix"},
+        HR,
+    ),
+    Route("POST", "/people/nobody-matrix/forget", _none, HR),
+]
+"""Every route of the API (pause and rematch end the relationship and are tested apart)."""
+
+
 @pytest.mark.parametrize(
-    ("caller", "expected"),
-    _matrix(200, 200, 200, 200, 403, 403),
+    ("route", "caller", "expected"),
+    [
+        pytest.param(route, caller, expected, id=f"{route.method} {route.path} as {caller}")
+        for route in ROUTES
+        for caller, expected in zip(CALLERS, route.expected, strict=True)
+    ],
 )
-async def test_reading_a_mentorship(
-    http: httpx.AsyncClient, tokens: Tokens, world: World, caller: str, expected: int
-) -> None:
-    response = await http.get(
-        f"/mentorships/{world.own.mentorship_id}", headers=_headers(tokens, world, caller)
-    )
-
-    assert response.status_code == expected, response.text
-    if expected == 403:
-        assert response.json()["error"]["code"] == "forbidden"
-
-
-@pytest.mark.parametrize(
-    ("caller", "expected"),
-    _matrix(200, 200, 200, 200, 403, 403),
-)
-async def test_reading_a_development_plan(
-    http: httpx.AsyncClient, tokens: Tokens, world: World, caller: str, expected: int
-) -> None:
-    response = await http.get(
-        f"/people/{world.own.mentee_id}/development-plan", headers=_headers(tokens, world, caller)
-    )
-
-    assert response.status_code == expected, response.text
-
-
-@pytest.mark.parametrize(
-    ("caller", "expected"),
-    _matrix(201, 403, 201, 201, 403, 403),
-)
-async def test_changing_a_mentorship(
+async def test_authorization_matrix(
     http: httpx.AsyncClient,
     tokens: Tokens,
     api_stack: ApiStack,
     world: World,
+    ops_token: str,
+    route: Route,
     caller: str,
-    expected: int,
+    expected: str,
 ) -> None:
     before = len(await api_stack.store.read_stream(world.own.mentorship_id))
+    body = route.body(world)
+
+    response = await http.request(
+        route.method,
+        route.url(world),
+        json=body,
+        headers=_headers(tokens, world, caller, ops_token),
+    )
+
+    if expected == OK:
+        assert response.status_code in PASSED, response.text
+        return
+    assert response.status_code == int(expected), response.text
+    assert len(await api_stack.store.read_stream(world.own.mentorship_id)) == before
+    if expected == "404":
+        missing = await http.request(
+            route.method,
+            route.url(world).replace(world.own.mentorship_id, "mentorship-nope-x"),
+            json=body,
+            headers=_headers(tokens, world, caller, ops_token),
+        )
+        if "/mentorships/" in route.path:
+            # The same answer as for a relationship that does not exist.
+            assert missing.status_code == 404
+            assert response.json()["error"]["message"].startswith("no ")
+
+
+async def test_hr_changes_are_recorded_as_hrs_with_the_token_id(
+    http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack, world: World
+) -> None:
+    pair = world.other
+    response = await http.post(
+        f"/mentorships/{pair.mentorship_id}/action-items/a-1/complete", headers=tokens.hr
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["recorded"] == ["ActionItemCompleted", "ChangeMadeByHr"]
+    last = (await api_stack.store.read_stream(pair.mentorship_id))[-1]
+    assert last.event_type == "ChangeMadeByHr"
+    assert last.data["change"] == "complete_action_item"
+    assert last.data["token_id"].startswith("tok_")
+    assert last.data["recorded"] == ["ActionItemCompleted"]
+
+
+async def test_a_mentor_cannot_write_the_mentees_feedback_to_the_mentor(
+    http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack, world: World
+) -> None:
+    pair = world.other
+    before = len(await api_stack.store.read_stream(pair.mentorship_id))
+    body = {**_conversation(world), "feedback_to_mentee": "ok", "feedback_to_mentor": "I'm great"}
 
     response = await http.post(
-        f"/mentorships/{world.own.mentorship_id}/goals",
-        json={"horizon": "short", "description": f"Goal set by {caller}"},
-        headers=_headers(tokens, world, caller),
+        f"/mentorships/{pair.mentorship_id}/conversations",
+        json=body,
+        headers=tokens.headers(pair.mentor_id, Role.MENTOR),
     )
 
-    assert response.status_code == expected, response.text
-    after = len(await api_stack.store.read_stream(world.own.mentorship_id))
-    assert after == before + (1 if expected == 201 else 0)
-
-
-@pytest.mark.parametrize(
-    ("caller", "expected"),
-    [("hr_admin", 200), ("service", 200), ("own_mentor", 403), ("own_mentee", 403)],
-)
-async def test_cohort_reads_are_for_hr_and_services(
-    http: httpx.AsyncClient, tokens: Tokens, world: World, caller: str, expected: int
-) -> None:
-    headers = _headers(tokens, world, caller)
-    listing = await http.get("/cohorts", headers=headers)
-    dashboard = await http.get(f"/cohorts/{world.own.cohort_id}/dashboard", headers=headers)
-
-    assert (listing.status_code, dashboard.status_code) == (expected, expected)
-
-
-@pytest.mark.parametrize("caller", ["own_mentor", "own_mentee"])
-async def test_participants_launch_no_cohort(
-    http: httpx.AsyncClient, tokens: Tokens, world: World, caller: str
-) -> None:
-    response = await http.post(
-        "/cohorts", json=cohort_spec(), headers=_headers(tokens, world, caller)
-    )
-
-    assert response.status_code == 403
-
-
-@pytest.mark.parametrize(
-    ("caller", "expected"), [("service", 403), ("own_mentor", 403), ("hr_admin", 202)]
-)
-async def test_only_hr_starts_review_cycles(
-    http: httpx.AsyncClient, tokens: Tokens, world: World, caller: str, expected: int
-) -> None:
-    response = await http.post(
-        "/review-cycles",
-        json={"cohort_id": world.other.cohort_id, "cycle_id": "matrix"},
-        headers=_headers(tokens, world, caller),
-    )
-
-    assert response.status_code == expected, response.text
-
-
-async def test_side_specific_changes(http: httpx.AsyncClient, tokens: Tokens, world: World) -> None:
-    path = f"/mentorships/{world.own.mentorship_id}"
-    mentor = _headers(tokens, world, "own_mentor")
-    mentee = _headers(tokens, world, "own_mentee")
-    due_at = (datetime.now(UTC) + timedelta(days=9)).isoformat()
-    challenge = {"skill": "negotiation", "description": "Lead a vendor call", "due_at": due_at}
-
-    challenge_by_mentee = await http.post(f"{path}/challenges", json=challenge, headers=mentee)
-    approval_by_mentor = await http.post(
-        f"{path}/review-summaries/2027-h1/approve", json={}, headers=mentor
-    )
-    approval_by_hr = await http.post(
-        f"{path}/review-summaries/2027-h1/approve", json={}, headers=tokens.hr
-    )
-    training_for_other = await http.post(
-        f"{path}/training",
-        json={"person_id": world.own.mentor_id, "module": "active-listening"},
-        headers=mentee,
-    )
-    survey_for_other = await http.post(
-        f"{path}/feedback",
-        json={
-            "person_id": world.own.mentee_id,
-            "satisfaction": 1,
-            "value": 1,
-            "would_recommend": False,
-        },
-        headers=mentor,
-    )
-
-    assert challenge_by_mentee.status_code == 403
-    assert "only the mentor" in challenge_by_mentee.json()["error"]["message"]
-    assert approval_by_mentor.status_code == 403
-    assert approval_by_hr.status_code == 403
-    assert training_for_other.status_code == 403
-    assert survey_for_other.status_code == 403
+    assert response.status_code == 403, response.text
+    assert "feedback_to_mentor" in response.json()["error"]["problems"][0]
+    assert len(await api_stack.store.read_stream(pair.mentorship_id)) == before
 
 
 async def test_a_relationship_not_projected_yet_is_authorized_from_its_workflow(
@@ -208,18 +305,19 @@ async def test_a_relationship_not_projected_yet_is_authorized_from_its_workflow(
         f"/mentorships/{fresh.mentorship_id}", headers=tokens.headers(fresh.mentee_id)
     )
     other = await http.get(
-        f"/mentorships/{fresh.mentorship_id}", headers=_headers(tokens, world, "own_mentee")
+        f"/mentorships/{fresh.mentorship_id}",
+        headers=tokens.headers(world.own.mentee_id, Role.MENTEE),
     )
     change = await http.post(
         f"/mentorships/{fresh.mentorship_id}/pause",
         json={"reason": "not mine"},
-        headers=_headers(tokens, world, "own_mentor"),
+        headers=tokens.headers(world.own.mentor_id, Role.MENTOR),
     )
 
     assert own.status_code == 200, own.text
     assert own.json()["overview"] is None
     assert own.json()["stage"] == "onboarding"
-    assert (other.status_code, change.status_code) == (403, 403)
+    assert (other.status_code, change.status_code) == (404, 404)
 
 
 @pytest.mark.parametrize(

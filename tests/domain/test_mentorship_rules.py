@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.mentorship import commands as c
-from domain.mentorship.decisions import CommandRejected, check, decide
+from domain.mentorship.decisions import (
+    QUOTE_ATTEMPTS,
+    CommandRejected,
+    check,
+    decide,
+    permission_problems,
+)
 from domain.mentorship.schedule import due_events, next_wakeup
 from domain.mentorship.state import MentorshipState, Stage, replay
 from domain.mentorship.terms import ProgramTerms
@@ -178,3 +184,69 @@ def test_an_edited_review_summary_may_not_quote_private_notes() -> None:
     )
 
     assert problems == ["edited_text contains private conversation notes, which are never shared"]
+
+
+def test_quoting_private_notes_is_no_unlimited_oracle() -> None:
+    state = _active()
+    summary = m.ReviewSummary(
+        goals=[],
+        skills_developed=[],
+        action_items_completed=0,
+        action_items_overdue=0,
+        conversations_held=1,
+        conversations_expected=1,
+        feedback_themes=[],
+        text="draft",
+    )
+    state = replay(
+        state, [m.ReviewSummaryDrafted(cycle_id="h1", summary=summary, respond_by=START + 20 * DAY)]
+    )
+    review = state.reviews["h1"]
+    state.reviews["h1"] = review.model_copy(update={"quote_refusals": QUOTE_ATTEMPTS})
+
+    edited = check(
+        state, c.ApproveReviewSummary(cycle_id="h1", edited_text="My own words"), START + DAY
+    )
+    as_drafted = check(state, c.ApproveReviewSummary(cycle_id="h1"), START + DAY)
+
+    assert len(edited) == 1
+    assert "quoted private notes" in edited[0]
+    assert as_drafted == []
+
+
+def _as(role: str, person: str | None) -> c.Actor:
+    return c.Actor(role=role, person_id=person, token_id="tok_test")  # type: ignore[arg-type]
+
+
+def test_each_side_acts_only_for_itself() -> None:
+    state = _active()
+    mentor, mentee = _as("mentor", state.mentor_id), _as("mentee", state.mentee_id)
+    item = next(iter(state.action_items.values()))
+    other = "mentor" if item.owner == "mentee" else "mentee"
+    not_owner = mentor if other == "mentor" else mentee
+
+    assert permission_problems(state, c.AchieveGoal(goal_id="g-1", actor=mentor))
+    assert not permission_problems(state, c.AchieveGoal(goal_id="g-1", actor=mentee))
+    assert permission_problems(state, c.CompleteActionItem(item_id=item.item_id, actor=not_owner))
+    assert permission_problems(state, c.CloseMentorship(reason="mentee_left", actor=mentor))
+    assert not permission_problems(state, c.CloseMentorship(reason="mentor_left", actor=mentor))
+    assert permission_problems(
+        state, c.CloseMentorship(reason="mentee_left", actor=_as("mentee", "someone-else"))
+    )
+    hr = _as("hr_admin", None)
+    assert not permission_problems(state, c.CloseMentorship(reason="mentee_left", actor=hr))
+    assert permission_problems(state, c.ApproveReviewSummary(cycle_id="h1", actor=hr))
+
+
+def test_hr_changes_record_who_made_them() -> None:
+    state = _active()
+    item = next(iter(state.action_items.values()))
+
+    events = decide(
+        state, c.CompleteActionItem(item_id=item.item_id, actor=_as("hr_admin", None)), START
+    )
+
+    assert [event.event_type for event in events] == ["ActionItemCompleted", "ChangeMadeByHr"]
+    recorded_by = events[-1]
+    assert isinstance(recorded_by, m.ChangeMadeByHr)
+    assert (recorded_by.token_id, recorded_by.change) == ("tok_test", "complete_action_item")

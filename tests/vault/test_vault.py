@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -14,7 +16,8 @@ from events.personal import ERASED, parse_token
 from mentorflow.keyring import KeyRing
 from tests.support import create_database
 from vault import PersonalDataVault
-from vault.store import MissingSubject
+from vault.crypto import seal_text
+from vault.store import MissingSubject, SealedAt
 
 SENTINEL = "quiet-otter-5521"
 
@@ -46,14 +49,45 @@ def _goal(description: str) -> NewEvent:
     )
 
 
+STREAM = "mentorship-c-1-p-1"
+PEOPLE = {"mentee": "p-1", "mentor": "p-2"}
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """An event as read back: what opening needs."""
+
+    event_type: str
+    event_id: uuid.UUID
+    stream_id: str
+    data: dict[str, Any]
+
+
+def _stored(event: NewEvent, stream_id: str = STREAM, **changes: Any) -> _Stored:
+    values = {
+        "event_type": event.event_type,
+        "event_id": event.event_id,
+        "stream_id": stream_id,
+        "data": event.data,
+        **changes,
+    }
+    return _Stored(**values)
+
+
+async def _open(vault: PersonalDataVault, event: NewEvent, **changes: Any) -> dict[str, Any]:
+    subjects = changes.pop("subjects", PEOPLE)
+    [opened] = await vault.open_events([_stored(event, **changes)], subjects)
+    return opened
+
+
 async def test_sealing_is_deterministic_and_opens_only_with_the_persons_key(
     pool: asyncpg.Pool,
 ) -> None:
     vault = await PersonalDataVault.create(pool, KeyRing.generate("m1"))
     event = _goal(SENTINEL)
 
-    [sealed] = await vault.seal_events([event], {"mentee": "p-1", "mentor": "p-2"})
-    [again] = await vault.seal_events([event], {"mentee": "p-1", "mentor": "p-2"})
+    [sealed] = await vault.seal_events([event], PEOPLE, stream_id=STREAM)
+    [again] = await vault.seal_events([event], PEOPLE, stream_id=STREAM)
 
     assert sealed.data == again.data  # a retried append stores the same bytes
     assert SENTINEL not in repr(sealed.data)
@@ -61,16 +95,65 @@ async def test_sealing_is_deterministic_and_opens_only_with_the_persons_key(
     token = parse_token(sealed.data["description"])
     assert token is not None
     assert token.person_id == "p-1"
-    opened = await vault.open(sealed.data)
-    assert opened == event.data
+    assert sealed.data["description"].startswith("sealed:v2:p-1:")
+    assert await _open(vault, sealed) == event.data
     tampered = sealed.data["description"][:-4] + "AAAA"
-    assert await vault.open(tampered) == ERASED
+    assert (await _open(vault, sealed, data={**sealed.data, "description": tampered}))[
+        "description"
+    ] == ERASED
+
+
+async def test_a_sealed_value_opens_only_at_its_place(pool: asyncpg.Pool) -> None:
+    vault = await PersonalDataVault.create(pool, KeyRing.generate("m1"))
+    [sealed] = await vault.seal_events([_goal(SENTINEL)], PEOPLE, stream_id=STREAM)
+    token = sealed.data["description"]
+
+    # Another stream, another event, another field, another declared owner: never opens.
+    assert (await _open(vault, sealed, stream_id="mentorship-c-1-p-9"))["description"] == ERASED
+    other_event = _goal("something else")
+    [other] = await vault.seal_events([other_event], PEOPLE, stream_id=STREAM)
+    moved = {**other.data, "description": token}
+    assert (await _open(vault, other, data=moved))["description"] == ERASED
+    as_motivation = {**sealed.data, "motivation": token}
+    assert (await _open(vault, sealed, data=as_motivation))["motivation"] == ERASED
+    someone_else = {"mentee": "p-3", "mentor": "p-1"}
+    assert (await _open(vault, sealed, subjects=someone_else))["description"] == ERASED
+    # A token in a field that is not personal is never opened, whoever's it is.
+    assert (await _open(vault, sealed, data={**sealed.data, "horizon": token}))["horizon"] == (
+        token
+    )
+    # The place-bound read-model opener: only the declared field paths of the right stream.
+    right = SealedAt(token, "p-1", STREAM, ("GoalSet.description",))
+    wrong_field = SealedAt(token, "p-1", STREAM, ("ChallengeSet.description",))
+    wrong_owner = SealedAt(token, "p-2", STREAM, ("GoalSet.description",))
+    assert await vault.open_values([right, wrong_field, wrong_owner]) == [
+        SENTINEL,
+        ERASED,
+        ERASED,
+    ]
+
+
+async def test_version_1_values_still_open_in_their_declared_field(pool: asyncpg.Pool) -> None:
+    master = KeyRing.generate("m1")
+    vault = await PersonalDataVault.create(pool, master)
+    key = (await vault.sealing_keys(["p-1"]))["p-1"]
+    assert key is not None
+    event = _goal(SENTINEL)
+    old = seal_text(key, "p-1", SENTINEL, str(event.event_id))
+    assert old.startswith("sealed:v1:p-1:")
+    stored = _stored(event, data={**event.data, "description": old})
+    [opened] = await vault.open_events([stored], PEOPLE)
+    assert opened["description"] == SENTINEL
+    [elsewhere] = await vault.open_events(
+        [_stored(event, data={**event.data, "horizon": old})], PEOPLE
+    )
+    assert elsewhere["horizon"] == old
 
 
 async def test_a_personal_value_without_its_owner_is_refused(pool: asyncpg.Pool) -> None:
     vault = await PersonalDataVault.create(pool, KeyRing.generate("m1"))
     with pytest.raises(MissingSubject, match="GoalSet has personal data of 'mentee'"):
-        await vault.seal_events([_goal(SENTINEL)], {})
+        await vault.seal_events([_goal(SENTINEL)], {}, stream_id=STREAM)
 
 
 async def test_master_keys_rotate_and_old_keys_can_be_retired_after_rewrapping(
@@ -79,19 +162,20 @@ async def test_master_keys_rotate_and_old_keys_can_be_retired_after_rewrapping(
     old = KeyRing.generate("m1")
     sealed = (
         await (await PersonalDataVault.create(pool, old)).seal_events(
-            [_goal(SENTINEL)], {"mentee": "p-9"}
+            [_goal(SENTINEL)], {"mentee": "p-9"}, stream_id=STREAM
         )
     )[0]
     new = KeyRing.generate("m2")
     both = KeyRing({**old.keys, **new.keys}, "m2")
 
     rotated = PersonalDataVault(pool, both)
-    assert (await rotated.open(sealed.data))["description"] == SENTINEL
+    nine = {"subjects": {"mentee": "p-9"}}
+    assert (await _open(rotated, sealed, **nine))["description"] == SENTINEL
     assert await rotated.rewrap() == 1
     assert await rotated.rewrap() == 0
 
     only_new = PersonalDataVault(pool, KeyRing(new.keys, "m2"))
-    assert (await only_new.open(sealed.data))["description"] == SENTINEL
+    assert (await _open(only_new, sealed, **nine))["description"] == SENTINEL
 
 
 async def test_forgetting_shreds_the_key_and_keeps_it_from_coming_back(
@@ -99,13 +183,13 @@ async def test_forgetting_shreds_the_key_and_keeps_it_from_coming_back(
 ) -> None:
     master = KeyRing.generate("m1")
     vault = await PersonalDataVault.create(pool, master)
-    [sealed] = await vault.seal_events([_goal(SENTINEL)], {"mentee": "p-3"})
+    [sealed] = await vault.seal_events([_goal(SENTINEL)], {"mentee": "p-3"}, stream_id=STREAM)
     at = datetime.now(UTC)
     async with pool.acquire() as connection, connection.transaction():
         assert await vault.lock_person(connection, "p-3") is None
         assert await vault.shred(connection, "p-3", at=at, requested_by="test") is True
 
-    assert await vault.open(sealed.data) == {
+    assert await _open(vault, sealed, subjects={"mentee": "p-3"}) == {
         **sealed.data,
         "description": ERASED,
         "strengths": [ERASED, ERASED],
@@ -113,7 +197,7 @@ async def test_forgetting_shreds_the_key_and_keeps_it_from_coming_back(
     assert await vault.opening_keys(["p-3"]) == {}
     # Another process (no cache) seals for the forgotten person: stored erased, no new key.
     fresh = PersonalDataVault(pool, master)
-    [later] = await fresh.seal_events([_goal(SENTINEL)], {"mentee": "p-3"})
+    [later] = await fresh.seal_events([_goal(SENTINEL)], {"mentee": "p-3"}, stream_id=STREAM)
     assert later.data["description"] == ERASED
     assert await fresh.opening_keys(["p-3"]) == {}
     async with pool.acquire() as connection, connection.transaction():

@@ -16,6 +16,7 @@ LOCAL_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 CohortIdText = Annotated[str, StringConstraints(pattern=COHORT_ID_PATTERN)]
 LocalIdText = Annotated[str, StringConstraints(pattern=LOCAL_ID_PATTERN)]
+PersonIdText = Annotated[str, StringConstraints(pattern=PERSON_ID_PATTERN)]
 
 CohortIdPath = Annotated[
     str, Path(pattern=COHORT_ID_PATTERN, description="Cohort id", examples=["eng-2027-q1"])

@@ -7,11 +7,12 @@ name every problem at once. Unknown fields are rejected, as in a cohort spec.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from mentorflow.api.models.identifiers import LocalIdText
+from domain.text import LIST_ITEMS, Label, SafeText, ShortText
+from mentorflow.api.models.identifiers import LocalIdText, PersonIdText
 
 
 class _Request(BaseModel):
@@ -22,7 +23,7 @@ class ActionItemRequest(_Request):
     """One step of the action plan a conversation concludes with."""
 
     owner: Literal["mentor", "mentee"] = Field(description="Who does it")
-    description: str = Field(examples=["Draft the design-review proposal"])
+    description: SafeText = Field(examples=["Draft the design-review proposal"])
     due_at: AwareDatetime = Field(description="ISO 8601 with offset, after held_at")
 
 
@@ -31,14 +32,26 @@ class ConversationRequest(_Request):
 
     held_at: AwareDatetime = Field(description="When it took place, ISO 8601 with offset")
     goal_ids: list[LocalIdText] = Field(
-        default_factory=list, description="The mentee's goals discussed: at least one"
+        default_factory=list,
+        max_length=LIST_ITEMS,
+        description="The mentee's goals discussed: at least one",
     )
-    skills: list[str] = Field(default_factory=list, description="Skills worked on (≤ 20)")
-    feedback_to_mentee: str = Field(default="", description="Shown in the mentee's plan")
-    feedback_to_mentor: str = Field(default="", description="Shown in the mentee's plan")
-    notes: str = Field(default="", description="Private: never shown, never summarised")
+    skills: list[Label] = Field(
+        default_factory=list, max_length=20, description="Skills worked on (≤ 20)"
+    )
+    feedback_to_mentee: SafeText = Field(
+        default="",
+        description="The mentor's feedback to the mentee (the mentor's side only; deprecated "
+        "in favour of the conversation feedback route)",
+    )
+    feedback_to_mentor: SafeText = Field(
+        default="",
+        description="The mentee's feedback to the mentor (the mentee's side only; deprecated "
+        "in favour of the conversation feedback route)",
+    )
+    notes: SafeText = Field(default="", description="Private: never shown, never summarised")
     action_items: list[ActionItemRequest] = Field(
-        default_factory=list, description="The action plan: at least one item"
+        default_factory=list, max_length=20, description="The action plan: at least one item"
     )
 
 
@@ -46,17 +59,21 @@ class GoalRequest(_Request):
     """A career goal of the mentee."""
 
     horizon: Literal["short", "long"]
-    description: str = Field(examples=["Lead a design review"])
-    motivation: str = ""
-    strengths: list[str] = Field(default_factory=list, description="Strengths to build on")
+    description: SafeText = Field(examples=["Lead a design review"])
+    motivation: SafeText = ""
+    strengths: list[ShortText] = Field(
+        default_factory=list, max_length=20, description="Strengths to build on"
+    )
     target_date: AwareDatetime | None = None
 
 
 class TrainingRequest(_Request):
     """A participant completed one of the program's training modules."""
 
-    person_id: str = Field(description="The mentor or the mentee; participants give their own")
-    module: str = Field(examples=["active-listening"])
+    person_id: PersonIdText = Field(
+        description="The mentor or the mentee; participants give their own"
+    )
+    module: Label = Field(examples=["active-listening"])
 
 
 class FeedbackRequest(_Request):
@@ -67,18 +84,18 @@ class FeedbackRequest(_Request):
     ``feedback_to_mentor`` fields.
     """
 
-    person_id: str = Field(description="Who answers; participants give their own")
+    person_id: PersonIdText = Field(description="Who answers; participants give their own")
     satisfaction: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
     value: int = Field(ge=1, le=5, description="How valuable the relationship was, 1 to 5")
     would_recommend: bool
-    comment: str = ""
+    comment: SafeText = ""
 
 
 class ChallengeRequest(_Request):
     """A skill-development challenge the mentor sets."""
 
-    skill: str = Field(examples=["stakeholder-management"])
-    description: str
+    skill: Label = Field(examples=["stakeholder-management"])
+    description: SafeText
     due_at: AwareDatetime
 
 
@@ -86,13 +103,13 @@ class ChallengeProgressRequest(_Request):
     """Progress on a challenge."""
 
     progress: int = Field(ge=0, le=100, description="Percent")
-    note: str = ""
+    note: SafeText = ""
 
 
 class ReviewApprovalRequest(_Request):
     """The mentee shares a review summary, as drafted or in their own words."""
 
-    edited_text: str | None = Field(
+    edited_text: SafeText | None = Field(
         default=None, description="The mentee's wording (≤ 3,000 characters); null keeps the draft"
     )
 
@@ -100,7 +117,7 @@ class ReviewApprovalRequest(_Request):
 class PauseRequest(_Request):
     """Put the relationship on hold."""
 
-    reason: str = Field(examples=["parental leave"])
+    reason: ShortText = Field(examples=["parental leave"])
 
 
 class CloseRequest(_Request):
@@ -112,4 +129,43 @@ class CloseRequest(_Request):
 class RematchRequest(_Request):
     """End the relationship so that the mentee is matched with another mentor."""
 
-    reason: str = Field(examples=["different time zones after a move"])
+    reason: ShortText = Field(examples=["different time zones after a move"])
+
+
+class ReviseGoalRequest(_Request):
+    """New wording, target date or progress of one of the mentee's goals."""
+
+    description: SafeText | None = None
+    target_date: AwareDatetime | None = None
+    progress: int | None = Field(default=None, ge=0, le=100, description="Percent")
+
+
+class DropGoalRequest(_Request):
+    """The mentee abandons a goal."""
+
+    reason: ShortText = ""
+
+
+class RescheduleRequest(_Request):
+    """A new due date for an action item (its owner only)."""
+
+    due_at: AwareDatetime = Field(description="ISO 8601 with offset, in the future")
+    reason: ShortText = ""
+
+
+Rating = Annotated[int, Field(ge=1, le=5)]
+
+
+class ConversationFeedbackRequest(_Request):
+    """One side's own feedback to the other after a conversation.
+
+    The mentee rates the mentor (usefulness, listening, clarity); the mentor rates the mentee
+    (preparation, follow-through). Within one cadence of the conversation, once per side.
+    """
+
+    usefulness: Rating | None = Field(default=None, description="Mentor, rated by the mentee")
+    listening: Rating | None = Field(default=None, description="Mentor, rated by the mentee")
+    clarity: Rating | None = Field(default=None, description="Mentor, rated by the mentee")
+    preparation: Rating | None = Field(default=None, description="Mentee, rated by the mentor")
+    follow_through: Rating | None = Field(default=None, description="Mentee, rated by the mentor")
+    comment: SafeText = Field(default="", description="Optional; personal data of its author")

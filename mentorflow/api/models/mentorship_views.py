@@ -19,6 +19,9 @@ class CommandAccepted(BaseModel):
     created_ids: list[str] = Field(
         default_factory=list, description="Ids of goals, action items or challenges created"
     )
+    conversation_number: int | None = Field(
+        default=None, description="The number of the conversation recorded, if one was"
+    )
 
 
 class ConversationLogged(CommandAccepted):

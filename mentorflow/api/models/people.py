@@ -52,6 +52,15 @@ class PlanFeedback(BaseModel):
     direction: str = Field(description="to_mentee (received) or to_mentor (given)")
     feedback: str
     given_at: datetime
+    author_id: str | None = Field(
+        default=None,
+        description="Who gave it, for feedback given through the conversation feedback route",
+    )
+    ratings: dict[str, int] = Field(
+        default_factory=dict,
+        description="1..5: usefulness, listening, clarity (of the mentor); preparation, "
+        "follow_through (of the mentee)",
+    )
 
 
 class PlanPart(BaseModel):
@@ -74,4 +83,7 @@ class DevelopmentPlan(BaseModel):
     """A mentee's development plan over their relationships (a rematch adds one)."""
 
     person_id: str
-    relationships: list[PlanPart] = Field(description="Oldest first")
+    relationships: list[PlanPart] = Field(description="Oldest first, one page")
+    next_after: str | None = Field(
+        default=None, description="Pass as `after` for the next page; null on the last page"
+    )
