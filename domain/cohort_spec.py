@@ -43,7 +43,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from domain.text import LIST_ITEMS, Label, text_problem
+from domain.text import LIST_ITEMS, Label, refuse_unsafe
 
 DEFAULT_TRAINING_MODULES = ("active-listening", "constructive-feedback", "career-goal-setting")
 
@@ -98,13 +98,6 @@ def _matching(pattern: str, explanation: str) -> Callable[[str], str]:
     return check
 
 
-def _refuse_unsafe_text(value: str) -> str:
-    problem = text_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
 def _require_distinct(values: list[str]) -> list[str]:
     repeated = sorted({value for value in values if values.count(value) > 1})
     if repeated:
@@ -131,7 +124,7 @@ ParticipantId = Annotated[
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_refuse_unsafe_text),
+    AfterValidator(refuse_unsafe),
 ]
 LanguageCode = Annotated[
     str,

@@ -43,20 +43,21 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def _refuse_unsafe(value: str) -> str:
+def refuse_unsafe(value: str) -> str:
+    """``value`` itself; `ValueError` naming the problem when it may not be stored."""
     problem = text_problem(value)
     if problem is not None:
         raise ValueError(problem)
     return value
 
 
-SafeText = Annotated[str, Field(max_length=TEXT), AfterValidator(_refuse_unsafe)]
+SafeText = Annotated[str, Field(max_length=TEXT), AfterValidator(refuse_unsafe)]
 """Free text of up to 4,000 characters."""
-ShortText = Annotated[str, Field(max_length=SHORT_TEXT), AfterValidator(_refuse_unsafe)]
+ShortText = Annotated[str, Field(max_length=SHORT_TEXT), AfterValidator(refuse_unsafe)]
 """A name, label or short reason of up to 200 characters."""
 Label = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_refuse_unsafe),
+    AfterValidator(refuse_unsafe),
 ]
 """A non-empty label (skill, module, objective) of up to 100 characters."""

@@ -135,6 +135,14 @@ def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "I
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Libraries that configure their own loggers (uvicorn's default config gives its access
+    # log a handler of its own and stops propagation) would bypass the escaping and redaction
+    # above: route them through the root handler again.
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
+        library.disabled = False
     # Temporal's loggers put their context into the message by default; as key-values it is
     # filterable (workflow_id, run_id, activity_type) and the message stays constant.
     temporal_activity.logger.activity_info_on_message = False

@@ -58,7 +58,7 @@ async def test_a_conversation_answers_with_its_action_item_ids(
 
     response = await http.post(
         f"/mentorships/{pair.mentorship_id}/conversations",
-        json=conversation(goals),
+        json=conversation(goals, feedback_to_mentee="", feedback_to_mentor="Good questions"),
         headers=tokens.headers(pair.mentee_id),
     )
 
@@ -219,7 +219,7 @@ async def test_pause_resume_close_and_feedback_until_closed(
     ]
     assert [paused.status_code, resumed.status_code, closed.status_code] == [200, 200, 200]
     assert paused_stage == "paused"
-    assert closed.json()["recorded"] == ["ClosureStarted"]
+    assert closed.json()["recorded"] == ["ClosureStarted", "ChangeMadeByHr"]  # HR closed it
     assert [answer.status_code for answer in answers] == [200, 200]
     assert answers[1].json()["recorded"] == ["SurveySubmitted", "MentorshipClosed"]
     assert result.reason == "completed"

@@ -186,8 +186,7 @@ def test_an_edited_review_summary_may_not_quote_private_notes() -> None:
     assert problems == ["edited_text contains private conversation notes, which are never shared"]
 
 
-def test_quoting_private_notes_is_no_unlimited_oracle() -> None:
-    state = _active()
+def _drafted(cycle_id: str) -> m.ReviewSummaryDrafted:
     summary = m.ReviewSummary(
         goals=[],
         skills_developed=[],
@@ -198,9 +197,12 @@ def test_quoting_private_notes_is_no_unlimited_oracle() -> None:
         feedback_themes=[],
         text="draft",
     )
-    state = replay(
-        state, [m.ReviewSummaryDrafted(cycle_id="h1", summary=summary, respond_by=START + 20 * DAY)]
-    )
+    return m.ReviewSummaryDrafted(cycle_id=cycle_id, summary=summary, respond_by=START + 20 * DAY)
+
+
+def test_quoting_private_notes_is_no_unlimited_oracle() -> None:
+    state = _active()
+    state = replay(state, [_drafted("h1")])
     review = state.reviews["h1"]
     state.reviews["h1"] = review.model_copy(update={"quote_refusals": QUOTE_ATTEMPTS})
 
