@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from mentorflow.stack.binaries import find_binary
 from mentorflow.stack.temporal_server import register_search_attributes
 from tests.support import create_database
 from workflows.search_attributes import ALL_KEYS
+
+# The session never reads a developer's local stack (.mentorflow/ of `make demo`): its keys,
+# addresses and passwords would override the test servers' through `load_settings`.
+os.environ.setdefault("MENTORFLOW_STATE_DIR", tempfile.mkdtemp(prefix="mentorflow-tests-"))
 
 # Keys for every process of the session (subprocesses inherit them): the payload codec's and
 # the vault's, fresh per run as a deployment would take them from a secret store.

@@ -41,6 +41,7 @@ class World:
 
     own: Pair
     other: Pair
+    cohort_id: str
 
 
 async def _opened(api_stack: ApiStack, pair: Pair) -> None:
@@ -59,8 +60,10 @@ async def world(http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack) ->
         await _opened(api_stack, pair)
     await onboard(http, tokens, own)
     await onboard(http, tokens, other)
+    launched = await http.post("/cohorts", json=cohort_spec(), headers=tokens.hr)
+    assert launched.status_code == 202, launched.text
     await project(api_stack.store)
-    return World(own, other)
+    return World(own, other, launched.json()["cohort_id"])
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +123,7 @@ class Route:
     def url(self, world: World) -> str:
         own = world.own
         return self.path.format(
-            m=own.mentorship_id, mentee=own.mentee_id, cohort=own.cohort_id, mentor=own.mentor_id
+            m=own.mentorship_id, mentee=own.mentee_id, cohort=world.cohort_id, mentor=own.mentor_id
         )
 
 
@@ -201,6 +204,7 @@ ROUTES = [
     # Only the mentee can truthfully say that the mentee left (the rules refuse the mentor).
     Route("POST", "/mentorships/{m}/close", _json({"reason": "mentee_left"}), MENTEE),
     Route("GET", "/cohorts", _none, HR_OR_SERVICE),
+    Route("GET", "/cohorts/{cohort}", _none, HR_OR_SERVICE),
     Route("GET", "/cohorts/{cohort}/dashboard", _none, HR_OR_SERVICE),
     Route("POST", "/cohorts", lambda world: cohort_spec(), HR_OR_SERVICE),
     Route(
@@ -210,8 +214,13 @@ ROUTES = [
         HR,
     ),
     Route("POST", "/people/nobody-matrix/forget", _none, HR),
+    # Last: they change the relationship's stage (later changes are then refused by the
+    # rules, 422, which still shows that authorization let them through).
+    Route("POST", "/mentorships/{m}/pause", _json({"reason": "leave"}), BOTH),
+    Route("POST", "/mentorships/{m}/rematch", _json({"reason": "time zones"}), BOTH),
 ]
-"""Every route of the API (pause and rematch end the relationship and are tested apart)."""
+"""Every route of the API but the codec's (`tests/codec/test_codec_server.py`) and the
+health probes (public: `tests/api/test_auth_before_body.py`)."""
 
 
 @pytest.mark.parametrize(
