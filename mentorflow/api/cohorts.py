@@ -23,7 +23,7 @@ from mentorflow.api.errors import (
 )
 from mentorflow.api.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from mentorflow.api.models.cohorts import CohortDashboard, CohortLive, CohortPage, CohortView
-from mentorflow.api.models.identifiers import COHORT_ID_PATTERN, CohortIdPath
+from mentorflow.api.models.identifiers import COHORT_ID_PATTERN, PERSON_ID_PATTERN, CohortIdPath
 from mentorflow.api.read_models import cohort_dashboard, cohort_page, cohort_summary
 from mentorflow.api.temporal import cohort_snapshot, launch
 from mentorflow.cohorts import LaunchResult
@@ -151,10 +151,34 @@ async def get_cohort(
     "/cohorts/{cohort_id}/dashboard", summary="HR's dashboard", responses=NOT_FOUND_RESPONSE
 )
 async def get_dashboard(
-    cohort_id: CohortIdPath, services: Services, _caller: HrOrService
+    cohort_id: CohortIdPath,
+    services: Services,
+    _caller: HrOrService,
+    after: Annotated[
+        str | None,
+        Query(
+            pattern=PERSON_ID_PATTERN,
+            description="`mentor_load_next_after` of the previous page of mentor loads",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Mentor loads per page, ≤ {MAX_PAGE_SIZE}")
+    ] = DEFAULT_PAGE_SIZE,
 ) -> CohortDashboard:
-    """Pairs by stage, onboarding, cadence adherence, action plans, satisfaction, risk, load."""
+    """Pairs by stage, onboarding, cadence adherence, action plans, satisfaction, risk, load.
+
+    The figures cover the whole cohort; the mentors' loads come ``limit`` at a time, in
+    mentor id order.
+    """
     dashboard = await cohort_dashboard(services.pool, cohort_id)
     if dashboard is None:
         raise NotFound(f"no cohort {cohort_id} in the read models")
-    return dashboard
+    loads = sorted(dashboard.mentor_load, key=lambda load: load.mentor_id)
+    if after is not None:
+        loads = [load for load in loads if load.mentor_id > after]
+    return dashboard.model_copy(
+        update={
+            "mentor_load": loads[:limit],
+            "mentor_load_next_after": loads[limit - 1].mentor_id if len(loads) > limit else None,
+        }
+    )

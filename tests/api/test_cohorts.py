@@ -60,6 +60,20 @@ async def test_a_launch_answers_with_the_matching_and_the_cohort_becomes_readabl
     assert dashboard.json()["pairs_by_stage"] == {"onboarding": len(pairs)}
     assert sum(load["active_mentees"] for load in dashboard.json()["mentor_load"]) == len(pairs)
     assert mentorship.json()["stage"] == "onboarding"
+    # Mentor loads come a page at a time; the pages together are the whole list.
+    loads, after = [], None
+    while True:
+        page = await http.get(
+            f"/cohorts/{cohort_id}/dashboard",
+            params={"limit": 1} | ({"after": after} if after else {}),
+            headers=tokens.hr,
+        )
+        assert len(page.json()["mentor_load"]) <= 1
+        loads += page.json()["mentor_load"]
+        after = page.json()["mentor_load_next_after"]
+        if after is None:
+            break
+    assert loads == sorted(dashboard.json()["mentor_load"], key=lambda load: load["mentor_id"])
 
 
 async def test_the_same_cohort_five_times_at_once_is_launched_once(

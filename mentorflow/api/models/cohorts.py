@@ -53,7 +53,10 @@ class CohortView(BaseModel):
 class CohortDashboard(CohortDashboardView):
     """HR's dashboard of a cohort, with each mentor's load."""
 
-    mentor_load: list[MentorLoadView]
+    mentor_load: list[MentorLoadView] = Field(description="One page, in mentor id order")
+    mentor_load_next_after: str | None = Field(
+        default=None, description="Pass as `after` for the next page of mentor loads"
+    )
 
 
 class ReviewCycleRequest(BaseModel):

@@ -110,7 +110,9 @@ class ReviewApprovalRequest(_Request):
     """The mentee shares a review summary, as drafted or in their own words."""
 
     edited_text: SafeText | None = Field(
-        default=None, description="The mentee's wording (≤ 3,000 characters); null keeps the draft"
+        default=None,
+        max_length=3000,
+        description="The mentee's wording (≤ 3,000 characters); null keeps the draft",
     )
 
 
