@@ -37,6 +37,7 @@ bench: venv
 	$(RUN) python -m bench.eventstore_bench
 	$(RUN) python -m bench.matching_bench
 	$(RUN) python -m bench.projections_bench
+	$(RUN) python -m bench.sealing_bench
 
 stack-up: venv
 	$(RUN) mentorflow stack up

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 from uuid import UUID
 
@@ -102,7 +103,11 @@ class Place:
         ]
 
 
+@lru_cache(maxsize=4096)
 def _siv(data_key: bytes) -> AESSIV:
+    # Cached by data key: HKDF per value cost more than the cipher. Only a key the vault
+    # handed out reaches here (a forgotten person's is never read again), so the cache
+    # cannot open anything the vault would not.
     derived = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_SIV_LABEL).derive(
         data_key
     )

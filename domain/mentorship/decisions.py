@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from domain.mentorship import commands as c
 from domain.mentorship.state import MentorshipState, Stage, replay
+from domain.text import text_problem
 from events import DomainEvent
 from events import mentorship as m
 
@@ -64,21 +65,37 @@ years of ordinary use (a three-year relationship with fortnightly conversations 
 """
 
 
+_GROWING: tuple[type[Any], ...] = (
+    c.AddGoal,
+    c.ReviseGoal,
+    c.LogConversation,
+    c.SetChallenge,
+    c.RecordChallengeProgress,
+    c.GiveFeedback,
+)
+"""Commands that add text to the state: the only ones the budget can refuse. Closing,
+pausing, completing, approving and the like always stay possible, whatever the size."""
+
+
 def check(state: MentorshipState, command: c.MentorshipCommand, now: datetime) -> list[str]:
-    """Every problem of ``command`` against ``state`` (empty when it may proceed)."""
+    """Every problem of ``command`` against ``state`` (empty when it may proceed).
+
+    The update validators use it; the state budget is checked here only (not in `decide`,
+    which replay runs again over recorded updates).
+    """
     problems, events = _HANDLERS[type(command)](state, command, now)
-    if not problems and events:
-        problems = _budget_problems(replay(state, events))
+    if not problems and events and isinstance(command, _GROWING):
+        problems = _budget_problems(state, replay(state, events))
     return problems
 
 
-def _budget_problems(state: MentorshipState) -> list[str]:
-    size = len(state.model_dump_json())
-    if size <= STATE_BUDGET_BYTES:
+def _budget_problems(before: MentorshipState, after: MentorshipState) -> list[str]:
+    size = len(after.model_dump_json())
+    if size <= STATE_BUDGET_BYTES or size <= len(before.model_dump_json()):
         return []
     return [
         f"the relationship would hold {size // 1024} KiB, over its budget of "
-        f"{STATE_BUDGET_BYTES // 1024} KiB: close goals, items or challenges, or write less"
+        f"{STATE_BUDGET_BYTES // 1024} KiB: write less, or continue in a new relationship"
     ]
 
 
@@ -183,8 +200,6 @@ def decide(
     if denied:
         raise NotPermitted(denied)
     problems, events = _HANDLERS[type(command)](state, command, now)
-    if not problems and events:
-        problems = _budget_problems(replay(state, events))
     if problems:
         raise CommandRejected(problems)
     events = events + follow_ups(replay(state, events), now)
@@ -246,7 +261,8 @@ def _text_problems(field: str, text: str, *, required: bool, limit: int = TEXT_L
         return [f"{field} is required"]
     if len(text) > limit:
         return [f"{field} is longer than {limit} characters"]
-    return []
+    problem = text_problem(text)
+    return [] if problem is None else [f"{field} {problem}"]
 
 
 @_handles(c.CompleteTraining)
@@ -271,6 +287,8 @@ def _add_goal(state: MentorshipState, command: c.AddGoal, now: datetime) -> Outc
     problems = _stage_problem(state, (*_OPEN, Stage.PAUSED), "add a goal")
     problems += _text_problems("description", command.description, required=True)
     problems += _text_problems("motivation", command.motivation, required=False)
+    for index, strength in enumerate(command.strengths):
+        problems += _text_problems(f"strengths[{index}]", strength, required=False, limit=200)
     if command.target_date is not None and command.target_date <= now:
         problems.append("target_date must be in the future")
     goal_id = f"g-{state.goals_created + 1}"
@@ -328,6 +346,7 @@ def _achieve_goal(state: MentorshipState, command: c.AchieveGoal, now: datetime)
 def _drop_goal(state: MentorshipState, command: c.DropGoal, now: datetime) -> Outcome:
     problems = _stage_problem(state, _NOT_ENDED, "drop a goal")
     problems += _goal_problems(state, command.goal_id)
+    problems += _text_problems("reason", command.reason, required=False, limit=500)
     return problems, [m.GoalDropped(goal_id=command.goal_id, reason=command.reason)]
 
 
@@ -355,6 +374,8 @@ def _log_conversation(state: MentorshipState, command: c.LogConversation, now: d
         problems += _text_problems(field, getattr(command, field), required=False)
     if len(command.skills) > 20 or any(not skill.strip() for skill in command.skills):
         problems.append("skills must be at most 20 non-empty names")
+    for index, skill in enumerate(command.skills):
+        problems += _text_problems(f"skills[{index}]", skill, required=False, limit=100)
     if problems:
         return problems, []
 
@@ -410,6 +431,7 @@ def _reschedule_item(
 ) -> Outcome:
     problems = _stage_problem(state, _NOT_ENDED, "reschedule an action item")
     problems += _item_problems(state, command.item_id)
+    problems += _text_problems("reason", command.reason, required=False, limit=500)
     if command.due_at <= now:
         problems.append("due_at must be in the future")
     return problems, [
@@ -480,13 +502,16 @@ def _approve_review(
     elif now > review.respond_by:
         problems.append(f"the approval window closed at {review.respond_by.isoformat()}")
     text = command.edited_text
+    if text is not None:
+        problems += _text_problems("edited_text", text, required=True, limit=SUMMARY_LIMIT)
     if text is not None and review is not None and review.quote_refusals >= QUOTE_ATTEMPTS:
         problems.append(
             f"edited_text: {QUOTE_ATTEMPTS} edits of this summary quoted private notes; "
             "approve the draft as it is, or let it be withheld"
         )
-    elif text is not None:
-        problems += _text_problems("edited_text", text, required=True, limit=SUMMARY_LIMIT)
+    elif text is not None and not problems:
+        # Only for a summary awaiting this very approval, with nothing else wrong: every
+        # answer of this check is counted (QUOTE_ATTEMPTS), so it is no oracle.
         folded = text.casefold()
         if any(fragment in folded for fragment in _private_note_fragments(state)):
             problems.append(QUOTES_PRIVATE_NOTES)
@@ -583,6 +608,12 @@ def _give_feedback(state: MentorshipState, command: c.GiveFeedback, now: datetim
         return ["feedback is given by a participant, for their own side"], []
     receiver: m.ItemOwner = "mentee" if giver == "mentor" else "mentor"
     held_at = state.conversation_times.get(command.conversation_number)
+    if held_at is None and not state.conversation_times and state.last_conversation_at:
+        # A state carried over from before conversation times were kept: the last one is
+        # the only one whose feedback window can still be open.
+        last_number = state.conversations_held + state.total_misses
+        if command.conversation_number == last_number:
+            held_at = state.last_conversation_at
     if held_at is None:
         problems.append(f"conversation {command.conversation_number} was not held")
     elif now > held_at + state.terms.conversation_cadence:

@@ -100,7 +100,10 @@ async def change(
         update,
         command.model_copy(update={"actor": actor_of(caller, relationship)}),
         timeout=services.limits.update_timeout_seconds,
-        update_id=None if idempotency_key is None else f"{operation}:{idempotency_key}",
+        # Scoped to the caller: another token reusing the key gets its own change.
+        update_id=None
+        if idempotency_key is None
+        else f"{operation}:{caller.token_id or caller.role.value}:{idempotency_key}",
     )
     return CommandAccepted(
         mentorship_id=mentorship_id,

@@ -6,16 +6,24 @@ NATS users (the same in docker-compose, ``docker/nats/nats-server.conf``):
   command consumer and the API in one process, so this user may publish and subscribe
   everywhere; it is the relay's user as much as ``relay`` is.
 - ``relay``: publishes ``mentorflow.events.>`` (the only user besides ``mentorflow`` that may)
-  and manages the events stream.
-- ``projector``: reads the events stream through its durable consumers and parks dead letters.
-- ``api``: the API and its command consumer; publishes outcomes, never events or commands.
+  and creates and updates the events stream, no other.
+- ``projector``: reads the events stream through its durable consumers and parks dead letters
+  in its own dead-letter stream (which it creates).
+- ``api``: the API and its command consumer; creates the commands streams, consumes commands,
+  publishes outcomes, never events or commands.
 - ``commander``: an outside system allowed to send ``mentorflow.commands.>`` and read outcomes.
 - ``subscriber``: an outside service that only reads events: ``mentorflow.events.>`` and
   consumers of the events stream, no stream management, no publishing of any domain subject.
 
-Service users other than ``subscriber`` may use the whole JetStream API (they create their own
-streams and consumers); replies travel on ``_INBOX.>``. The names of the contract are fixed:
-subjects under ``mentorflow.``, stream ``MENTORFLOW_EVENTS``.
+Each service user names the JetStream API subjects it uses (``$JS.API.STREAM.INFO.<stream>``,
+``$JS.API.CONSUMER.MSG.NEXT.<stream>.>``, ...), never ``$JS.API.>``: none of them may delete or
+purge a stream, and only the relay may create or update ``MENTORFLOW_EVENTS``. Stream
+management is a stream's configuration, republishing included, so a user that could update
+any stream could have it republish into ``mentorflow.events.>``: ``projector`` and ``api`` may
+create their own streams (the first start) but not update them; a changed configuration of
+those is an admin's job (``mentorflow``, or the ``nats`` CLI as an admin). Replies travel on
+``_INBOX.>``. The names of the contract are fixed: subjects under ``mentorflow.``, the streams
+below (tests with other names connect as ``mentorflow``).
 """
 
 from __future__ import annotations
@@ -33,9 +41,49 @@ SERVICE_USER = "mentorflow"
 """The NATS user of ``mentorflow serve``, the CLI, and the URL in ``stack.env``."""
 
 _INBOX = "_INBOX.>"
-_JETSTREAM_API = "$JS.API.>"
-_JETSTREAM_ACKS = "$JS.ACK.>"
+_JETSTREAM_INFO = "$JS.API.INFO"
 _EVENTS_STREAM = "MENTORFLOW_EVENTS"
+"""The relay's (`bus.config.BusConfig.stream_name`)."""
+_PROJECTIONS_DEAD_LETTER_STREAM = "MENTORFLOW_DEADLETTER"
+"""The projector's (`projections.config.ProjectorConfig.dead_letter_stream`)."""
+_COMMANDS_STREAM = "MENTORFLOW_COMMANDS"
+"""The API's command consumer's (`mentorflow.commands.CommandsConfig.stream`)."""
+_COMMANDS_DEAD_LETTER_STREAM = "MENTORFLOW_COMMANDS_DEADLETTER"
+"""The API's command consumer's (`mentorflow.commands.CommandsConfig.dead_letter_stream`)."""
+STREAMS_BY_OWNER: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "relay": (_EVENTS_STREAM,),
+        "projector": (_PROJECTIONS_DEAD_LETTER_STREAM,),
+        "api": (_COMMANDS_STREAM, _COMMANDS_DEAD_LETTER_STREAM),
+    }
+)
+"""The streams each service user creates (only the relay also updates its stream)."""
+
+
+def _creates_stream(stream: str) -> tuple[str, ...]:
+    """Create a stream if missing (FastStream's declaration), look it up; never change it."""
+    return (f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.CREATE.{stream}")
+
+
+def _manages_stream(stream: str) -> tuple[str, ...]:
+    """Create, look up and update a stream (`bus.stream.ensure_stream`)."""
+    return (*_creates_stream(stream), f"$JS.API.STREAM.UPDATE.{stream}")
+
+
+def _consumes_stream(stream: str) -> tuple[str, ...]:
+    """Durable pull consumers on a stream: create or look them up, fetch, acknowledge."""
+    return (
+        f"$JS.API.STREAM.INFO.{stream}",
+        f"$JS.API.CONSUMER.CREATE.{stream}.>",
+        f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
+        f"$JS.API.CONSUMER.INFO.{stream}.>",
+        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>",
+        f"$JS.ACK.{stream}.>",
+    )
+
+
+def _unique(*subjects: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(subjects))
 
 
 @dataclass(frozen=True)
@@ -70,21 +118,28 @@ NATS_USERS: tuple[NatsUser, ...] = (
     NatsUser(
         "relay",
         "mentorflow relay",
-        publish=("mentorflow.events.>", _JETSTREAM_API),
+        publish=("mentorflow.events.>", _JETSTREAM_INFO, *_manages_stream(_EVENTS_STREAM)),
         subscribe=(_INBOX,),
     ),
     NatsUser(
         "projector",
         "mentorflow projector",
-        publish=(_JETSTREAM_API, _JETSTREAM_ACKS, "mentorflow.deadletter.projections.>"),
+        publish=_unique(
+            _JETSTREAM_INFO,
+            *_consumes_stream(_EVENTS_STREAM),
+            *_creates_stream(_PROJECTIONS_DEAD_LETTER_STREAM),
+            "mentorflow.deadletter.projections.>",
+        ),
         subscribe=(_INBOX,),
     ),
     NatsUser(
         "api",
         "mentorflow api (with its cohort-launch command consumer)",
-        publish=(
-            _JETSTREAM_API,
-            _JETSTREAM_ACKS,
+        publish=_unique(
+            _JETSTREAM_INFO,
+            *_creates_stream(_COMMANDS_STREAM),
+            *_consumes_stream(_COMMANDS_STREAM),
+            *_creates_stream(_COMMANDS_DEAD_LETTER_STREAM),
             "mentorflow.results.>",
             "mentorflow.deadletter.commands.>",
             _INBOX,
@@ -94,14 +149,14 @@ NATS_USERS: tuple[NatsUser, ...] = (
     NatsUser(
         "commander",
         "an outside system that sends commands (an HR system launching cohorts)",
-        publish=("mentorflow.commands.>", "$JS.API.INFO"),
+        publish=("mentorflow.commands.>", _JETSTREAM_INFO),
         subscribe=(_INBOX, "mentorflow.results.>"),
     ),
     NatsUser(
         "subscriber",
         "an outside service that reads events only",
         publish=(
-            "$JS.API.INFO",
+            _JETSTREAM_INFO,
             f"$JS.API.STREAM.INFO.{_EVENTS_STREAM}",
             f"$JS.API.CONSUMER.CREATE.{_EVENTS_STREAM}",
             f"$JS.API.CONSUMER.CREATE.{_EVENTS_STREAM}.>",

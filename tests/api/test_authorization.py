@@ -253,6 +253,8 @@ async def test_authorization_matrix(
 
     if expected == OK:
         assert response.status_code in PASSED, response.text
+        if response.status_code == 422:  # the relationship's rules, not a malformed body
+            assert response.json()["error"]["code"] == "command_rejected", response.text
         return
     assert response.status_code == int(expected), response.text
     assert len(await api_stack.store.read_stream(world.own.mentorship_id)) == before
@@ -267,6 +269,15 @@ async def test_authorization_matrix(
             # The same answer as for a relationship that does not exist.
             assert missing.status_code == 404
             assert response.json()["error"]["message"].startswith("no ")
+        elif "/development-plan" in route.path:
+            nobody = await http.get(
+                "/people/nobody-at-all/development-plan",
+                headers=_headers(tokens, world, caller, ops_token),
+            )
+            assert nobody.status_code == 404
+            assert response.json()["error"]["message"] == nobody.json()["error"]["message"].replace(
+                "nobody-at-all", world.own.mentee_id
+            )
 
 
 async def test_hr_changes_are_recorded_as_hrs_with_the_token_id(

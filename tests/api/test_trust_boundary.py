@@ -14,13 +14,25 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import WorkflowUpdateFailedError
 
 from domain.mentorship import commands as c
+from domain.mentorship import decisions
 from mentorflow.api.tokens import Role
 from tests.api.conftest import ApiStack
-from tests.api.support import Pair, Tokens, conversation, onboard, project, start_pair
+from tests.api.support import (
+    Pair,
+    Tokens,
+    conversation,
+    onboard,
+    project,
+    start_pair,
+    terms,
+    unique,
+)
 from tests.support import assert_eventually
 from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_models import MentorshipWorkflowInput
 
 SECRET = "b-wants-to-leave-7731"
 
@@ -90,19 +102,30 @@ async def test_sealed_values_are_refused_in_every_text_input_naming_the_field(
 
 
 async def test_another_persons_sealed_values_never_open_even_past_validation(
-    http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack
+    http: httpx.AsyncClient,
+    tokens: Tokens,
+    api_stack: ApiStack,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sealed = await _b_tokens(http, tokens, api_stack)
     a = await _new_pair(http, tokens, api_stack)
     handle = api_stack.client.get_workflow_handle_for(MentorshipWorkflow.run, a.mentorship_id)
     now = datetime.now(UTC)
-    # Straight into the workflow (as a payload-key holder could): the API's checks are gone.
+    # Straight into the workflow (as a payload-key holder could): its rules refuse it too.
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            MentorshipWorkflow.set_challenge,
+            c.SetChallenge(skill="negotiation", description=sealed[0], due_at=now + 7 * DAY),
+        )
+    assert "sealed" in str(refused.value.cause)
+    # Now with the rules' text check gone too (a gap in validation): still nothing opens.
+    monkeypatch.setattr(decisions, "text_problem", lambda text: None)
     await handle.execute_update(
         MentorshipWorkflow.log_conversation,
         c.LogConversation(
             held_at=now - timedelta(seconds=10),
             goal_ids=["g-1"],
-            skills=sealed,
+            skills=[token for token in sealed if len(token) <= 100],  # a skill's limit
             action_items=[
                 c.ActionItemInput(owner="mentee", description=sealed[0], due_at=now + 7 * DAY)
             ],
@@ -122,7 +145,9 @@ async def test_another_persons_sealed_values_never_open_even_past_validation(
         assert plan.status_code == 200, plan.text
         assert SECRET not in plan.text
     [part] = plan.json()["relationships"]
-    assert set(sealed) <= set(part["skills_worked_on"])  # shown as stored, never opened
+    short = {token for token in sealed if len(token) <= 100}
+    assert short
+    assert short <= set(part["skills_worked_on"])  # shown as stored, never opened
 
 
 @pytest.mark.parametrize(
@@ -277,16 +302,42 @@ async def test_each_side_gives_its_own_feedback_with_ratings(
 async def test_the_development_plan_is_paginated(
     http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack
 ) -> None:
-    a = await _new_pair(http, tokens, api_stack)
+    first = await _new_pair(http, tokens, api_stack)
+    # The same mentee in a second relationship (another cohort): two parts to page through.
+    second_cohort = unique("api")
+    second = f"mentorship-{second_cohort}-{first.mentee_id}"
+    await api_stack.client.start_workflow(
+        MentorshipWorkflow.run,
+        MentorshipWorkflowInput(
+            cohort_id=second_cohort,
+            mentor_id=unique("mentor"),
+            mentee_id=first.mentee_id,
+            terms=terms(second_cohort),
+            match_score=0.7,
+        ),
+        id=second,
+        task_queue=api_stack.task_queue,
+    )
+    await assert_eventually(
+        lambda: api_stack.store.read_stream(second), lambda events: len(events) >= 2, timeout=10
+    )
     await project(api_stack.store)
-    url = f"/people/{a.mentee_id}/development-plan"
+    url = f"/people/{first.mentee_id}/development-plan"
+    mentee = tokens.headers(first.mentee_id)
 
-    page = await http.get(url, params={"limit": 1}, headers=tokens.headers(a.mentee_id))
+    whole = await http.get(url, headers=mentee)
+    page_one = await http.get(url, params={"limit": 1}, headers=mentee)
+    after = page_one.json()["next_after"]
+    page_two = await http.get(url, params={"limit": 1, "after": after}, headers=mentee)
     too_many = await http.get(url, params={"limit": 10_000}, headers=tokens.hr)
 
-    assert page.status_code == 200, page.text
-    assert len(page.json()["relationships"]) == 1
-    assert page.json()["next_after"] is None
+    ids = [part["mentorship_id"] for part in whole.json()["relationships"]]
+    assert sorted(ids) == sorted([first.mentorship_id, second])
+    assert whole.json()["next_after"] is None
+    assert [part["mentorship_id"] for part in page_one.json()["relationships"]] == ids[:1]
+    assert after == ids[0]
+    assert [part["mentorship_id"] for part in page_two.json()["relationships"]] == ids[1:]
+    assert page_two.json()["next_after"] is None
     assert too_many.status_code == 422
 
 

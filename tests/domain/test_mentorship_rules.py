@@ -9,6 +9,7 @@ import pytest
 from domain.mentorship import commands as c
 from domain.mentorship.decisions import (
     QUOTE_ATTEMPTS,
+    STATE_BUDGET_BYTES,
     CommandRejected,
     check,
     decide,
@@ -252,3 +253,39 @@ def test_hr_changes_record_who_made_them() -> None:
     recorded_by = events[-1]
     assert isinstance(recorded_by, m.ChangeMadeByHr)
     assert (recorded_by.token_id, recorded_by.change) == ("tok_test", "complete_action_item")
+
+
+def test_the_private_note_check_answers_only_for_an_open_summary() -> None:
+    state = _active()
+    state = _apply(
+        state,
+        c.LogConversation(
+            held_at=START + DAY,
+            goal_ids=["g-1"],
+            notes="Worried about the reorganisation",
+            action_items=[
+                c.ActionItemInput(owner="mentor", description="Ask", due_at=START + 5 * DAY)
+            ],
+        ),
+        START + DAY,
+    )
+    guess = "worried about the reorganisation"
+
+    no_such_cycle = check(
+        state, c.ApproveReviewSummary(cycle_id="nope", edited_text=guess), START + 2 * DAY
+    )
+
+    assert no_such_cycle == ["no review summary for cycle 'nope'"]  # nothing about the notes
+
+
+def test_the_state_budget_refuses_growth_but_never_closing() -> None:
+    state = _active()
+    big = "x" * 4000
+    state.private_notes.extend([big] * (STATE_BUDGET_BYTES // 4000 + 1))
+
+    growing = check(state, c.AddGoal(horizon="short", description="One more"), START + DAY)
+    closing = check(state, c.CloseMentorship(reason="completed"), START + DAY)
+
+    assert len(growing) == 1
+    assert "budget" in growing[0]
+    assert closing == []

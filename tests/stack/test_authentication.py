@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import stat
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import asyncpg
 import nats
 import nats.errors
 import pytest
+from faststream.nats import NatsBroker
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, RePublish, StreamConfig
+from nats.js.errors import NotFoundError
 
 from bus import BusConfig
 from bus.broker import close_broker, create_broker
 from bus.stream import ensure_stream
+from eventstore import PostgresEventStore
+from mentorflow.commands import REPLY_TO_HEADER, CommandsConfig, include_commands
 from mentorflow.keyring import KEYS_ENV_FILE, read_env_file
 from mentorflow.settings import Settings
 from mentorflow.stack import LocalStack, StackConfig, StackConfigInvalid
-from mentorflow.stack.credentials import NATS_USERS, SERVICE_USER
+from mentorflow.stack.credentials import NATS_USERS, SERVICE_USER, STREAMS_BY_OWNER
 from mentorflow.stack.postgres_server import PostgresServer
+from projections import ProjectorConfig, all_projections
+from projections.router import projection_router, wait_for_stream
 from tests.stack.conftest import RunningStack
 from tests.support import assert_eventually
 
@@ -75,6 +85,56 @@ async def _publish_as(config: StackConfig, user: str, subject: str) -> bool:
                 )
                 return False
             return True
+
+
+def _permission_violations(errors: list[Exception]) -> list[Exception]:
+    return [error for error in errors if "permissions violation" in str(error).lower()]
+
+
+async def _refused(
+    config: StackConfig, user: str, request: Callable[[JetStreamContext], Awaitable[object]]
+) -> None:
+    """``user``'s JetStream API request is refused by the server's permissions.
+
+    A refusal is a permissions violation without an answer (a timeout), not an error of the
+    JetStream API (which would mean the request was allowed and failed on its merits).
+    """
+    errors: list[Exception] = []
+    async with _connected(config.nats_url_for(user), errors) as client:
+        with pytest.raises(nats.errors.TimeoutError):
+            await request(client.jetstream(timeout=1))
+        await assert_eventually(
+            lambda: asyncio.sleep(0, errors),
+            lambda seen: bool(_permission_violations(seen)),
+            timeout=5,
+            message=f"{user} told its JetStream API request was refused",
+        )
+
+
+async def _events_stream_exists(config: StackConfig) -> int:
+    """Create the events stream (as the relay) if needed; its message count."""
+    broker = create_broker(BusConfig(nats_url=config.nats_url_for("relay")))
+    await broker.connect()
+    try:
+        info = await ensure_stream(broker, BusConfig(nats_url=config.nats_url_for("relay")))
+        await broker.connection.jetstream().publish(
+            f"mentorflow.events.cohort.Kept{uuid.uuid4().hex[:8]}", b"{}", stream=EVENTS_STREAM
+        )
+    finally:
+        await close_broker(broker)
+    return info.state.messages + 1
+
+
+def _forged_stream(kind: str) -> StreamConfig:
+    """A stream that would put messages on event subjects: by its subjects, or republishing."""
+    token = uuid.uuid4().hex[:8]
+    if kind == "subjects":
+        return StreamConfig(name=f"FORGED_{token}", subjects=[f"mentorflow.events.f{token}.>"])
+    return StreamConfig(
+        name=f"FORGED_{token}",
+        subjects=[f"forged.{token}.>"],
+        republish=RePublish(src=f"forged.{token}.>", dest=f"mentorflow.events.f{token}.>"),
+    )
 
 
 async def test_nats_refuses_a_connection_without_credentials(running_stack: RunningStack) -> None:
@@ -162,6 +222,161 @@ async def test_the_relay_user_feeds_the_events_stream_and_a_subscriber_only_read
             await jetstream.publish(subject, b"{}", stream=EVENTS_STREAM, timeout=2)
 
 
+@pytest.mark.parametrize("user", ["api", "projector", "relay", "subscriber", "commander"])
+@pytest.mark.parametrize("operation", ["delete", "purge"])
+async def test_no_service_user_may_delete_or_purge_the_events_stream(
+    running_stack: RunningStack, user: str, operation: str
+) -> None:
+    config = running_stack.config
+    messages = await _events_stream_exists(config)
+
+    async def request(jetstream: JetStreamContext) -> object:
+        if operation == "delete":
+            return await jetstream.delete_stream(EVENTS_STREAM)
+        return await jetstream.purge_stream(EVENTS_STREAM)
+
+    await _refused(config, user, request)
+    async with _connected(config.nats_url) as admin:
+        info = await admin.jetstream().stream_info(EVENTS_STREAM)
+    assert info.state.messages >= messages
+
+
+@pytest.mark.parametrize("user", ["api", "projector", "relay", "subscriber", "commander"])
+@pytest.mark.parametrize("kind", ["subjects", "republish"])
+async def test_no_service_user_may_create_a_stream_that_feeds_event_subjects(
+    running_stack: RunningStack, user: str, kind: str
+) -> None:
+    config = running_stack.config
+    await _events_stream_exists(config)
+    forged = _forged_stream(kind)
+
+    await _refused(config, user, lambda jetstream: jetstream.add_stream(forged))
+    async with _connected(config.nats_url) as admin:
+        with pytest.raises(NotFoundError):
+            await admin.jetstream().stream_info(forged.name or "")
+
+
+async def test_the_admin_user_may_create_a_republishing_stream(
+    running_stack: RunningStack,
+) -> None:
+    # The control of the test above: the request is refused for the user, not for its content.
+    forged = _forged_stream("republish")
+    async with _connected(running_stack.config.nats_url) as admin:
+        jetstream = admin.jetstream()
+        await jetstream.add_stream(forged)
+        await jetstream.delete_stream(forged.name or "")
+
+
+@pytest.mark.parametrize("user", ["api", "projector"])
+async def test_a_service_may_not_reconfigure_even_its_own_streams(
+    running_stack: RunningStack, user: str
+) -> None:
+    # Updating its own stream would let it republish into mentorflow.events.> all the same.
+    stream = STREAMS_BY_OWNER[user][0]
+    token = uuid.uuid4().hex[:8]
+    update = StreamConfig(
+        name=stream,
+        subjects=[f"forged.{token}.>"],
+        republish=RePublish(src=f"forged.{token}.>", dest=f"mentorflow.events.f{token}.>"),
+    )
+
+    await _refused(running_stack.config, user, lambda jetstream: jetstream.update_stream(update))
+    await _refused(
+        running_stack.config,
+        user,
+        lambda jetstream: jetstream.update_stream(
+            StreamConfig(name=EVENTS_STREAM, subjects=["mentorflow.events.>"])
+        ),
+    )
+
+
+async def _refusing_launcher(_spec: Any) -> Any:
+    raise RuntimeError("no launches in this test")
+
+
+async def test_the_api_user_runs_its_command_consumer_and_answers_commands(
+    running_stack: RunningStack,
+) -> None:
+    config = running_stack.config
+    commands = CommandsConfig(durable=f"test-launcher-{uuid.uuid4().hex[:8]}")
+    inbox = f"_INBOX.launch{uuid.uuid4().hex[:8]}"
+    errors: list[Exception] = []
+
+    async def record(error: Exception) -> None:
+        errors.append(error)
+
+    try:
+        for _start in range(2):  # the first start creates the streams, the next finds them
+            broker = NatsBroker(
+                config.nats_url_for("api"), error_cb=record, log_level=logging.DEBUG
+            )
+            include_commands(broker, _refusing_launcher, commands)
+            await broker.start()
+            try:
+                async with _connected(config.nats_url_for("commander")) as commander:
+                    answers = await commander.subscribe(inbox)
+                    await commander.jetstream().publish(
+                        commands.launch_subject,
+                        b'{"not": "a cohort spec"}',
+                        headers={REPLY_TO_HEADER: inbox},
+                    )
+                    answer = await answers.next_msg(timeout=10)
+                assert json.loads(answer.data)["status"] == "rejected"
+            finally:
+                await broker.stop()
+    finally:
+        async with _connected(config.nats_url) as admin:
+            await admin.jetstream().delete_consumer(commands.stream, commands.durable)
+    assert not _permission_violations(errors)
+
+
+async def test_the_projector_user_runs_its_consumers_and_parks_dead_letters(
+    running_stack: RunningStack,
+) -> None:
+    config = running_stack.config
+    await _events_stream_exists(config)
+    token = uuid.uuid4().hex[:8]
+    # A prefix no event is published under: the consumers fetch, but never get an event.
+    projector = ProjectorConfig(
+        subject_prefix=f"mentorflow.events.test{token}", durable_prefix=f"test-{token}"
+    )
+    projection = all_projections()[0]
+    durable = projector.durable(projection.name)
+    errors: list[Exception] = []
+
+    async def record(error: Exception) -> None:
+        errors.append(error)
+
+    try:
+        for _start in range(2):
+            broker = NatsBroker(
+                config.nats_url_for("projector"), error_cb=record, log_level=logging.DEBUG
+            )
+            router, _ = projection_router(cast(PostgresEventStore, None), projector, [projection])
+            broker.include_router(router)
+            await broker.connect()
+            try:
+                await wait_for_stream(broker, projector.stream, timeout=10)
+                await broker.start()
+                await asyncio.sleep(0.5)  # a few fetches
+                await broker.publish(
+                    b"{}",
+                    projector.dead_letter_subject(f"test{token}"),
+                    stream=projector.dead_letter_stream,
+                    timeout=5,
+                )
+            finally:
+                await broker.stop()
+        async with _connected(config.nats_url) as admin:
+            info = await admin.jetstream().consumer_info(projector.stream, durable)
+            assert info.config.filter_subject == projector.subject(projection.stream_types)
+    finally:
+        async with _connected(config.nats_url) as admin:
+            with contextlib.suppress(NotFoundError):
+                await admin.jetstream().delete_consumer(projector.stream, durable)
+    assert not _permission_violations(errors)
+
+
 async def test_postgres_refuses_a_connection_without_the_password(
     running_stack: RunningStack,
 ) -> None:
@@ -222,3 +437,15 @@ async def test_stack_env_carries_the_credentials_and_status_hides_them(
     assert database_password not in rendered
     nats_config = running_stack.config.state_dir / "nats-server.conf"
     assert stat.S_IMODE(nats_config.stat().st_mode) == 0o600
+
+
+def test_the_permissions_name_the_streams_the_services_use() -> None:
+    commands = CommandsConfig()
+    projector = ProjectorConfig()
+
+    assert STREAMS_BY_OWNER == {
+        "relay": (BusConfig().stream_name,),
+        "projector": (projector.dead_letter_stream,),
+        "api": (commands.stream, commands.dead_letter_stream),
+    }
+    assert projector.stream == BusConfig().stream_name == EVENTS_STREAM

@@ -1,8 +1,9 @@
-"""One bad update never wedges a relationship (trust-boundary issue, finding 2b).
+"""One bad update never wedges a relationship (trust-boundary issue, finding 2).
 
-The API refuses control characters before anything reaches Temporal; these tests go around
-it, straight into the workflow update, to show the second depth: data PostgreSQL refuses is
-a non-retryable append failure, the update is rejected cleanly and the next change works.
+The API and the workflow's own rules refuse control characters; the first test shows the
+rules do it for an update sent straight to the workflow. The others take the rules' text check
+out (as a gap in validation would) to show the last depth: data PostgreSQL refuses is a
+non-retryable append failure, the update is rejected cleanly and the next change works.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.mentorship import commands as c
+from domain.mentorship import decisions
 from eventstore import PostgresEventStore
 from tests.workflows.scenario import (
     Handle,
@@ -78,7 +80,9 @@ async def test_a_poison_value_past_validation_is_rejected_and_the_next_change_su
     time_skipping_env: WorkflowEnvironment,
     session_store: PostgresEventStore,
     poisoned: Callable[[datetime, list[str]], PoisonedUpdate],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(decisions, "text_problem", lambda text: None)  # a validation gap
     env = time_skipping_env
     async with running_worker(env.client, session_store) as harness:
         start = await env.get_current_time()
@@ -100,3 +104,22 @@ async def test_a_poison_value_past_validation_is_rejected_and_the_next_change_su
         )
         assert accepted.recorded == ["ConversationHeld"]
         assert await session_store.stream_version(handle.id) == before + 1
+
+
+async def test_the_workflow_rules_refuse_control_characters_themselves(
+    time_skipping_env: WorkflowEnvironment, session_store: PostgresEventStore
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, session_store) as harness:
+        start = await env.get_current_time()
+        handle = await start_mentorship(harness, program_terms(start))
+        goals = await onboard(handle, start)
+        update = _poisoned_conversation(await env.get_current_time(), goals)
+
+        with pytest.raises(WorkflowUpdateFailedError) as raised:
+            await asyncio.wait_for(update(handle), timeout=PROMPT)
+
+    cause = raised.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "CommandRejected"
+    assert cause.details[0] == ["skills[0] contains the control character U+0000"]
