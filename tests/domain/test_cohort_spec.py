@@ -333,3 +333,20 @@ def test_the_error_message_lists_every_problem() -> None:
     error = CohortSpecInvalid(["a: one", "b: two"])
 
     assert str(error) == "cohort spec has 2 problem(s):\n- a: one\n- b: two"
+
+
+def test_hostile_text_is_refused_with_its_location() -> None:
+    document = valid_document()
+    document["program"]["name"] = "sealed:v2:p-001:AAAA"
+    document["participants"][0]["department"] = "Plat\x00form"
+    document["participants"][1]["wants_to_develop"] = ["python", "x\ud800"]
+    document["participants"][2]["career_objectives"] = [f"o-{n}" for n in range(51)]
+
+    problems = problems_of(document, "data")
+
+    assert any(p.startswith("program.name") and "sealed value" in p for p in problems), problems
+    assert any(p.startswith("participants[0].department") and "U+0000" in p for p in problems)
+    assert any(p.startswith("participants[1].wants_to_develop[1]") for p in problems), problems
+    assert any(p.startswith("participants[2].career_objectives") and "50" in p for p in problems), (
+        problems
+    )
