@@ -443,9 +443,9 @@ def test_the_permissions_name_the_streams_the_services_use() -> None:
     commands = CommandsConfig()
     projector = ProjectorConfig()
 
-    assert STREAMS_BY_OWNER == {
+    assert {
         "relay": (BusConfig().stream_name,),
         "projector": (projector.dead_letter_stream,),
         "api": (commands.stream, commands.dead_letter_stream),
-    }
+    } == STREAMS_BY_OWNER
     assert projector.stream == BusConfig().stream_name == EVENTS_STREAM
