@@ -12,13 +12,14 @@ from fastapi import APIRouter, Path
 
 from domain.mentorship import commands as c
 from mentorflow.api.access import Side, ensure_can_read
-from mentorflow.api.auth import Caller
+from mentorflow.api.auth import Caller, HrAdmin
 from mentorflow.api.changes import IdempotencyKey, change, relationship_of
 from mentorflow.api.context import Services
 from mentorflow.api.errors import (
     CONFLICT_RESPONSE,
     ERROR_RESPONSES,
     NOT_FOUND_RESPONSE,
+    Forbidden,
     NotFound,
     ServiceUnavailable,
 )
@@ -35,6 +36,7 @@ from mentorflow.api.models.mentorship_requests import (
     ConversationFeedbackRequest,
     ConversationRequest,
     DropGoalRequest,
+    ExtendDeadlineRequest,
     FeedbackRequest,
     GoalRequest,
     RescheduleRequest,
@@ -48,9 +50,11 @@ from mentorflow.api.models.mentorship_views import (
     ConversationLogged,
     GoalAdded,
     MentorshipView,
+    ReviewSummaryView,
 )
 from mentorflow.api.read_models import mentorship_overview
 from mentorflow.api.temporal import mentorship_snapshot
+from mentorflow.api.tokens import Role
 from workflows.mentorship import MentorshipWorkflow
 
 router = APIRouter(
@@ -349,6 +353,54 @@ async def reschedule_action_item(
         MentorshipWorkflow.reschedule_action_item,
         c.RescheduleActionItem(item_id=item_id, due_at=body.due_at, reason=body.reason),
         operation="reschedule-action-item",
+    )
+
+
+@router.get("/review-summaries/{cycle_id}", summary="Read a review summary before sharing it")
+async def get_review_summary(
+    mentorship_id: MentorshipIdPath, cycle_id: CycleIdPath, services: Services, caller: Caller
+) -> ReviewSummaryView:
+    """The summary drafted for a review cycle, as the mentee will share it (or did).
+
+    The mentee and HR read it; the mentor and services do not (it is the mentee's until
+    shared). Live from the relationship's workflow.
+    """
+    snapshot = await mentorship_snapshot(
+        services.client, mentorship_id, timeout=services.limits.query_timeout_seconds
+    )
+    relationship = relationship_of(mentorship_id, snapshot)
+    ensure_can_read(caller, relationship)
+    if caller.role is Role.SERVICE or (
+        caller.role is not Role.HR_ADMIN and caller.person_id != relationship.mentee_id
+    ):
+        raise Forbidden("only the mentee (and HR) read a summary before it is shared")
+    review = snapshot.get("reviews", {}).get(cycle_id)
+    if review is None:
+        raise NotFound(f"no review summary for cycle {cycle_id}")
+    return ReviewSummaryView(
+        mentorship_id=mentorship_id,
+        cycle_id=cycle_id,
+        status=review["status"],
+        respond_by=review["respond_by"],
+        summary=review["summary"],
+    )
+
+
+@router.post("/extend-deadline", summary="Move a deadline (HR)")
+async def extend_deadline(
+    mentorship_id: MentorshipIdPath,
+    body: ExtendDeadlineRequest,
+    services: Services,
+    caller: HrAdmin,
+) -> CommandAccepted:
+    """HR moves the onboarding deadline or the next conversation's due date, with a reason."""
+    return await change(
+        services,
+        caller,
+        mentorship_id,
+        MentorshipWorkflow.extend_deadline,
+        c.ExtendDeadline(**body.model_dump()),
+        operation="extend-deadline",
     )
 
 

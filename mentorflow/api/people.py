@@ -12,9 +12,11 @@ from mentorflow.api.context import Services
 from mentorflow.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSE, NotFound
 from mentorflow.api.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from mentorflow.api.models.identifiers import MENTORSHIP_ID_PATTERN, PersonIdPath
+from mentorflow.api.models.mentorship_views import PersonMentorship, PersonMentorships
 from mentorflow.api.models.people import DevelopmentPlan
 from mentorflow.api.personal import open_plan
-from mentorflow.api.read_models import development_plan
+from mentorflow.api.read_models import development_plan, relationships_of
+from mentorflow.api.tokens import PARTICIPANT_ROLES, Role
 from mentorflow.people import ForgetOutcome, forget_person
 
 router = APIRouter(tags=["people"], responses=ERROR_RESPONSES)
@@ -71,6 +73,46 @@ async def get_development_plan(
             relationships=page,
             next_after=page[-1].mentorship_id if rest else None,
         ),
+    )
+
+
+@router.get("/people/{person_id}/mentorships", summary="A person's own relationships")
+async def get_person_mentorships(
+    person_id: PersonIdPath,
+    services: Services,
+    caller: Caller,
+    after: Annotated[
+        str | None,
+        Query(pattern=MENTORSHIP_ID_PATTERN, description="`next_after` of the previous page"),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Relationships per page, ≤ {MAX_PAGE_SIZE}")
+    ] = DEFAULT_PAGE_SIZE,
+) -> PersonMentorships:
+    """Every relationship the person mentors or is mentored in, with their side and figures.
+
+    A participant reads only their own list; HR and services anyone's. Another participant's
+    list is 404, as is a person nobody has heard of.
+    """
+    own = caller.person_id == person_id and caller.role in PARTICIPANT_ROLES
+    if not own and caller.role not in (Role.HR_ADMIN, Role.SERVICE):
+        raise NotFound(f"no relationships for {person_id}")
+    rows = await relationships_of(services.pool, person_id, after=after, limit=limit + 1)
+    page = rows[:limit]
+    return PersonMentorships(
+        person_id=person_id,
+        items=[
+            PersonMentorship(
+                mentorship_id=relationship.mentorship_id,
+                cohort_id=relationship.cohort_id,
+                mentor_id=relationship.mentor_id,
+                mentee_id=relationship.mentee_id,
+                side="mentor" if relationship.mentor_id == person_id else "mentee",
+                overview=overview,
+            )
+            for relationship, overview in page
+        ],
+        next_after=page[-1][0].mentorship_id if len(rows) > limit else None,
     )
 
 

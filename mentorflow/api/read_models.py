@@ -73,6 +73,28 @@ async def find_relationship(pool: asyncpg.Pool, mentorship_id: str) -> Relations
 
 
 @_translated
+async def relationships_of(
+    pool: asyncpg.Pool, person_id: str, *, after: str | None, limit: int
+) -> list[tuple[Relationship, MentorshipOverview]]:
+    """The relationships a person mentors or is mentored in, in id order, a page at a time."""
+    rows = await pool.fetch(
+        f"SELECT * FROM {SCHEMA}.mentorship_overview "
+        "WHERE (mentor_id = $1 OR mentee_id = $1) AND ($2::text IS NULL OR stream_id > $2) "
+        "ORDER BY stream_id LIMIT $3",
+        person_id,
+        after,
+        limit,
+    )
+    return [
+        (
+            Relationship(row["stream_id"], row["cohort_id"], row["mentor_id"], row["mentee_id"]),
+            _model(MentorshipOverview, row),
+        )
+        for row in rows
+    ]
+
+
+@_translated
 async def mentorship_overview(
     pool: asyncpg.Pool, mentorship_id: str
 ) -> tuple[Relationship, MentorshipOverview] | None:

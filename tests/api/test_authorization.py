@@ -31,6 +31,7 @@ CALLERS = (
     "other_mentee",
 )
 OK = "ok"
+CYCLE = "matrix-h1"
 PASSED = {200, 201, 202, 409, 422}
 """Statuses of a request that passed authorization (409/422: the rules said no)."""
 
@@ -63,6 +64,14 @@ async def world(http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack) ->
     launched = await http.post("/cohorts", json=cohort_spec(), headers=tokens.hr)
     assert launched.status_code == 202, launched.text
     await project(api_stack.store)
+    cycle = await http.post(
+        "/review-cycles", json={"cohort_id": own.cohort_id, "cycle_id": CYCLE}, headers=tokens.hr
+    )
+    assert cycle.status_code == 202, cycle.text
+    handle = api_stack.client.get_workflow_handle(own.mentorship_id)
+    await assert_eventually(
+        lambda: handle.query("state"), lambda state: CYCLE in state["reviews"], timeout=20
+    )
     return World(own, other, launched.json()["cohort_id"])
 
 
@@ -186,8 +195,19 @@ ROUTES = [
         _json({"usefulness": 5, "listening": 4, "clarity": 4}),
         PARTICIPANTS,
     ),
+    Route("GET", "/mentorships/{m}/review-summaries/" + CYCLE, _none, MENTEE),
     Route(
-        "POST", "/mentorships/{m}/review-summaries/2027-h1/approve", _json({}), PARTICIPANT_MENTEE
+        "POST",
+        "/mentorships/{m}/review-summaries/" + CYCLE + "/approve",
+        _json({}),
+        PARTICIPANT_MENTEE,
+    ),
+    Route("GET", "/people/{mentee}/mentorships", _none, (OK, OK, "404", "404", OK, "404", "404")),
+    Route(
+        "POST",
+        "/mentorships/{m}/extend-deadline",
+        lambda world: {"deadline": "conversation", "new_deadline": _soon(20), "reason": "leave"},
+        HR,
     ),
     Route(
         "POST",

@@ -277,11 +277,23 @@ async def test_a_mentee_shares_a_review_summary_after_hr_starts_the_cycle(
         lambda state: "2027-h1" in state["reviews"],
         timeout=30,
     )
+    summary_path = f"/mentorships/{pair.mentorship_id}/review-summaries/2027-h1"
+    draft = await http.get(summary_path, headers=tokens.headers(pair.mentee_id))
+    by_mentor = await http.get(summary_path, headers=tokens.headers(pair.mentor_id, Role.MENTOR))
     approved = await http.post(
-        f"/mentorships/{pair.mentorship_id}/review-summaries/2027-h1/approve",
+        f"{summary_path}/approve",
         json={"edited_text": "We worked on stakeholder management and a design review."},
         headers=tokens.headers(pair.mentee_id),
     )
+    shared = await http.get(summary_path, headers=tokens.hr)
+
+    # The mentee reads the draft before approving it; the mentor does not.
+    assert draft.status_code == 200, draft.text
+    assert draft.json()["status"] == "awaiting_mentee"
+    assert draft.json()["summary"]["conversations_held"] >= 1
+    assert by_mentor.status_code == 403
+    assert shared.json()["status"] == "shared"
+    assert shared.json()["summary"]["text"].startswith("We worked on stakeholder management")
 
     assert started.status_code == 202, started.text
     assert started.json() == {

@@ -171,3 +171,11 @@ class ConversationFeedbackRequest(_Request):
     preparation: Rating | None = Field(default=None, description="Mentee, rated by the mentor")
     follow_through: Rating | None = Field(default=None, description="Mentee, rated by the mentor")
     comment: SafeText = Field(default="", description="Optional; personal data of its author")
+
+
+class ExtendDeadlineRequest(_Request):
+    """HR moves a deadline: the onboarding window or the next conversation."""
+
+    deadline: Literal["onboarding", "conversation"]
+    new_deadline: AwareDatetime = Field(description="ISO 8601 with offset, in the future")
+    reason: ShortText = Field(examples=["the mentor was on leave"])

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from events.mentorship import ReviewSummary
+
 Stage = Literal["matched", "onboarding", "active", "paused", "closing", "closed"]
 
 
@@ -78,3 +80,34 @@ class MentorshipView(BaseModel):
     overview: MentorshipOverview | None = Field(
         description="Null until the relationship's first events are projected"
     )
+
+
+class PersonMentorship(BaseModel):
+    """One of a person's relationships, and their side in it."""
+
+    mentorship_id: str
+    cohort_id: str
+    mentor_id: str
+    mentee_id: str
+    side: Literal["mentor", "mentee"]
+    overview: MentorshipOverview
+
+
+class PersonMentorships(BaseModel):
+    """A person's relationships, a page at a time (mentor or mentee)."""
+
+    person_id: str
+    items: list[PersonMentorship]
+    next_after: str | None = Field(
+        default=None, description="Pass as `after` for the next page; null on the last page"
+    )
+
+
+class ReviewSummaryView(BaseModel):
+    """A review cycle's summary as drafted (or shared), for the mentee to read first."""
+
+    mentorship_id: str
+    cycle_id: str
+    status: Literal["awaiting_mentee", "shared", "withheld"]
+    respond_by: datetime
+    summary: ReviewSummary
