@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Query, Request, Response
 
-from domain.cohort_spec import CohortSpecInvalid, parse_cohort_spec
-from mentorflow.api.auth import HrOrService
+from domain.cohort_spec import CohortSpecInvalid, ParticipantSpec, parse_cohort_spec
+from mentorflow.api.auth import HrAdmin, HrOrService
 from mentorflow.api.context import Services
 from mentorflow.api.errors import (
     ERROR_RESPONSES,
@@ -22,11 +22,25 @@ from mentorflow.api.errors import (
     UnsupportedMediaType,
 )
 from mentorflow.api.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from mentorflow.api.models.cohorts import CohortDashboard, CohortLive, CohortPage, CohortView
+from mentorflow.api.models.cohorts import (
+    ApprovalRequest,
+    CohortDashboard,
+    CohortLive,
+    CohortPage,
+    CohortView,
+)
 from mentorflow.api.models.identifiers import COHORT_ID_PATTERN, PERSON_ID_PATTERN, CohortIdPath
 from mentorflow.api.read_models import cohort_dashboard, cohort_page, cohort_summary
-from mentorflow.api.temporal import cohort_snapshot, launch
+from mentorflow.api.temporal import cohort_matching, cohort_snapshot, launch, update_cohort
 from mentorflow.cohorts import LaunchResult
+from workflows.cohort import CohortWorkflow
+from workflows.cohort_models import (
+    AddParticipant,
+    ApproveMatches,
+    MatchingOutcome,
+    PairOverride,
+    ParticipantAdded,
+)
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["cohorts"], responses=ERROR_RESPONSES)
@@ -181,4 +195,59 @@ async def get_dashboard(
             "mentor_load": loads[:limit],
             "mentor_load_next_after": loads[limit - 1].mentor_id if len(loads) > limit else None,
         }
+    )
+
+
+@router.get(
+    "/cohorts/{cohort_id}/matching",
+    summary="The cohort's matching: pairs with scores and reasons, unmatched with reasons",
+    responses=NOT_FOUND_RESPONSE,
+)
+async def get_matching(
+    cohort_id: CohortIdPath, services: Services, _caller: HrOrService
+) -> MatchingOutcome:
+    """The draft (while awaiting HR's approval) or the final matching, live from the cohort."""
+    return await cohort_matching(
+        services.client, cohort_id, timeout=services.limits.query_timeout_seconds
+    )
+
+
+@router.post(
+    "/cohorts/{cohort_id}/approval",
+    summary="HR approves the draft matching, with overrides",
+    responses=NOT_FOUND_RESPONSE,
+)
+async def approve_matching(
+    cohort_id: CohortIdPath, body: ApprovalRequest, services: Services, _caller: HrAdmin
+) -> MatchingOutcome:
+    """Accept the proposed pairs, replacing some with HR's choices.
+
+    Overrides are checked against every hard constraint and each mentor's capacity, exactly
+    as the cohort's update validator does: 422 names every broken rule and records nothing.
+    """
+    return await update_cohort(
+        services.client,
+        cohort_id,
+        CohortWorkflow.approve_matches,
+        ApproveMatches(overrides=[PairOverride(**o.model_dump()) for o in body.overrides]),
+        timeout=services.limits.update_timeout_seconds,
+    )
+
+
+@router.post(
+    "/cohorts/{cohort_id}/participants",
+    status_code=201,
+    summary="Add a late joiner (validated like the spec)",
+    responses=NOT_FOUND_RESPONSE,
+)
+async def add_participant(
+    cohort_id: CohortIdPath, body: ParticipantSpec, services: Services, _caller: HrAdmin
+) -> ParticipantAdded:
+    """A person joins a running cohort; a mentee among them is matched at once."""
+    return await update_cohort(
+        services.client,
+        cohort_id,
+        CohortWorkflow.add_participant,
+        AddParticipant(participant=body),
+        timeout=services.limits.update_timeout_seconds,
     )

@@ -34,11 +34,13 @@ from mentorflow.api.errors import (
 )
 from mentorflow.cohorts import LaunchResult, launch_cohort
 from workflows.cohort import CohortWorkflow
+from workflows.cohort_models import MatchingOutcome
 from workflows.ids import cohort_workflow_id
 from workflows.mentorship import MentorshipWorkflow
 from workflows.mentorship_models import CommandResult, MentorshipSnapshot, StartReviewCycle
 
 C = TypeVar("C", bound=BaseModel)
+R = TypeVar("R")
 TEMPORAL_PAYLOAD_LIMIT = "2 MiB"
 
 
@@ -150,6 +152,57 @@ async def cohort_snapshot(client: Client, cohort_id: str, *, timeout: float) -> 
             raise NotFound(f"no cohort {cohort_id}") from error
         raise _unavailable(error) from error
     except (RPCTimeoutOrCancelledError, WorkflowQueryFailedError) as error:
+        raise _unavailable(error) from error
+
+
+async def cohort_matching(client: Client, cohort_id: str, *, timeout: float) -> MatchingOutcome:
+    """The cohort's matching (draft while awaiting approval, final after).
+
+    Raises:
+        NotFound: No cohort workflow has this id, or its matching is not done yet.
+        ServiceUnavailable: The workflow did not answer in time.
+    """
+    handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
+    try:
+        outcome = await handle.query(
+            CohortWorkflow.matching, rpc_timeout=timedelta(seconds=timeout)
+        )
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"no cohort {cohort_id}") from error
+        raise _unavailable(error) from error
+    except (RPCTimeoutOrCancelledError, WorkflowQueryFailedError) as error:
+        raise _unavailable(error) from error
+    if outcome is None:
+        raise NotFound(f"the matching of cohort {cohort_id} is not done yet")
+    return outcome
+
+
+async def update_cohort(
+    client: Client,
+    cohort_id: str,
+    update: UpdateMethodMultiParam[[CohortWorkflow, C], R],
+    request: C,
+    *,
+    timeout: float,
+) -> R:
+    """Run an update on a cohort's workflow and return its answer.
+
+    Raises:
+        NotFound: No cohort workflow has this id (or it has ended).
+        CommandRejected: The cohort's rules reject the request (every problem named).
+        ServiceUnavailable: Temporal did not answer in time.
+    """
+    handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
+    try:
+        return await handle.execute_update(update, request, rpc_timeout=timedelta(seconds=timeout))
+    except WorkflowUpdateFailedError as failed:
+        raise _rejection(failed) from failed
+    except RPCTimeoutOrCancelledError as timed_out:
+        raise ServiceUnavailable(f"the cohort did not answer within {timeout:g} s") from timed_out
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"no running cohort {cohort_id}") from error
         raise _unavailable(error) from error
 
 

@@ -8,6 +8,7 @@ Refused cells record nothing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -226,6 +227,20 @@ ROUTES = [
     Route("GET", "/cohorts", _none, HR_OR_SERVICE),
     Route("GET", "/cohorts/{cohort}", _none, HR_OR_SERVICE),
     Route("GET", "/cohorts/{cohort}/dashboard", _none, HR_OR_SERVICE),
+    Route("GET", "/cohorts/{cohort}/matching", _none, HR_OR_SERVICE),
+    Route("POST", "/cohorts/{cohort}/approval", _json({"overrides": []}), HR),
+    Route(
+        "POST",
+        "/cohorts/{cohort}/participants",
+        lambda world: {
+            "id": f"late-{uuid.uuid4().hex[:8]}",
+            "name": "Late Joiner",
+            "roles": ["mentor"],
+            "seniority": 6,
+            "timezone": "UTC",
+        },
+        HR,
+    ),
     Route("POST", "/cohorts", lambda world: cohort_spec(), HR_OR_SERVICE),
     Route(
         "POST",

@@ -204,3 +204,59 @@ async def test_unknown_cohorts_are_404(http: httpx.AsyncClient, tokens: Tokens) 
     )
 
     assert (cohort.status_code, dashboard.status_code, cycle.status_code) == (404, 404, 404)
+
+
+async def test_hr_reviews_approves_and_extends_a_cohort_through_the_api(
+    http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack
+) -> None:
+    spec = cohort_spec()
+    spec["program"]["require_hr_approval"] = True
+    cohort_id = spec["cohort_id"]
+    launched = await _launch(http, tokens, spec)
+    assert launched.status_code == 202, launched.text
+
+    draft = await http.get(f"/cohorts/{cohort_id}/matching", headers=tokens.integration)
+    by_participant = await http.get(
+        f"/cohorts/{cohort_id}/matching", headers=tokens.headers("p-007")
+    )
+    # p-006 manages p-007: never their mentor, whatever HR says.
+    broken = await http.post(
+        f"/cohorts/{cohort_id}/approval",
+        json={"overrides": [{"mentor_id": "p-006", "mentee_id": "p-007"}]},
+        headers=tokens.hr,
+    )
+    by_service = await http.post(
+        f"/cohorts/{cohort_id}/approval", json={"overrides": []}, headers=tokens.integration
+    )
+    approved = await http.post(
+        f"/cohorts/{cohort_id}/approval", json={"overrides": []}, headers=tokens.hr
+    )
+    joiner = {
+        "id": "p-late",
+        "name": "Late Joiner",
+        "roles": ["mentor"],
+        "seniority": 8,
+        "timezone": "Europe/Berlin",
+        "skills": {"python": 4},
+    }
+    joined = await http.post(f"/cohorts/{cohort_id}/participants", json=joiner, headers=tokens.hr)
+    hostile = await http.post(
+        f"/cohorts/{cohort_id}/participants",
+        json={**joiner, "id": "p-late-2", "name": "Bad\x00Name"},
+        headers=tokens.hr,
+    )
+
+    assert draft.status_code == 200, draft.text
+    assert draft.json()["awaiting_approval"] is True
+    assert draft.json()["pairs"], draft.text
+    assert all(pair["reasons"] for pair in draft.json()["pairs"])
+    assert by_participant.status_code == 403
+    assert broken.status_code == 422, broken.text
+    assert any("p-006 -> p-007" in problem for problem in broken.json()["error"]["problems"])
+    assert by_service.status_code == 403
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["awaiting_approval"] is False
+    assert joined.status_code == 201, joined.text
+    assert joined.json()["participant_id"] == "p-late"
+    assert hostile.status_code == 422
+    assert any("name" in problem for problem in hostile.json()["error"]["problems"])

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mentorflow.api.models.identifiers import CohortIdText, LocalIdText
+from mentorflow.api.models.identifiers import CohortIdText, LocalIdText, PersonIdText
 from projections import CohortDashboardView, MentorLoadView
 
 
@@ -80,3 +80,20 @@ class ReviewCycleStarted(BaseModel):
     cycle_id: str
     signalled: list[str] = Field(description="Mentorship ids signalled")
     ended: list[str] = Field(description="Mentorship ids whose workflow had already ended")
+
+
+class OverrideRequest(BaseModel):
+    """HR's choice of mentor for one mentee."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mentee_id: PersonIdText
+    mentor_id: PersonIdText
+
+
+class ApprovalRequest(BaseModel):
+    """HR approves the draft matching, replacing some pairs with its own choices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    overrides: list[OverrideRequest] = Field(default_factory=list, max_length=1000)
