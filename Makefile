@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV := .venv
 RUN := $(UV) run --frozen
 
-.PHONY: venv test soak lint demo bench stack-up stack-down format clean
+.PHONY: venv test test-fast soak lint demo bench stack-up stack-down format clean
 
 venv: $(VENV)/.synced
 
@@ -15,6 +15,11 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 test: venv
 	$(RUN) pytest $(PYTEST_ARGS)
+
+# Everything that needs no server (no PostgreSQL, NATS or Temporal): the inner loop, under a
+# minute. Tests using a server fixture or marked `servers` are left out (tests/conftest.py).
+test-fast: venv
+	$(RUN) pytest --without-servers -q $(PYTEST_ARGS)
 
 # The fault-injection suite at soak size (docs/fault-injection.md); prints a summary table.
 soak: venv

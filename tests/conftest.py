@@ -33,6 +33,35 @@ for _variable, _ring in (
     os.environ.setdefault(_variable, _ring.to_spec())
 
 
+SERVER_FIXTURES = frozenset({"stack", "running_stack", "time_skipping_env"})
+"""Fixtures that start real servers; every server-backed fixture builds on one of them."""
+WITHOUT_SERVERS = "--without-servers"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        WITHOUT_SERVERS,
+        action="store_true",
+        help="run only tests that need no server (make test-fast): leave out those marked "
+        "'servers' and those using a server fixture, directly or through other fixtures",
+    )
+
+
+def needs_servers(item: pytest.Item) -> bool:
+    """Whether ``item`` starts or uses a real server (PostgreSQL, NATS, Temporal)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return item.get_closest_marker("servers") is not None or bool(fixtures & SERVER_FIXTURES)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption(WITHOUT_SERVERS):
+        return
+    kept = [item for item in items if not needs_servers(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if needs_servers(item)])
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[StackAddresses]:
     """PostgreSQL, NATS JetStream and a Temporal dev server for the whole session."""

@@ -60,6 +60,7 @@ def test_the_codec_endpoint_follows_the_api_address(
     assert codec_endpoint(settings) == expected
 
 
+@pytest.mark.servers  # starts a Temporal dev server of its own
 async def test_the_dev_server_ui_announces_the_codec_endpoint(tmp_path: Path) -> None:
     codec = "http://127.0.0.1:8000/codec"
     config = StackConfig.for_tests(tmp_path, temporal_ui=True, ui_codec_endpoint=codec)

@@ -1,4 +1,8 @@
-"""The event-store contract, run against every implementation."""
+"""The event-store contract, run against every implementation.
+
+Every test of `TestEventStoreContract` runs once per store: PostgreSQL (on the session's
+server) and in memory (no server; what `make test-fast` runs).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ import pytest
 
 from eventstore import (
     DuplicateEventConflict,
+    EventsNotStorable,
     EventStore,
     Position,
     PostgresEventStore,
     StreamVersionConflict,
 )
+from eventstore.memory import InMemoryEventStore
 from tests.support import create_database, new_event, unique_stream
 
 
@@ -27,7 +33,12 @@ async def postgres_store(postgres_server_url: str) -> AsyncIterator[PostgresEven
     await store.close()
 
 
-@pytest.fixture(params=["postgres"])
+@pytest.fixture
+def memory_store() -> EventStore:
+    return InMemoryEventStore()
+
+
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.servers), "memory"])
 def store(request: pytest.FixtureRequest) -> EventStore:
     implementation: EventStore = request.getfixturevalue(f"{request.param}_store")
     return implementation
@@ -132,6 +143,16 @@ class TestEventStoreContract:
     async def test_empty_append_is_rejected(self, store: EventStore) -> None:
         with pytest.raises(ValueError, match="at least one event"):
             await store.append(unique_stream(), 0, [])
+
+    @pytest.mark.parametrize("value", ["a\u0000b", float("nan")], ids=["nul", "nan"])
+    async def test_data_json_cannot_hold_is_refused_and_nothing_stored(
+        self, store: EventStore, value: object
+    ) -> None:
+        stream = unique_stream()
+
+        with pytest.raises(EventsNotStorable):
+            await store.append(stream, 0, [new_event(), new_event(data={"value": value})])
+        assert await store.read_stream(stream) == []
 
     async def test_read_stream_from_a_version_with_a_limit(self, store: EventStore) -> None:
         stream = unique_stream()
