@@ -31,7 +31,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-import asyncpg
 import nats.errors
 import structlog
 from faststream.nats import PubAck
@@ -39,22 +38,16 @@ from faststream.nats import PubAck
 from bus.backoff import Backoff, sleep_unless_stopped
 from events import EventEnvelope
 from eventstore import DatabaseUnavailable, Position, StoredEvent
+from eventstore.errors import translate
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
 # Worth retrying: the server or the network is away or slow. Anything else is a bug and
-# stops the relay (its supervisor restarts it, and it resumes from its checkpoint).
+# stops the relay (its supervisor restarts it, and it resumes from its checkpoint). Which
+# database errors are worth retrying, the event store says (`eventstore.errors.translate`).
 PUBLISH_ERRORS: tuple[type[BaseException], ...] = (nats.errors.Error, TimeoutError, OSError)
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    DatabaseUnavailable,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.OperatorInterventionError,
-)
 
 
 class _Stopped(Exception):
@@ -288,7 +281,9 @@ class EventRelay:
         while True:
             try:
                 return await operation()
-            except DATABASE_ERRORS as error:
+            except Exception as error:
+                if not isinstance(translate(error), DatabaseUnavailable):
+                    raise
                 delay = backoff.next_delay()
                 log.warning(
                     "relay_database_failed",

@@ -6,6 +6,8 @@ Driver errors (asyncpg, OS) are translated into these at one choke point each, w
 
 from __future__ import annotations
 
+import asyncpg
+
 
 class EventStoreError(Exception):
     """Base of every event-store error."""
@@ -35,7 +37,19 @@ class DuplicateEventConflict(EventStoreError):
         self.event_ids = event_ids
 
 
-class EventsNotStorable(EventStoreError):
+class DataRejected(EventStoreError):
+    """PostgreSQL refused the data itself: permanent, retrying the same statement cannot help.
+
+    The reason names the error class only: the driver's message may quote the value.
+    """
+
+    def __init__(self, sqlstate: str, reason: str) -> None:
+        super().__init__(f"PostgreSQL refused the data: {reason} ({sqlstate})")
+        self.sqlstate = sqlstate
+        self.reason = reason
+
+
+class EventsNotStorable(DataRejected):
     """PostgreSQL refused the events' data itself (SQLSTATE class 22 or 23): retrying cannot help.
 
     For example a NUL character, which ``jsonb`` cannot hold. Version and id conflicts have
@@ -43,14 +57,13 @@ class EventsNotStorable(EventStoreError):
     """
 
     def __init__(self, stream_id: str, sqlstate: str, reason: str) -> None:
-        super().__init__(f"the events for {stream_id!r} cannot be stored: {reason} ({sqlstate})")
+        super().__init__(sqlstate, reason)
+        self.args = (f"the events for {stream_id!r} cannot be stored: {reason} ({sqlstate})",)
         self.stream_id = stream_id
-        self.sqlstate = sqlstate
-        self.reason = reason
 
 
 class DatabaseUnavailable(EventStoreError):
-    """The database could not be reached."""
+    """The database could not be reached, or is away for now: transient, wait and retry."""
 
     def __init__(self, address: str, detail: str) -> None:
         super().__init__(f"PostgreSQL at {address} is unreachable: {detail}")
@@ -73,3 +86,58 @@ class MigrationChecksumMismatch(MigrationError):
         self.schema = schema
         self.version = version
         self.name = name
+
+
+# SQLSTATE classes of a server that is away or overloaded, or of a transaction that
+# succeeds when run again: 08 connection exception, 53 insufficient resources, 57P operator
+# intervention (admin shutdown, crash shutdown, cannot connect now), 40001 serialization
+# failure, 40P01 deadlock, 0A000 a cached plan invalidated by a table swap (asyncpg's
+# InvalidCachedStatementError, raised when a rebuild swaps read-model tables in).
+_TRANSIENT_SQLSTATES = ("08", "53", "57P", "40001", "40P01", "0A000")
+# The data itself: 22 data exception (e.g. a NUL in jsonb), 23 integrity constraint.
+_REJECTED_SQLSTATES = ("22", "23")
+
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    # A backend terminated mid-statement, as asyncpg reports it (MagicStack/asyncpg#1069):
+    # "cannot switch to state …" rather than a connection error.
+    asyncpg.InternalClientError,
+)
+
+
+def translate(error: BaseException, address: str = "the database") -> EventStoreError | None:
+    """The event store's kind of a driver or OS error; None when it is neither kind.
+
+    The one place that knows which asyncpg and OS errors mean what. Adapters catch
+    `EventStoreError` subclasses, never driver exceptions:
+
+    - `DatabaseUnavailable`: the server or the network is away, overloaded or restarting,
+      or the transaction lost a race it wins when run again. Wait and retry.
+    - `DataRejected`: PostgreSQL refused the data (SQLSTATE class 22 or 23). Never retry.
+
+    Our own errors are returned as they are. Raise the result ``from error``.
+
+    Args:
+        error: What the driver (or the OS below it) raised.
+        address: Where the database is, for the message (redacted DSN).
+    """
+    if isinstance(error, EventStoreError):
+        return error
+    sqlstate = str(getattr(error, "sqlstate", "") or "")
+    if isinstance(error, _UNAVAILABLE) or (
+        isinstance(error, asyncpg.PostgresError) and sqlstate.startswith(_TRANSIENT_SQLSTATES)
+    ):
+        return DatabaseUnavailable(
+            address, type(error).__name__ + (f" ({sqlstate})" * bool(sqlstate))
+        )
+    if isinstance(error, asyncpg.PostgresError) and sqlstate.startswith(_REJECTED_SQLSTATES):
+        return DataRejected(sqlstate, type(error).__name__)
+    return None
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `translate` makes ``error`` a `DatabaseUnavailable`: worth waiting out."""
+    return isinstance(translate(error), DatabaseUnavailable)

@@ -488,6 +488,18 @@ class PostgresEventStore:
         )
         return [_envelope(row) for row in rows]
 
+    async def read_stream_stored(
+        self, stream_id: str, from_version: int = 1, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """As `read_stream`, the events as `StoredEvent` (data still JSON), like `read_all`."""
+        rows = await self._pool.fetch(
+            _READ_STREAM, stream_id, from_version, limit or _READ_ALL_UNBOUNDED_LIMIT
+        )
+        return [
+            StoredEvent(row, Position(row["transaction_number"], row["global_position"]))
+            for row in rows
+        ]
+
     async def read_all(
         self, after: Position = Position.START, limit: int = 1000
     ) -> list[StoredEvent]:

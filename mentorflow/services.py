@@ -1,9 +1,9 @@
 """``mentorflow serve``: every service of mentorflow in one process, for small installations.
 
-The worker, the relay, the projector, the cohort-launch command consumer (and the HTTP API,
-given as an extra service) share one event store pool and one Temporal client. When one of
-them fails, the others are stopped and the error propagates (a supervisor restarts the
-process); docker-compose runs them separately.
+The worker, the relay, the projector (tailing the store), the cohort-launch command
+consumer (and the HTTP API, given as an extra service) share one event store pool and one
+Temporal client. When one of them fails, the others are stopped and the error propagates (a
+supervisor restarts the process); docker-compose runs them separately.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from mentorflow.cohorts import launch_cohort
 from mentorflow.commands import include_commands
 from mentorflow.settings import Settings
 from mentorflow.shutdown import stop_on_signals
-from projections import ProjectorConfig, run_projector
+from projections import run_projector
 from vault import PersonalDataVault
 from worker import build_worker, connect_client
 
@@ -46,16 +46,23 @@ async def serve_all(
         # FastStream logs every message at INFO; DEBUG keeps the services' logs about them.
         broker = NatsBroker(settings.nats_url, log_level=logging.DEBUG)
         include_commands(broker, partial(_launch, client, settings.task_queue))
-        projector = ProjectorConfig(stream=bus.stream_name, subject_prefix=bus.subject_prefix)
 
         async def worker() -> None:
             async with build_worker(client, store, settings.task_queue, vault):
                 await stop.wait()
 
+        async def commands() -> None:
+            await broker.start()
+            try:
+                await stop.wait()
+            finally:
+                await broker.stop()
+
         services: dict[str, Awaitable[None]] = {
             "worker": worker(),
             "relay": run_relay(settings.database_url, bus, stop),
-            "projector": run_projector(broker, store, stop, projector),
+            "projector": run_projector(store, settings.database_url, stop),
+            "commands": commands(),
         }
         for service in extra or []:
             services[getattr(service, "__name__", "service")] = service(settings, stop)

@@ -1,21 +1,26 @@
-"""Read models: projections with per-stream checkpoints, a JetStream runner, and rebuild.
+"""Read models: projections tailing the event store with per-stream checkpoints, and rebuild.
 
 Each projection folds the events of its streams into a state and maps it to rows in the
-``read_models`` schema; rows, state and checkpoint are written in one transaction, so each
-event takes effect exactly once however often, and in whatever order, it is delivered.
+``read_models`` schema; rows, state, checkpoint and the projection's position in the store
+are written in one transaction, so each event takes effect exactly once.
 """
 
-from projections.applier import HandleResult, Outcome, ProjectionApplier
 from projections.base import Projection, StreamProgress
-from projections.config import ProjectorConfig
 from projections.errors import (
-    EventNotInStore,
+    EventAlreadyApplied,
+    EventNotFound,
     ProjectionError,
     RebuildInProgress,
     StreamOutOfOrder,
     UnknownProjection,
 )
-from projections.metrics import ProjectionLag, ProjectionStatus, RateMeter, projection_status
+from projections.metrics import (
+    ProjectionLag,
+    ProjectionStatus,
+    RateMeter,
+    projection_stalls,
+    projection_status,
+)
 from projections.queries import (
     CohortDashboardView,
     MentorLoadView,
@@ -24,36 +29,37 @@ from projections.queries import (
 )
 from projections.rebuild import RebuildResult, rebuild_projections
 from projections.registry import all_projections, select_projections
-from projections.router import projection_router, run_projector, wait_for_stream
+from projections.runner import ProjectionRunner, RunnerOptions, run_projector
 from projections.schema import SCHEMA, migrate_read_models
+from projections.skips import SkipRecord, skip_event
 
 __all__ = [
     "SCHEMA",
     "CohortDashboardView",
-    "EventNotInStore",
-    "HandleResult",
+    "EventAlreadyApplied",
+    "EventNotFound",
     "MentorLoadView",
-    "Outcome",
     "Projection",
-    "ProjectionApplier",
     "ProjectionError",
     "ProjectionLag",
+    "ProjectionRunner",
     "ProjectionStatus",
-    "ProjectorConfig",
     "RateMeter",
     "RebuildInProgress",
     "RebuildResult",
+    "RunnerOptions",
+    "SkipRecord",
     "StreamOutOfOrder",
     "StreamProgress",
     "UnknownProjection",
     "all_projections",
     "migrate_read_models",
-    "projection_router",
+    "projection_stalls",
     "projection_status",
     "read_cohort_dashboard",
     "read_mentor_load",
     "rebuild_projections",
     "run_projector",
     "select_projections",
-    "wait_for_stream",
+    "skip_event",
 ]

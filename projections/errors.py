@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncpg
+from pydantic import ValidationError
 
-from eventstore import DatabaseUnavailable
+from eventstore import EventStoreError
 
 
 class ProjectionError(Exception):
@@ -33,19 +33,21 @@ class StreamOutOfOrder(ProjectionError):
         self.offered = offered
 
 
-class EventNotInStore(ProjectionError):
-    """A message names an event the store does not hold as such (a forged or foreign message).
+class EventNotFound(ProjectionError, LookupError):
+    """A skip names an event the store does not hold, or one the projection does not read."""
 
-    Raised when filling a gap finds fewer events than the message's version implies, or a
-    different event at the message's version.
-    """
+    def __init__(self, projection: str, event_id: str) -> None:
+        super().__init__(f"{projection}: no event {event_id} of its streams in the store")
+        self.projection = projection
+        self.event_id = event_id
 
-    def __init__(self, stream_id: str, stream_version: int, event_id: str) -> None:
-        super().__init__(
-            f"event {event_id} at {stream_id}@{stream_version} is not in the event store"
-        )
-        self.stream_id = stream_id
-        self.stream_version = stream_version
+
+class EventAlreadyApplied(ProjectionError):
+    """A skip names an event the projection has applied already: too late to skip it."""
+
+    def __init__(self, projection: str, event_id: str) -> None:
+        super().__init__(f"{projection}: event {event_id} is applied already")
+        self.projection = projection
         self.event_id = event_id
 
 
@@ -56,23 +58,23 @@ class RebuildInProgress(ProjectionError):
         super().__init__("another projections rebuild is running")
 
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    DatabaseUnavailable,
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.InsufficientResourcesError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-    asyncpg.InvalidCachedStatementError,
-    asyncpg.InternalClientError,
-)
-"""Failures of the infrastructure, not of the message: retried, never dead-lettered.
+_MAX_ERROR_LENGTH = 500
 
-A database outage must not park every event that arrives meanwhile; a deadlock or a plan
-invalidated by a rebuild's table swap succeeds when the transaction is run again. asyncpg
-reports a backend terminated mid-statement as `InternalClientError` ("cannot switch to state
-…", MagicStack/asyncpg#1069) rather than as a connection error, so it is listed too.
-"""
+
+def describe_error(error: BaseException) -> str:
+    """A one-line description of why an event failed, for the stall record and the logs.
+
+    Never the offending input: it may be personal text. Validation errors list locations
+    and reasons; our own errors carry ids only; of anything else, only its type is told.
+    """
+    if isinstance(error, ValidationError):
+        text = "; ".join(
+            f"{'.'.join(str(part) for part in detail['loc']) or 'body'}: {detail['msg']}"
+            for detail in error.errors(include_input=False, include_url=False)
+        )
+        text = f"{type(error).__name__}: {text}"
+    elif isinstance(error, ProjectionError | EventStoreError):
+        text = f"{type(error).__name__}: {error}"
+    else:
+        text = type(error).__name__
+    return text[:_MAX_ERROR_LENGTH]

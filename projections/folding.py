@@ -1,35 +1,36 @@
-"""Folding events into a projection's state, the one code path of live updates and rebuilds."""
+"""Folding events into a projection's state: the one code path of live updates and rebuilds.
+
+Both read `StoredEvent`s from the store (the runner from its position, a rebuild from the
+start) and decode them with `decode_stored`; events an operator skipped
+(`mentorflow projections skip`) decode to nothing, exactly like events of unknown types.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from events import CATALOG, DomainEvent, EventCatalog, EventEnvelope, UnknownEventType
+from events import CATALOG, DomainEvent, EventCatalog, UnknownEventType
 from eventstore import StoredEvent
 from projections.base import Projection, StreamProgress
 from projections.errors import StreamOutOfOrder
 
 Decoded = tuple[DomainEvent, datetime] | None
-"""A typed event with the time it happened, or None for a type this build does not know."""
+"""A typed event with the time it happened, or None for an event to skip."""
 
 
-def decode_envelope(envelope: EventEnvelope, catalog: EventCatalog = CATALOG) -> Decoded:
-    """The typed event of an envelope; None when its type is unknown (newer producer).
+def decode_stored(
+    stored: StoredEvent, catalog: EventCatalog = CATALOG, skipped: Collection[UUID] = ()
+) -> Decoded:
+    """The typed event; None when its type is unknown (newer producer) or it was skipped.
 
     Raises:
         pydantic.ValidationError: The data does not fit its (known) type: a poison event.
     """
-    try:
-        event = catalog.decode_data(envelope.event_type, envelope.schema_version, envelope.data)
-    except UnknownEventType:
+    if skipped and stored.event_id in skipped:
         return None
-    return event, envelope.occurred_at
-
-
-def decode_stored(stored: StoredEvent, catalog: EventCatalog = CATALOG) -> Decoded:
-    """Like `decode_envelope`, for an event read from the store's tail."""
     try:
         recorded = stored.decode(catalog)
     except UnknownEventType:
@@ -50,7 +51,7 @@ def apply_one(
 
     An unknown event type advances the checkpoint as a skipped event: the fact exists, this
     build cannot read it, and holding the stream back would stall every later event. A
-    rebuild after upgrading picks it up.
+    rebuild after upgrading picks it up. An event an operator skipped counts the same way.
 
     Raises:
         StreamOutOfOrder: ``stream_version`` is not the next version (a bug in the caller).

@@ -67,6 +67,14 @@ class ProjectionLag:
     """The store's head position minus `last_position` (0 when caught up)."""
     events_per_second: float | None
     """Applied per second over the sampling interval; None when not sampled."""
+    stalled_event_id: str | None = None
+    """The event the projection stopped at because applying it fails; None when running."""
+    stalled_error: str | None = None
+    """Why (error class and ids or field locations, never personal text)."""
+    stalled_since: str | None = None
+    """When it first failed (ISO 8601)."""
+    stalled_attempts: int = 0
+    """Failed attempts so far."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +99,20 @@ FROM {SCHEMA}.checkpoints GROUP BY projection
 """
 
 
+_STALLS = f"""
+SELECT projection, stalled_event_id::text AS event_id, stalled_error AS error,
+       stalled_since AS since, stalled_attempts AS attempts
+FROM {SCHEMA}.positions WHERE stalled_event_id IS NOT NULL
+"""
+
+
 async def _applied(pool: asyncpg.Pool) -> dict[str, asyncpg.Record]:
     return {row["projection"]: row for row in await pool.fetch(_CHECKPOINTS)}
+
+
+async def projection_stalls(pool: asyncpg.Pool) -> dict[str, asyncpg.Record]:
+    """The stalled projections: the event each stopped at, the error, since when."""
+    return {row["projection"]: row for row in await pool.fetch(_STALLS)}
 
 
 async def projection_status(
@@ -107,6 +127,7 @@ async def projection_status(
     if sample_seconds > 0:
         await asyncio.sleep(sample_seconds)
     applied = await _applied(pool)
+    stalls = await projection_stalls(pool)
     by_type = {row["stream_type"]: row for row in await pool.fetch(_STORE)}
     head = max((row["head"] for row in by_type.values()), default=0)
     lags: list[ProjectionLag] = []
@@ -129,7 +150,19 @@ async def projection_status(
                 last_position=last_position,
                 positions_behind=max(head - last_position, 0) if events > done else 0,
                 events_per_second=rate,
+                **_stall_fields(stalls.get(projection.name)),
             )
         )
     store_events = sum(int(row["events"]) for row in by_type.values())
     return ProjectionStatus(head_position=head, store_events=store_events, projections=lags)
+
+
+def _stall_fields(row: asyncpg.Record | None) -> dict[str, Any]:
+    if row is None:
+        return {}
+    return {
+        "stalled_event_id": row["event_id"],
+        "stalled_error": row["error"],
+        "stalled_since": row["since"].isoformat(),
+        "stalled_attempts": row["attempts"],
+    }

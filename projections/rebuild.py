@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from events import CATALOG, EventCatalog
 from eventstore import Position, PostgresEventStore
@@ -73,11 +74,14 @@ CREATE TEMPORARY TABLE projection_states (
 class _Fold:
     """One projection's state of every stream, folded in memory."""
 
-    def __init__(self, projection: Projection[Any]) -> None:
+    def __init__(self, projection: Projection[Any], skipped: Collection[UUID] = ()) -> None:
         self.projection = projection
+        self.skipped = skipped
         self.streams: dict[str, tuple[Any, StreamProgress]] = {}
 
-    def add(self, stream_id: str, version: int, position: int, decoded: Decoded) -> None:
+    def add(
+        self, stream_id: str, version: int, position: int, decoded: Decoded, event_id: UUID | None
+    ) -> None:
         entry = self.streams.get(stream_id)
         if entry is None:
             entry = self.streams[stream_id] = (
@@ -85,6 +89,8 @@ class _Fold:
                 StreamProgress(),
             )
         state, progress = entry
+        if self.skipped and event_id in self.skipped:
+            decoded = None
         apply_one(
             self.projection,
             state,
@@ -152,20 +158,26 @@ async def rebuild_projections(
             was swapped in.
     """
     started = time.perf_counter()
-    folds = [_Fold(projection) for projection in select_projections(names)]
     pool = store.pool
     await migrate_read_models(pool)
+    skips: dict[str, set[UUID]] = {}
+    for row in await pool.fetch(f"SELECT projection, event_id FROM {SCHEMA}.skips"):
+        skips.setdefault(row["projection"], set()).add(row["event_id"])
+    folds = [
+        _Fold(projection, skips.get(projection.name, set()))
+        for projection in select_projections(names)
+    ]
     async with pool.acquire() as lock_connection:
         if not await lock_connection.fetchval(_LOCK):
             raise RebuildInProgress
         try:
             await lock_connection.execute(f"DROP SCHEMA IF EXISTS {STAGING_SCHEMA} CASCADE")
             await migrate_read_models(pool, STAGING_SCHEMA)
-            events = await _replay(store, folds, page_size, on_progress, catalog)
+            events, end = await _replay(store, folds, page_size, on_progress, catalog)
             async with pool.acquire() as connection, connection.transaction():
                 for fold in folds:
                     await fold.copy_into(connection, STAGING_SCHEMA)
-            caught_up = await _swap(store, [fold.projection for fold in folds], catalog)
+            caught_up = await _swap(store, [fold.projection for fold in folds], catalog, end)
         finally:
             await lock_connection.execute(f"DROP SCHEMA IF EXISTS {STAGING_SCHEMA} CASCADE")
             await lock_connection.fetchval(_UNLOCK)
@@ -184,13 +196,14 @@ async def _replay(
     page_size: int,
     on_progress: ProgressCallback | None,
     catalog: EventCatalog,
-) -> int:
+) -> tuple[int, Position]:
     total = await store.pool.fetchval(f"SELECT count(*) FROM {EVENTSTORE_SCHEMA}.events")
     by_type: dict[str, list[_Fold]] = {}
     for fold in folds:
         for stream_type in fold.projection.stream_types:
             by_type.setdefault(stream_type, []).append(fold)
-    read = 0
+    skipped: set[UUID | None] = {event_id for fold in folds for event_id in fold.skipped}
+    read, end = 0, Position.START
     # The next page is requested before this one is folded, so that the server reads it
     # while this process folds (the fold is CPU-bound; the read mostly waits).
     next_page = asyncio.ensure_future(store.read_all(Position.START, page_size))
@@ -201,16 +214,23 @@ async def _replay(
                 stream_id = stored.stream_id
                 interested = by_type.get(stream_type_of(stream_id))
                 if interested:
-                    decoded = decode_stored(stored, catalog)
                     version = stored.stream_version
+                    event_id = stored.event_id if skipped else None
+                    decoded = (
+                        None  # skipped by every projection reading it: never decoded
+                        if event_id in skipped and all(event_id in f.skipped for f in interested)
+                        else decode_stored(stored, catalog)
+                    )
+                    position = stored.position.global_position
                     for fold in interested:
-                        fold.add(stream_id, version, stored.position.global_position, decoded)
+                        fold.add(stream_id, version, position, decoded, event_id)
             read += len(page)
+            end = page[-1].position
             if on_progress is not None:
                 on_progress(read, max(total, read))
     finally:
         next_page.cancel()
-    return read
+    return read, end
 
 
 _BEHIND = f"""
@@ -222,8 +242,22 @@ WHERE live.projection = $1 AND live.version > coalesce(staged.version, 0)
 """
 
 
+_POSITION = f"""
+SELECT transaction_id, global_position FROM {SCHEMA}.positions WHERE projection = $1 FOR UPDATE
+"""
+_MOVE_POSITION = f"""
+INSERT INTO {SCHEMA}.positions (projection, transaction_id, global_position) VALUES ($1, $2, $3)
+ON CONFLICT (projection) DO UPDATE
+SET transaction_id = excluded.transaction_id, global_position = excluded.global_position,
+    updated_at = now()
+"""
+
+
 async def _swap(
-    store: PostgresEventStore, projections: list[Projection[Any]], catalog: EventCatalog
+    store: PostgresEventStore,
+    projections: list[Projection[Any]],
+    catalog: EventCatalog,
+    end: Position,
 ) -> int:
     caught_up = 0
     async with store.pool.acquire() as connection, connection.transaction():
@@ -237,7 +271,7 @@ async def _swap(
         for projection in projections:
             writer = ProjectionWriter(projection, STAGING_SCHEMA, catalog)
             for row in await connection.fetch(_BEHIND, projection.name):
-                events = await store.read_stream(row["stream_id"], row["version"] + 1)
+                events = await store.read_stream_stored(row["stream_id"], row["version"] + 1)
                 update = await writer.apply(connection, row["stream_id"], events)
                 caught_up += update.applied
             live_tables = ", ".join(f"{SCHEMA}.{table.name}" for table in projection.tables)
@@ -254,4 +288,10 @@ async def _swap(
                 "WHERE projection = $1",
                 projection.name,
             )
+            live = await connection.fetchrow(_POSITION, projection.name)
+            if live is None or Position(live["transaction_id"], live["global_position"]) < end:
+                # Everything up to the replay's end is in; the runner goes on from there.
+                await connection.execute(
+                    _MOVE_POSITION, projection.name, end.transaction_id, end.global_position
+                )
     return caught_up

@@ -14,15 +14,18 @@ table), not a number per event: that is what keeps a busy projector ahead of the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+from uuid import UUID
 
-from events import CATALOG, EventCatalog, EventEnvelope
+from events import CATALOG, EventCatalog
+from eventstore import StoredEvent
 from eventstore.migrator import Connection
 from projections.base import Projection, StreamProgress
-from projections.folding import apply_one, decode_envelope
+from projections.errors import ProjectionError
+from projections.folding import apply_one, decode_stored
 from projections.forgetting import erase_forgotten
 from projections.schema import SCHEMA
 from projections.tables import Row, diff_rows
@@ -45,13 +48,11 @@ class BatchUpdate:
     """What one transaction did to several streams."""
 
     updates: dict[str, StreamUpdate] = field(default_factory=dict)
-    missing: dict[str, int] = field(default_factory=dict)
-    """Streams left untouched because the events offered do not start right after their
-    checkpoint: the version to read from the store."""
 
 
-class MissingEvents(Exception):
-    """The events offered do not start right after the checkpoint: fetch from the store."""
+class MissingEvents(ProjectionError):
+    """The events offered do not start right after the checkpoint (a bug in the caller: the
+    store's tailing order gives every stream's events in version order)."""
 
     def __init__(self, stream_id: str, from_version: int) -> None:
         super().__init__(f"{stream_id}: events from version {from_version} are missing")
@@ -82,24 +83,23 @@ class ProjectionWriter:
             f"UPDATE {checkpoints} SET version = $3, skipped = $4, last_position = $5, "
             "state = $6::jsonb WHERE projection = $1 AND stream_id = $2"
         )
+        # Skips are decided on the live schema only, whoever writes (see `skip_event`).
+        self._skips = (
+            f"SELECT event_id FROM {SCHEMA}.skips "
+            "WHERE projection = $1 AND event_id = ANY($2::uuid[])"
+        )
         self._upserts = {table.name: table.upsert_sql(schema) for table in projection.tables}
         self._deletes = {table.name: table.delete_sql(schema) for table in projection.tables}
 
     async def apply(
-        self, connection: Connection, stream_id: str, envelopes: Sequence[EventEnvelope]
+        self, connection: Connection, stream_id: str, events: Sequence[StoredEvent]
     ) -> StreamUpdate:
-        """Apply the envelopes of one stream not applied yet (see `apply_streams`).
-
-        Raises:
-            MissingEvents: The first event not applied yet is not among ``envelopes``.
-        """
-        batch = await self.apply_streams(connection, {stream_id: envelopes})
-        if stream_id in batch.missing:
-            raise MissingEvents(stream_id, batch.missing[stream_id])
+        """Apply the events of one stream not applied yet (see `apply_streams`)."""
+        batch = await self.apply_streams(connection, {stream_id: events})
         return batch.updates[stream_id]
 
     async def apply_streams(
-        self, connection: Connection, streams: Mapping[str, Sequence[EventEnvelope]]
+        self, connection: Connection, streams: Mapping[str, Sequence[StoredEvent]]
     ) -> BatchUpdate:
         """Apply what is new in ``streams``, inside the caller's transaction.
 
@@ -108,9 +108,10 @@ class ProjectionWriter:
             streams: Events by stream, each list in version order; events at or below a
                 stream's checkpoint are ignored as duplicates.
 
-        Returns:
-            The streams updated, and those skipped because of a hole before their events
-            (nothing of those was written; their checkpoint rows stay locked until commit).
+        Raises:
+            MissingEvents: A stream's new events do not start right after its checkpoint.
+            pydantic.ValidationError, Exception: An event does not decode or a handler
+                fails; the caller's transaction must then be rolled back.
         """
         projection, name = self.projection, self.projection.name
         stream_ids = sorted(streams)
@@ -120,6 +121,20 @@ class ProjectionWriter:
             # concurrent first event waits on the insert and then finds the committed row.
             await connection.execute(self._create, name, stream_ids)
             rows = await connection.fetch(self._lock, name, stream_ids)
+        # Read after the checkpoint rows are locked: `skip_event` takes the same lock, so a
+        # skip is either seen here or refused there because the event was applied.
+        newest = {row["stream_id"]: row["version"] for row in rows}
+        candidates = [
+            event.event_id
+            for stream_id, events in streams.items()
+            for event in events
+            if event.stream_version > newest[stream_id]
+        ]
+        skipped_ids: Collection[UUID] = (
+            {row["event_id"] for row in await connection.fetch(self._skips, name, candidates)}
+            if candidates
+            else ()
+        )
         result = BatchUpdate()
         upserts: dict[str, list[Row]] = {table.name: [] for table in projection.tables}
         deletes: dict[str, list[Row]] = {table.name: [] for table in projection.tables}
@@ -133,8 +148,7 @@ class ProjectionWriter:
                 continue
             first = progress.version + 1
             if [e.stream_version for e in pending] != list(range(first, first + len(pending))):
-                result.missing[stream_id] = first
-                continue
+                raise MissingEvents(stream_id, first)
             state = (
                 projection.new_state(stream_id)
                 if row["state"] is None
@@ -142,14 +156,14 @@ class ProjectionWriter:
             )
             before = projection.rows(stream_id, state)
             skipped = progress.skipped
-            for envelope in pending:
+            for event in pending:
                 apply_one(
                     projection,
                     state,
                     progress,
-                    stream_version=envelope.stream_version,
-                    global_position=envelope.global_position,
-                    decode=partial(decode_envelope, envelope, self.catalog),
+                    stream_version=event.stream_version,
+                    global_position=event.position.global_position,
+                    decode=partial(decode_stored, event, self.catalog, skipped_ids),
                 )
             after = projection.rows(stream_id, state)
             for table in projection.tables:

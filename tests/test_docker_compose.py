@@ -62,7 +62,7 @@ INTERPOLATION = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<operator>:?[-?])(?P<argument>[^}]*))?\}"
 )
 # service -> the NATS user it connects as (None: it needs no NATS)
-NATS_USER_OF = {"worker": None, "relay": "relay", "projector": "projector", "api": "api"}
+NATS_USER_OF = {"worker": None, "relay": "relay", "projector": None, "api": "api"}
 SECRET_NAME = re.compile(r"PASSWORD|PWD|_KEYS$|SECRET")
 
 Service = dict[str, Any]

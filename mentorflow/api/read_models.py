@@ -14,6 +14,8 @@ from typing import ParamSpec, TypeVar
 import asyncpg
 from pydantic import BaseModel
 
+from eventstore import DatabaseUnavailable
+from eventstore.errors import translate
 from mentorflow.api.access import Relationship
 from mentorflow.api.errors import ServiceUnavailable
 from mentorflow.api.models.cohorts import CohortDashboard, CohortPage, CohortSummary
@@ -32,14 +34,14 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 RUNNING_STAGES = ("matched", "onboarding", "active", "paused")
-_UNAVAILABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.UndefinedTableError,
-)
+
+
+def _unavailable(error: Exception) -> bool:
+    """The database is away (the event store's translation says so), or the read models are
+    not migrated yet (a projector has never started): answer 503, not 500."""
+    return isinstance(translate(error), DatabaseUnavailable) or isinstance(
+        error, asyncpg.UndefinedTableError
+    )
 
 
 def _translated(query: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -47,7 +49,9 @@ def _translated(query: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     async def run(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await query(*args, **kwargs)
-        except _UNAVAILABLE as error:
+        except Exception as error:
+            if not _unavailable(error):
+                raise
             raise ServiceUnavailable(
                 f"the read models are not available: {type(error).__name__}"
             ) from error

@@ -174,7 +174,17 @@ class ReadinessProbe:
         status = await projection_status(pool, all_projections())
         behind = {lag.name: lag.events_behind for lag in status.projections}
         worst = max(behind.values(), default=0)
-        if worst > self.max_lag_events:
+        stalled = [lag for lag in status.projections if lag.stalled_event_id is not None]
+        if stalled:
+            # Event ids and error classes (never personal text: see projections.errors).
+            result = _not_ready(
+                "stalled: "
+                + "; ".join(
+                    f"{lag.name} at event {lag.stalled_event_id} ({lag.stalled_error})"
+                    for lag in stalled
+                )
+            )
+        elif worst > self.max_lag_events:
             # Our own projection names and counts: no text from outside.
             laggards = ", ".join(f"{name} {count}" for name, count in behind.items() if count)
             result = _not_ready(f"events behind (limit {self.max_lag_events}): {laggards}")

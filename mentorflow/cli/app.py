@@ -37,7 +37,7 @@ from mentorflow.logging import configure_logging
 from mentorflow.people import PersonIdInvalid
 from mentorflow.settings import load_settings
 from mentorflow.stack import StackConfigInvalid, StackError
-from projections import ProjectionError
+from projections import EventAlreadyApplied, EventNotFound, ProjectionError
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -47,6 +47,8 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     StackConfigInvalid,
     CohortSpecInvalid,
     PersonIdInvalid,
+    EventNotFound,
+    EventAlreadyApplied,
     KeyRingInvalid,
     pydantic.ValidationError,
 )

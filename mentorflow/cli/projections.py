@@ -1,4 +1,4 @@
-"""``mentorflow projector`` and ``mentorflow projections rebuild | status``.
+"""``mentorflow projector`` and ``mentorflow projections rebuild | status | skip``.
 
 Register in `mentorflow.cli.app`::
 
@@ -9,8 +9,9 @@ Register in `mentorflow.cli.app`::
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
-import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Annotated, TypeVar
@@ -25,13 +26,14 @@ from mentorflow.settings import Settings, load_settings
 from mentorflow.shutdown import stop_on_signals
 from projections import (
     ProjectionStatus,
-    ProjectorConfig,
     RebuildResult,
+    SkipRecord,
     UnknownProjection,
     all_projections,
     projection_status,
     rebuild_projections,
     select_projections,
+    skip_event,
 )
 
 T = TypeVar("T")
@@ -55,30 +57,19 @@ async def _with_store(settings: Settings, work: Callable[[PostgresEventStore], A
         await store.close()
 
 
-def projector(
-    ctx: typer.Context,
-    stream: Annotated[
-        str, typer.Option(help="JetStream stream of the events.")
-    ] = ProjectorConfig().stream,
-    subject_prefix: Annotated[
-        str, typer.Option(help="Subject prefix of the events.")
-    ] = ProjectorConfig().subject_prefix,
-) -> None:
-    """Run the projections: consume events from JetStream into the read models."""
-    from faststream.nats import NatsBroker
+def projector(ctx: typer.Context) -> None:
+    """Run the projections: tail the event store into the read models.
 
+    Run as many as you like: one process is active per projection, the others stand by.
+    """
     from projections import run_projector
 
     settings = _settings(ctx)
-    config = ProjectorConfig(stream=stream, subject_prefix=subject_prefix)
 
     async def serve(store: PostgresEventStore) -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-        # FastStream logs each message at the broker's level; thousands a second belong in
-        # DEBUG, while failures are logged by the projections themselves.
-        broker = NatsBroker(settings.nats_url, log_level=logging.DEBUG)
-        await run_projector(broker, store, stop, config)
+        await run_projector(store, settings.database_url, stop)
 
     asyncio.run(_with_store(settings, serve))
 
@@ -151,10 +142,17 @@ def status(
         typer.echo(json.dumps(data))
         return
     table = Table(title=f"Projections (store head {data['head_position']})")
-    for column in ("projection", "streams", "applied", "skipped", "behind", "events/s"):
-        table.add_column(column, justify="left" if column == "projection" else "right")
+    columns = ("projection", "streams", "applied", "skipped", "behind", "events/s", "state")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("projection", "state") else "right")
     for lag in data["projections"]:
         rate = lag["events_per_second"]
+        state = (
+            "running"
+            if lag["stalled_event_id"] is None
+            else f"STALLED at event {lag['stalled_event_id']} since {lag['stalled_since']} "
+            f"({lag['stalled_attempts']} attempts): {lag['stalled_error']}"
+        )
         table.add_row(
             lag["name"],
             str(lag["streams"]),
@@ -162,5 +160,43 @@ def status(
             str(lag["events_skipped"]),
             str(lag["events_behind"]),
             "-" if rate is None else f"{rate:,.1f}",
+            state,
         )
-    Console(highlight=False).print(table)
+    Console(highlight=False, width=200).print(table)
+
+
+@projections_app.command()
+def skip(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The stalled projection.", show_default=False)],
+    event_id: Annotated[
+        uuid.UUID, typer.Argument(help="The event it cannot apply.", show_default=False)
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why it is safe to skip (recorded).", show_default=False)
+    ],
+    skipped_by: Annotated[
+        str, typer.Option("--by", help="Who skips it (recorded; default: the OS user).")
+    ] = "",
+) -> None:
+    """Let a projection pass over one event it cannot apply; recorded with who, when and why.
+
+    A rebuild skips the event as well, so the read model stays equal to a rebuild.
+    """
+    settings = _settings(ctx)
+    who = skipped_by or getpass.getuser()
+
+    async def run(store: PostgresEventStore) -> SkipRecord:
+        return await skip_event(store.pool, name, event_id, reason, who)
+
+    try:
+        record = asyncio.run(_with_store(settings, run))
+    except UnknownProjection as error:
+        raise typer.BadParameter(str(error), param_hint="NAME") from error
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--reason") from error
+    typer.echo(
+        f"{record.projection} skips event {record.event_id} "
+        f"({record.stream_id}@{record.stream_version}), recorded for {record.skipped_by} "
+        f"at {record.skipped_at.isoformat()}."
+    )

@@ -2,13 +2,12 @@
 
 NATS users (the same in docker-compose, ``docker/nats/nats-server.conf``):
 
-- ``mentorflow``: ``mentorflow serve`` and the CLI. Serve runs the relay, the projector, the
-  command consumer and the API in one process, so this user may publish and subscribe
-  everywhere; it is the relay's user as much as ``relay`` is.
+- ``mentorflow``: ``mentorflow serve`` and the CLI. Serve runs the relay, the command
+  consumer and the API in one process (the projector tails PostgreSQL and needs no NATS), so
+  this user may publish and subscribe everywhere; it is the relay's user as much as
+  ``relay`` is.
 - ``relay``: publishes ``mentorflow.events.>`` (the only user besides ``mentorflow`` that may)
   and creates and updates the events stream, no other.
-- ``projector``: reads the events stream through its durable consumers and parks dead letters
-  in its own dead-letter stream (which it creates).
 - ``api``: the API and its command consumer; creates the commands streams, consumes commands,
   publishes outcomes, never events or commands.
 - ``commander``: an outside system allowed to send ``mentorflow.commands.>`` and read outcomes.
@@ -19,8 +18,8 @@ Each service user names the JetStream API subjects it uses (``$JS.API.STREAM.INF
 ``$JS.API.CONSUMER.MSG.NEXT.<stream>.>``, ...), never ``$JS.API.>``: none of them may delete or
 purge a stream, and only the relay may create or update ``MENTORFLOW_EVENTS``. Stream
 management is a stream's configuration, republishing included, so a user that could update
-any stream could have it republish into ``mentorflow.events.>``: ``projector`` and ``api`` may
-create their own streams (the first start) but not update them; a changed configuration of
+any stream could have it republish into ``mentorflow.events.>``: ``api`` may
+create its own streams (the first start) but not update them; a changed configuration of
 those is an admin's job (``mentorflow``, or the ``nats`` CLI as an admin). Replies travel on
 ``_INBOX.>``. The names of the contract are fixed: subjects under ``mentorflow.``, the streams
 below (tests with other names connect as ``mentorflow``).
@@ -44,8 +43,6 @@ _INBOX = "_INBOX.>"
 _JETSTREAM_INFO = "$JS.API.INFO"
 _EVENTS_STREAM = "MENTORFLOW_EVENTS"
 """The relay's (`bus.config.BusConfig.stream_name`)."""
-_PROJECTIONS_DEAD_LETTER_STREAM = "MENTORFLOW_DEADLETTER"
-"""The projector's (`projections.config.ProjectorConfig.dead_letter_stream`)."""
 _COMMANDS_STREAM = "MENTORFLOW_COMMANDS"
 """The API's command consumer's (`mentorflow.commands.CommandsConfig.stream`)."""
 _COMMANDS_DEAD_LETTER_STREAM = "MENTORFLOW_COMMANDS_DEADLETTER"
@@ -53,7 +50,6 @@ _COMMANDS_DEAD_LETTER_STREAM = "MENTORFLOW_COMMANDS_DEADLETTER"
 STREAMS_BY_OWNER: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "relay": (_EVENTS_STREAM,),
-        "projector": (_PROJECTIONS_DEAD_LETTER_STREAM,),
         "api": (_COMMANDS_STREAM, _COMMANDS_DEAD_LETTER_STREAM),
     }
 )
@@ -119,17 +115,6 @@ NATS_USERS: tuple[NatsUser, ...] = (
         "relay",
         "mentorflow relay",
         publish=("mentorflow.events.>", _JETSTREAM_INFO, *_manages_stream(_EVENTS_STREAM)),
-        subscribe=(_INBOX,),
-    ),
-    NatsUser(
-        "projector",
-        "mentorflow projector",
-        publish=_unique(
-            _JETSTREAM_INFO,
-            *_consumes_stream(_EVENTS_STREAM),
-            *_creates_stream(_PROJECTIONS_DEAD_LETTER_STREAM),
-            "mentorflow.deadletter.projections.>",
-        ),
         subscribe=(_INBOX,),
     ),
     NatsUser(

@@ -17,7 +17,7 @@ import nats
 from events.personal import ERASED
 from eventstore import PostgresEventStore
 from mentorflow.stack import StackAddresses
-from projections import SCHEMA, ProjectionApplier, all_projections, rebuild_projections
+from projections import SCHEMA, ProjectionRunner, all_projections, rebuild_projections
 from tests.api.conftest import ApiStack
 from tests.api.support import Pair, Tokens, conversation, onboard, project, start_pair
 from tests.bus.support import (
@@ -191,8 +191,7 @@ async def test_personal_data_is_sealed_downstream_and_forgetting_erases_it(
     # The live path (events applied as the projector does) equals a rebuild, byte for byte.
     projections = all_projections()
     for projection in projections:
-        applier = ProjectionApplier(projection, store)
-        await applier.handle_many(await store.read_stream(pair.mentorship_id))
+        await ProjectionRunner(projection, store).catch_up()
     live = await snapshot(store.pool, projections)
     await rebuild_projections(store)
     rebuilt = await snapshot(store.pool, projections)
@@ -210,9 +209,7 @@ async def test_values_of_a_person_forgotten_before_projection_are_written_erased
     forgotten = await http.post(f"/people/{pair.mentee_id}/forget", headers=tokens.hr)
     assert forgotten.status_code == 200, forgotten.text
     for projection in all_projections():
-        await ProjectionApplier(projection, store).handle_many(
-            await store.read_stream(pair.mentorship_id)
-        )
+        await ProjectionRunner(projection, store).catch_up()
     rows = await store.pool.fetch(
         f"SELECT description FROM {SCHEMA}.development_goals WHERE stream_id = $1",
         pair.mentorship_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import SimpleNamespace
@@ -137,3 +138,32 @@ async def test_readyz_fails_while_the_tokens_file_is_invalid(
     assert str(path) not in after.text
     assert refused.status_code == 401
     assert [entry["log_level"] for entry in logs if "tokens file" in entry["event"]] == ["error"]
+
+
+async def test_readyz_names_a_stalled_projection_and_the_event_it_stopped_at(
+    api_stack: ApiStack,
+) -> None:
+    event_id = uuid.uuid4()
+    # What the runner records when an event fails (tests/projections/test_runner.py).
+    await api_stack.store.pool.execute(
+        "INSERT INTO read_models.positions (projection, stalled_event_id, stalled_error, "
+        "stalled_since, stalled_attempts) VALUES ('review_summaries', $1, $2, now(), 3) "
+        "ON CONFLICT (projection) DO UPDATE SET stalled_event_id = $1, stalled_error = $2, "
+        "stalled_since = now(), stalled_attempts = 3",
+        event_id,
+        "ValidationError: goal_ids: Field required",
+    )
+    try:
+        async with serving(build_app(api_stack)) as http:
+            response = await http.get("/readyz")
+    finally:
+        await api_stack.store.pool.execute(
+            "UPDATE read_models.positions SET stalled_event_id = NULL, stalled_error = NULL, "
+            "stalled_since = NULL, stalled_attempts = 0 WHERE projection = 'review_summaries'"
+        )
+
+    assert response.status_code == 503
+    projections = response.json()["checks"]["projections"]
+    assert not projections["ok"]
+    assert f"review_summaries at event {event_id}" in projections["detail"]
+    assert "ValidationError: goal_ids: Field required" in projections["detail"]

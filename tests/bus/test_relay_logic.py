@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
+import asyncpg
 import nats.errors
 import pytest
 import structlog
@@ -16,7 +17,7 @@ from structlog.testing import capture_logs
 from bus import BusConfig, EventRelay, RelayOptions, UnpublishableEvent, subject_for
 from bus import relay as relay_module
 from events import EventEnvelope
-from eventstore import Position
+from eventstore import Position, StoredEvent
 from tests.bus.fakes import MemoryCheckpoints, MemoryStore, RecordingPublisher, stored_event
 from tests.support import assert_eventually
 
@@ -132,3 +133,50 @@ async def test_logs_name_events_but_never_carry_their_data(
 
 async def _get(value: T) -> T:
     return value
+
+
+class _FailingOnce(MemoryStore):
+    """Raises ``error`` on the first read, then reads normally."""
+
+    def __init__(self, events: list[StoredEvent], error: BaseException) -> None:
+        super().__init__(events)
+        self.error: BaseException | None = error
+
+    async def read_all(
+        self, after: Position = Position.START, limit: int = 1000
+    ) -> list[StoredEvent]:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        return await super().read_all(after, limit)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.InternalClientError("cannot switch to state 15"),  # lacked here until issue 12
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        OSError("connection refused"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+async def test_a_database_error_the_store_calls_transient_is_retried(error: Exception) -> None:
+    events = [stored_event(position) for position in range(1, 4)]
+    publisher, checkpoints = RecordingPublisher(), MemoryCheckpoints()
+    relay = EventRelay(_FailingOnce(events, error), publisher, checkpoints, options=QUICK)
+
+    async with _running(relay) as task:
+        await assert_eventually(lambda: _get(checkpoints.position), lambda p: p == Position(3, 3))
+        assert not task.done()
+
+
+async def test_a_database_error_that_is_not_transient_stops_the_relay() -> None:
+    relay = EventRelay(
+        _FailingOnce([], asyncpg.UndefinedTableError("relation does not exist")),
+        RecordingPublisher(),
+        MemoryCheckpoints(),
+        options=QUICK,
+    )
+
+    with pytest.raises(asyncpg.UndefinedTableError):
+        await asyncio.wait_for(relay.run(asyncio.Event()), 10)

@@ -1,7 +1,7 @@
-"""Relay and projector under test: their own stream and consumers, and the end-of-run check.
+"""Relay and projector under test: their own stream, and the end-of-run check.
 
 After a fault run the events stream must hold every stored event exactly once, no delivery
-may have been parked as a dead letter, and the read models the projector built through the
+may have stalled a projection, and the read models the projector built through the
 faults must equal a rebuild from the store, row for row.
 """
 
@@ -14,7 +14,7 @@ import nats
 
 from bus import BusConfig
 from eventstore import PostgresEventStore
-from projections import ProjectorConfig, all_projections, rebuild_projections
+from projections import all_projections, rebuild_projections
 from tests.bus.support import read_stream, stream_message_count
 from tests.faults.services import ServiceProcess
 from tests.faults.verification import audit_bus
@@ -23,33 +23,21 @@ from tests.projections.support import snapshot, wait_until_caught_up
 from tests.support import assert_eventually
 
 
-def isolated_bus(nats_url: str) -> tuple[BusConfig, ProjectorConfig]:
-    """An events stream, dead letters and consumers no other test uses."""
+def isolated_bus(nats_url: str) -> BusConfig:
+    """An events stream no other test uses."""
     token = uuid.uuid4().hex[:10]
-    bus = BusConfig(
+    return BusConfig(
         nats_url=nats_url,
         stream_name=f"FAULTS_{token}",
         subject_prefix=f"f{token}.events",
         duplicate_window=timedelta(minutes=30),
         max_age=timedelta(hours=2),
     )
-    projector = ProjectorConfig(
-        stream=bus.stream_name,
-        subject_prefix=bus.subject_prefix,
-        dead_letter_stream=f"FAULTS_DEAD_{token}",
-        dead_letter_prefix=f"f{token}.deadletter.projections",
-        durable_prefix=f"faults-{token}",
-        ack_wait=2.0,
-        backoff=(0.2, 1.0),
-        fetch_timeout=0.05,
-    )
-    return bus, projector
 
 
 async def bus_and_read_models_match_the_store(
     store: PostgresEventStore,
     bus: BusConfig,
-    projector: ProjectorConfig,
     services: list[ServiceProcess],
     timeout: float,
 ) -> tuple[int, int, int, list[str]]:
@@ -75,13 +63,15 @@ async def bus_and_read_models_match_the_store(
     client = await nats.connect(bus.nats_url)
     try:
         contents = await read_stream(client, bus.stream_name, f"{bus.subject_prefix}.>")
-        dead_letters = await stream_message_count(bus.nats_url, projector.dead_letter_stream)
     finally:
         await client.close()
     await rebuild_projections(store)
     rebuilt = await snapshot(store.pool, projections)
     differing = sorted(name for name in live if live[name] != rebuilt.get(name))
-    if dead_letters:
-        differing.append(f"{dead_letters} dead letters")
+    stalled = await store.pool.fetchval(
+        "SELECT count(*) FROM read_models.positions WHERE stalled_event_id IS NOT NULL"
+    )
+    if stalled:
+        differing.append(f"{stalled} stalled projections")
     checked = audit_bus(envelopes, contents.event_ids)
     return len(envelopes), checked.lost, checked.duplicated, differing

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from bus import BusConfig
 from mentorflow.settings import Settings
-from projections import ProjectorConfig
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 _STOP_TIMEOUT = 30.0
@@ -59,6 +58,11 @@ class ServiceProcess:
                 stderr=subprocess.STDOUT,
             )
         self.starts += 1
+
+    @property
+    def pid(self) -> int | None:
+        """The running process's id."""
+        return None if self._process is None else self._process.pid
 
     def check_alive(self) -> None:
         """Raise `ServiceDied` (with the log's end) when the service exited by itself."""
@@ -159,19 +163,12 @@ def relay_process(database_url: str, config: BusConfig, state_dir: Path) -> Serv
 
 
 def projector_process(
-    database_url: str, nats_url: str, config: ProjectorConfig, state_dir: Path
+    database_url: str, state_dir: Path, name: str = "projector"
 ) -> ServiceProcess:
-    """The projector of `tests.faults.projector_process`."""
+    """The projector of `tests.faults.projector_process` (``name`` tells several apart)."""
     return ServiceProcess(
-        "projector",
-        [
-            sys.executable,
-            "-m",
-            "tests.faults.projector_process",
-            database_url,
-            nats_url,
-            config.model_dump_json(),
-        ],
-        state_dir / "projector.log",
+        name,
+        [sys.executable, "-m", "tests.faults.projector_process", database_url],
+        state_dir / f"{name}.log",
         _environment(MENTORFLOW_STATE_DIR=str(state_dir)),
     )

@@ -1,11 +1,12 @@
 """Relay and projector killed (-9) again and again during a burst of 10,000 events.
 
-Both run as processes of their own on the session's NATS (a stream and consumers of this
-test's own). While four writers append a cohort's worth of realistic streams at an even pace,
-each process is SIGKILLed at random moments and started again. Afterwards the events stream
-must hold every stored event exactly once (JetStream's duplicate window absorbs what a
-restarted relay publishes again), no delivery may have been parked as a dead letter, and the
-read models the killed projector built must equal a rebuild from the store, row for row.
+Both run as processes of their own, the relay on the session's NATS (a stream of this
+test's own), the projector tailing the store. While four writers append a cohort's worth of
+realistic streams at an even pace, each process is SIGKILLed at random moments and started
+again. Afterwards the events stream must hold every stored event exactly once (JetStream's
+duplicate window absorbs what a restarted relay publishes again), no projection may have
+stalled, and the read models the killed projector built must equal a rebuild from the store,
+row for row.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ async def test_relay_and_projector_killed_during_a_burst_lose_and_duplicate_noth
     database_url = await create_database(postgres_server_url, "faults_bus")
     store = await PostgresEventStore.connect(database_url, max_size=10)
     await migrate_read_models(store.pool)
-    bus, projector_config = isolated_bus(stack.nats_url)
+    bus = isolated_bus(stack.nats_url)
     relay = relay_process(database_url, bus, tmp_path)
-    projector = projector_process(database_url, stack.nats_url, projector_config, tmp_path)
+    projector = projector_process(database_url, tmp_path)
     seed = fault_seed()
     rng = random.Random(seed)
     streams = streams_of(scale.burst_events, seed)
@@ -55,7 +56,7 @@ async def test_relay_and_projector_killed_during_a_burst_lose_and_duplicate_noth
             kill_repeatedly(projector, scale.projector_kills, scale.burst_seconds, rng),
         )
         events, lost, duplicated, differing = await bus_and_read_models_match_the_store(
-            store, bus, projector_config, [relay, projector], timeout=300
+            store, bus, [relay, projector], timeout=300
         )
     finally:
         relay.stop()

@@ -90,11 +90,11 @@ async def test_postgres_and_nats_restarted_mid_run_lose_nothing(
     )
     store = await PostgresEventStore.connect(settings.database_url, max_size=5)
     await migrate_read_models(store.pool)
-    bus, projector_config = isolated_bus(nats.url)
+    bus = isolated_bus(nats.url)
     services = [
         worker_process(settings, tmp_path),
         relay_process(settings.database_url, bus, tmp_path),
-        projector_process(settings.database_url, nats.url, projector_config, tmp_path),
+        projector_process(settings.database_url, tmp_path),
     ]
     seed = fault_seed()
     try:
@@ -123,7 +123,7 @@ async def test_postgres_and_nats_restarted_mid_run_lose_nothing(
         check_accepted_updates(audit, participants.accepted)
         check_workflow_results(audit, results, participants.expected_reasons(relationships))
         events, bus_lost, bus_duplicated, differing = await bus_and_read_models_match_the_store(
-            store, bus, projector_config, services[1:], timeout=300
+            store, bus, services[1:], timeout=300
         )
     finally:
         for service in services:

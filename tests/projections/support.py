@@ -1,43 +1,30 @@
-"""Helpers of the projection tests: publishing as the relay does, snapshots, waiting."""
+"""Helpers of the projection tests: running the projections, snapshots, waiting."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
 import asyncpg
-from faststream.nats import NatsBroker
-from nats.js import JetStreamContext
 
 from events import EventEnvelope
 from eventstore import PostgresEventStore
-from projections import SCHEMA, Projection, ProjectorConfig, run_projector
+from projections import (
+    SCHEMA,
+    Projection,
+    ProjectionRunner,
+    RunnerOptions,
+    all_projections,
+    run_projector,
+)
 from projections.base import stream_type_of
 from tests.support import assert_eventually
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
-
-
-async def publish(
-    jetstream: JetStreamContext,
-    config: ProjectorConfig,
-    envelope: EventEnvelope,
-    message_id: str | None = None,
-) -> None:
-    """Publish an envelope as the relay does (``message_id`` overrides the event id)."""
-    subject = f"{config.subject_prefix}.{envelope.stream_type}.{envelope.event_type}"
-    await jetstream.publish(
-        subject,
-        envelope.model_dump_json().encode(),
-        headers={"Nats-Msg-Id": message_id or str(envelope.event_id)},
-        stream=config.stream,
-    )
 
 
 async def snapshot(pool: asyncpg.Pool, projections: Sequence[Projection[Any]]) -> Snapshot:
@@ -95,26 +82,33 @@ async def wait_until_caught_up(
         )
 
 
+async def project_all(
+    store: PostgresEventStore, projections: Sequence[Projection[Any]] | None = None
+) -> None:
+    """Bring the projections up to the store's tail, as the projector's runners do."""
+    for projection in projections or all_projections():
+        await ProjectionRunner(projection, store).catch_up()
+
+
+FAST = RunnerOptions(poll_interval=0.2, retry_initial=0.05, retry_maximum=0.5, lock_interval=0.1)
+"""Runner timing for tests: quick polls, retries and takeovers."""
+
+
 @asynccontextmanager
 async def running_projector(
-    nats_url: str,
+    database_url: str,
     store: PostgresEventStore,
-    config: ProjectorConfig,
     projections: Sequence[Projection[Any]] | None = None,
+    options: RunnerOptions = FAST,
 ) -> AsyncIterator[asyncio.Task[None]]:
     """The projector as a task; stopped (or, if the test cancelled it, awaited) on exit."""
-    # FastStream logs every message at INFO; DEBUG keeps test output readable.
-    broker = NatsBroker(nats_url, log_level=logging.DEBUG)
     stop = asyncio.Event()
-    task = asyncio.create_task(run_projector(broker, store, stop, config, projections))
+    task = asyncio.create_task(
+        run_projector(store, database_url, stop, projections, options=options)
+    )
     try:
         yield task
     finally:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=30)
-
-
-def duplicate_id() -> str:
-    """A message id JetStream has not seen: the same event published a second time."""
-    return f"again-{uuid.uuid4()}"

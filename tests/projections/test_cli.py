@@ -1,16 +1,19 @@
-"""``mentorflow projections rebuild | status`` (the sub-app, as the root app mounts it)."""
+"""``mentorflow projections rebuild | status | skip`` (the sub-app, as the root app mounts it)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from eventstore import PostgresEventStore
 from mentorflow.cli.projections import projections_app
 from mentorflow.settings import Settings
+from projections import ProjectionRunner, all_projections, migrate_read_models
 from tests.projections.streams import append_interleaved, scenario
+from tests.projections.test_runner import PRIVATE, append_poisoned
 from tests.support import create_database
 
 
@@ -56,3 +59,48 @@ def test_an_unknown_projection_is_bad_input(settings: Settings) -> None:
 
     assert result.exit_code == 2
     assert "unknown projection 'nope'" in result.output
+
+
+@pytest.fixture
+async def stalled(postgres_server_url: str) -> tuple[Settings, str]:
+    """Settings of a database where every projection stalls at a poison event (its id)."""
+    url = await create_database(postgres_server_url, "projections_cli_stall")
+    store = await PostgresEventStore.connect(url)
+    try:
+        await migrate_read_models(store.pool)
+        _, poison_id, _ = await append_poisoned(store)
+        for projection in all_projections():
+            with pytest.raises(ValidationError):
+                await ProjectionRunner(projection, store).catch_up()
+    finally:
+        await store.close()
+    return Settings(database_url=url), str(poison_id)
+
+
+def test_status_shows_a_stall_and_skip_records_the_way_past_it(
+    stalled: tuple[Settings, str],
+) -> None:
+    settings, poison_id = stalled
+    runner = CliRunner()
+
+    shown = runner.invoke(projections_app, ["status", "--sample", "0"], obj=settings)
+    assert shown.exit_code == 0, shown.output
+    assert f"STALLED at event {poison_id}" in shown.output
+    assert PRIVATE not in shown.output
+    data = json.loads(
+        runner.invoke(projections_app, ["status", "--sample", "0", "--json"], obj=settings).output
+    )
+    assert {lag["stalled_event_id"] for lag in data["projections"]} == {poison_id}
+
+    skipped = runner.invoke(
+        projections_app,
+        ["skip", "mentorship_overview", poison_id, "--reason", "bad import", "--by", "ops-ana"],
+        obj=settings,
+    )
+    assert skipped.exit_code == 0, skipped.output
+    assert f"mentorship_overview skips event {poison_id}" in skipped.output
+    assert "ops-ana" in skipped.output
+    refused = runner.invoke(
+        projections_app, ["skip", "mentorship_overview", poison_id, "--reason", " "], obj=settings
+    )
+    assert refused.exit_code == 2

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import Any
 
 import pytest
 
 from events import EventEnvelope
-from eventstore import PostgresEventStore
+from eventstore import Position, PostgresEventStore
 from projections import (
-    ProjectionApplier,
     RebuildInProgress,
     UnknownProjection,
     all_projections,
@@ -20,18 +18,15 @@ from projections import (
 )
 from projections import rebuild as rebuild_module
 from tests.projections.streams import append_interleaved, scenario, stored_envelopes
-from tests.projections.support import snapshot, wait_until_caught_up
+from tests.projections.support import project_all, snapshot, wait_until_caught_up
 
 
 async def _feed_shuffled(store: PostgresEventStore, envelopes: list[EventEnvelope]) -> None:
-    """Every projection gets every event twice, in random order, concurrently."""
-    deliveries = [*envelopes, *envelopes]
-    random.Random(3).shuffle(deliveries)
-    for projection in all_projections():
-        applier = ProjectionApplier(projection, store)
-        for start in range(0, len(deliveries), 8):
-            batch = deliveries[start : start + 8]
-            await asyncio.gather(*(applier.handle(envelope) for envelope in batch))
+    """The live path: every projection's runner catches up with the store (twice over, as
+    a runner restarted before saving its position would)."""
+    del envelopes  # the runners read the store themselves
+    await project_all(store)
+    await project_all(store)
 
 
 async def test_a_rebuild_gives_exactly_the_rows_of_the_live_projection(
@@ -98,7 +93,7 @@ async def test_events_applied_live_after_the_replay_are_caught_up_at_the_swap(
     await _feed_shuffled(store, await stored_envelopes(store))
     replay = rebuild_module._replay
 
-    async def replay_then_live_traffic(*args: Any, **kwargs: Any) -> int:
+    async def replay_then_live_traffic(*args: Any, **kwargs: Any) -> tuple[int, Position]:
         events = await replay(*args, **kwargs)
         # After the replay, before the swap: new relationships, applied by the live path.
         await append_interleaved(store, streams[2:])

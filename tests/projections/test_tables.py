@@ -51,7 +51,7 @@ async def test_the_specs_match_the_migrated_tables(store: PostgresEventStore) ->
 async def test_every_read_model_table_has_exactly_one_owner(store: PostgresEventStore) -> None:
     tables = await store.pool.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", SCHEMA)
     owners = Counter(table.name for p in all_projections() for table in p.tables)
-    bookkeeping = {"checkpoints", "schema_migrations"}
+    bookkeeping = {"checkpoints", "positions", "skips", "schema_migrations"}
     assert {row["tablename"] for row in tables} - bookkeeping == set(owners)
     assert set(owners.values()) == {1}
     assert len({projection.name for projection in all_projections()}) == len(all_projections())

@@ -9,7 +9,7 @@ import logging
 import stat
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -25,15 +25,12 @@ from nats.js.errors import NotFoundError
 from bus import BusConfig
 from bus.broker import close_broker, create_broker
 from bus.stream import ensure_stream
-from eventstore import PostgresEventStore
 from mentorflow.commands import REPLY_TO_HEADER, CommandsConfig, include_commands
 from mentorflow.keyring import KEYS_ENV_FILE, read_env_file
 from mentorflow.settings import Settings
 from mentorflow.stack import LocalStack, StackConfig, StackConfigInvalid
 from mentorflow.stack.credentials import NATS_USERS, SERVICE_USER, STREAMS_BY_OWNER
 from mentorflow.stack.postgres_server import PostgresServer
-from projections import ProjectorConfig, all_projections
-from projections.router import projection_router, wait_for_stream
 from tests.stack.conftest import RunningStack
 from tests.support import assert_eventually
 
@@ -158,7 +155,6 @@ async def test_nats_refuses_a_wrong_password(running_stack: RunningStack) -> Non
     [
         ("relay", True),
         (SERVICE_USER, True),
-        ("projector", False),
         ("api", False),
         ("commander", False),
         ("subscriber", False),
@@ -178,7 +174,6 @@ async def test_only_the_relay_users_may_publish_events(
         ("commander", True),
         (SERVICE_USER, True),
         ("relay", False),
-        ("projector", False),
         ("api", False),
         ("subscriber", False),
     ],
@@ -222,7 +217,7 @@ async def test_the_relay_user_feeds_the_events_stream_and_a_subscriber_only_read
             await jetstream.publish(subject, b"{}", stream=EVENTS_STREAM, timeout=2)
 
 
-@pytest.mark.parametrize("user", ["api", "projector", "relay", "subscriber", "commander"])
+@pytest.mark.parametrize("user", ["api", "relay", "subscriber", "commander"])
 @pytest.mark.parametrize("operation", ["delete", "purge"])
 async def test_no_service_user_may_delete_or_purge_the_events_stream(
     running_stack: RunningStack, user: str, operation: str
@@ -241,7 +236,7 @@ async def test_no_service_user_may_delete_or_purge_the_events_stream(
     assert info.state.messages >= messages
 
 
-@pytest.mark.parametrize("user", ["api", "projector", "relay", "subscriber", "commander"])
+@pytest.mark.parametrize("user", ["api", "relay", "subscriber", "commander"])
 @pytest.mark.parametrize("kind", ["subjects", "republish"])
 async def test_no_service_user_may_create_a_stream_that_feeds_event_subjects(
     running_stack: RunningStack, user: str, kind: str
@@ -267,7 +262,7 @@ async def test_the_admin_user_may_create_a_republishing_stream(
         await jetstream.delete_stream(forged.name or "")
 
 
-@pytest.mark.parametrize("user", ["api", "projector"])
+@pytest.mark.parametrize("user", ["api"])
 async def test_a_service_may_not_reconfigure_even_its_own_streams(
     running_stack: RunningStack, user: str
 ) -> None:
@@ -327,53 +322,6 @@ async def test_the_api_user_runs_its_command_consumer_and_answers_commands(
     finally:
         async with _connected(config.nats_url) as admin:
             await admin.jetstream().delete_consumer(commands.stream, commands.durable)
-    assert not _permission_violations(errors)
-
-
-async def test_the_projector_user_runs_its_consumers_and_parks_dead_letters(
-    running_stack: RunningStack,
-) -> None:
-    config = running_stack.config
-    await _events_stream_exists(config)
-    token = uuid.uuid4().hex[:8]
-    # A prefix no event is published under: the consumers fetch, but never get an event.
-    projector = ProjectorConfig(
-        subject_prefix=f"mentorflow.events.test{token}", durable_prefix=f"test-{token}"
-    )
-    projection = all_projections()[0]
-    durable = projector.durable(projection.name)
-    errors: list[Exception] = []
-
-    async def record(error: Exception) -> None:
-        errors.append(error)
-
-    try:
-        for _start in range(2):
-            broker = NatsBroker(
-                config.nats_url_for("projector"), error_cb=record, log_level=logging.DEBUG
-            )
-            router, _ = projection_router(cast(PostgresEventStore, None), projector, [projection])
-            broker.include_router(router)
-            await broker.connect()
-            try:
-                await wait_for_stream(broker, projector.stream, timeout=10)
-                await broker.start()
-                await asyncio.sleep(0.5)  # a few fetches
-                await broker.publish(
-                    b"{}",
-                    projector.dead_letter_subject(f"test{token}"),
-                    stream=projector.dead_letter_stream,
-                    timeout=5,
-                )
-            finally:
-                await broker.stop()
-        async with _connected(config.nats_url) as admin:
-            info = await admin.jetstream().consumer_info(projector.stream, durable)
-            assert info.config.filter_subject == projector.subject(projection.stream_types)
-    finally:
-        async with _connected(config.nats_url) as admin:
-            with contextlib.suppress(NotFoundError):
-                await admin.jetstream().delete_consumer(projector.stream, durable)
     assert not _permission_violations(errors)
 
 
@@ -441,11 +389,9 @@ async def test_stack_env_carries_the_credentials_and_status_hides_them(
 
 def test_the_permissions_name_the_streams_the_services_use() -> None:
     commands = CommandsConfig()
-    projector = ProjectorConfig()
 
     assert {
         "relay": (BusConfig().stream_name,),
-        "projector": (projector.dead_letter_stream,),
         "api": (commands.stream, commands.dead_letter_stream),
     } == STREAMS_BY_OWNER
-    assert projector.stream == BusConfig().stream_name == EVENTS_STREAM
+    assert BusConfig().stream_name == EVENTS_STREAM
