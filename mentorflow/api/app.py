@@ -69,12 +69,20 @@ class MentorflowApi(FastAPI):
             spec = CohortSpec.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in {**spec.pop("$defs", {}), "CohortSpec": spec}.items():
-                if name in schemas and schemas[name] != schema:
+                # A spec model that is also a route's body (a late joiner's ParticipantSpec)
+                # is already there, as FastAPI renders it (without defaults): the same
+                # fields mean the same model. Other fields under the same name are a clash.
+                existing = schemas.get(name)
+                if existing is not None and _fields(existing) != _fields(schema):
                     raise RuntimeError(f"OpenAPI schema name clash: {name}")
                 schemas[name] = schema
             document_rate_limit(document)
             self.openapi_schema = document
         return self.openapi_schema
+
+
+def _fields(schema: dict[str, Any]) -> set[str]:
+    return set(schema.get("properties", {})) or set(schema.get("enum", []))
 
 
 def _operation_id(route: APIRoute) -> str:
