@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,9 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(Settings().payload_keyring()),
         test_server_existing_path=str(find_binary("temporal-test-server")),
+        # The SDK's default (5 s) is not enough on a loaded 2-core machine (seen once in CI-like
+        # runs); a slow start costs seconds, a failed one the whole module.
+        test_server_startup_timeout=timedelta(seconds=60),
     )
     await register_search_attributes(environment.client, "default", ALL_KEYS)
     try:
