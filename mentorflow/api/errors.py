@@ -16,11 +16,18 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
+import asyncpg
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from eventstore import DatabaseUnavailable, EventStoreError
+from eventstore.errors import translate
+
+log = structlog.get_logger("mentorflow.api")
 
 request_id_var: ContextVar[str | None] = ContextVar("mentorflow_request_id", default=None)
 """The current request's id, set by `RequestContextMiddleware`."""
@@ -225,11 +232,26 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     return error_response(error.status_code, code, message, problems, error.headers)
 
 
+async def _database_error(_request: Request, error: Exception) -> JSONResponse:
+    """A database error that reached a route: 503 when the database is away, else a 500.
+
+    The event store's translation decides (`eventstore.errors.translate`), so the API holds no
+    list of driver errors of its own. Neither answer quotes the driver's message.
+    """
+    if isinstance(translate(error), DatabaseUnavailable):
+        log.warning("database unavailable", error=type(error).__name__)
+        return error_response(503, "unavailable", "the database is not available; try again")
+    log.error("database error", error=type(error).__name__, exc_info=error)
+    return error_response(500, "internal_error", "an unexpected error occurred")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every known error to the error shape (unexpected ones: see the middleware)."""
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for database_error in (EventStoreError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(database_error, _database_error)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

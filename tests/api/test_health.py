@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
+import asyncpg
 import httpx
 from structlog.testing import capture_logs
 from temporalio.client import Client
@@ -16,7 +17,7 @@ from temporalio.client import Client
 from mentorflow.api import ApiLimits, create_app
 from mentorflow.api.tokens import Role, add_token
 from tests.api.conftest import ApiStack, build_app, serving
-from tests.api.support import bearer, start_pair
+from tests.api.support import Tokens, bearer, start_pair
 from tests.support import assert_eventually
 
 
@@ -167,3 +168,19 @@ async def test_readyz_names_a_stalled_projection_and_the_event_it_stopped_at(
     assert not projections["ok"]
     assert f"review_summaries at event {event_id}" in projections["detail"]
     assert "ValidationError: goal_ids: Field required" in projections["detail"]
+
+
+async def test_a_database_outage_is_503_in_the_error_shape_not_500(
+    api_stack: ApiStack, tokens: Tokens
+) -> None:
+    pool = await asyncpg.create_pool(api_stack.settings.database_url, min_size=1, max_size=2)
+    app = create_app(api_stack.settings, client=api_stack.client, pool=pool)
+    async with serving(app) as http:
+        await pool.close()  # PostgreSQL is away for this API process from now on
+        forget = await http.post("/people/nobody-outage/forget", headers=tokens.hr)
+        plan = await http.get("/people/nobody-outage/development-plan", headers=tokens.hr)
+
+    assert forget.status_code == 503, forget.text
+    assert forget.json()["error"]["code"] == "unavailable"
+    assert "pool" not in forget.text  # no driver text
+    assert plan.status_code == 503, plan.text
