@@ -108,6 +108,15 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+"""What the driver raises, for adapters that catch it to `translate` it (they name no asyncpg
+exception themselves)."""
+
+
 def translate(error: BaseException, address: str = "the database") -> EventStoreError | None:
     """The event store's kind of a driver or OS error; None when it is neither kind.
 

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
-import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +24,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eventstore import DatabaseUnavailable, EventStoreError
-from eventstore.errors import translate
+from eventstore.errors import DRIVER_ERRORS, translate
 
 log = structlog.get_logger("mentorflow.api")
 
@@ -250,7 +249,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for database_error in (EventStoreError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    database_errors: tuple[type[Exception], ...] = (EventStoreError, *DRIVER_ERRORS)
+    for database_error in database_errors:
         app.add_exception_handler(database_error, _database_error)
 
 
