@@ -77,6 +77,8 @@ FEEDBACK = Table(
     ("stream_id", "conversation_number", "direction", "feedback", "given_at"),
     key_size=3,
 )
+RATINGS = ("usefulness", "listening", "clarity", "preparation", "follow_through")
+"""FeedbackGiven's ratings, in the column order of `FEEDBACK_GIVEN`."""
 FEEDBACK_GIVEN = Table(
     "development_feedback_given",
     (
@@ -84,11 +86,7 @@ FEEDBACK_GIVEN = Table(
         "conversation_number",
         "direction",
         "author_id",
-        "usefulness",
-        "listening",
-        "clarity",
-        "preparation",
-        "follow_through",
+        *RATINGS,
         "comment",
         "given_at",
     ),
@@ -213,9 +211,6 @@ def _held(state: PlanState, event: m.ConversationHeld, _: datetime) -> None:
         )
 
 
-_RATINGS = ("usefulness", "listening", "clarity", "preparation", "follow_through")
-
-
 @_HANDLERS.on(m.FeedbackGiven)
 def _feedback_given(state: PlanState, event: m.FeedbackGiven, at: datetime) -> None:
     state.given.append(
@@ -224,7 +219,7 @@ def _feedback_given(state: PlanState, event: m.FeedbackGiven, at: datetime) -> N
             direction="to_mentee" if event.to == "mentee" else "to_mentor",
             author_id=event.person_id,
             ratings={
-                name: rating for name in _RATINGS if (rating := getattr(event, name)) is not None
+                name: rating for name in RATINGS if (rating := getattr(event, name)) is not None
             },
             comment=event.comment,
             given_at=at,
@@ -344,7 +339,7 @@ class DevelopmentPlan(SingleStateProjection[PlanState]):
                     given.conversation_number,
                     given.direction,
                     given.author_id,
-                    *(given.ratings.get(name) for name in _RATINGS),
+                    *(given.ratings.get(name) for name in RATINGS),
                     given.comment,
                     given.given_at,
                 )

@@ -315,9 +315,9 @@ class PersonalDataVault:
         declaration names (``subjects`` gives the stream's mentee and mentor), and a v2 token
         only at the stream, event and field it was sealed for. Anything else stays as stored.
         """
+        plans = [self._plan(event.event_type) for event in events]
         wanted: list[SealedAt] = []
-        for event in events:
-            plan = self._plan(event.event_type)
+        for event, plan in zip(events, plans, strict=True):
 
             def collect(text: str, person: str, path: str, event: SealedEvent = event) -> str:
                 wanted.append(SealedAt(text, person, event.stream_id, (path,), event.event_id))
@@ -330,14 +330,8 @@ class PersonalDataVault:
             return next(opened)
 
         return [
-            _transform(
-                event.data,
-                self._plan(event.event_type),
-                take,
-                _every_role(subjects),
-                event.event_type,
-            )
-            for event in events
+            _transform(event.data, plan, take, _every_role(subjects), event.event_type)
+            for event, plan in zip(events, plans, strict=True)
         ]
 
     async def open_values(self, values: Sequence[SealedAt]) -> list[str]:

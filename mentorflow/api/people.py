@@ -19,6 +19,14 @@ from mentorflow.api.read_models import development_plan, relationships_of
 from mentorflow.api.tokens import PARTICIPANT_ROLES, Role
 from mentorflow.people import ForgetOutcome, forget_person
 
+RelationshipCursor = Annotated[
+    str | None,
+    Query(pattern=MENTORSHIP_ID_PATTERN, description="`next_after` of the previous page"),
+]
+RelationshipPageSize = Annotated[
+    int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Relationships per page, ≤ {MAX_PAGE_SIZE}")
+]
+
 router = APIRouter(tags=["people"], responses=ERROR_RESPONSES)
 
 
@@ -31,13 +39,8 @@ async def get_development_plan(
     person_id: PersonIdPath,
     services: Services,
     caller: Caller,
-    after: Annotated[
-        str | None,
-        Query(pattern=MENTORSHIP_ID_PATTERN, description="`next_after` of the previous page"),
-    ] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Relationships per page, ≤ {MAX_PAGE_SIZE}")
-    ] = DEFAULT_PAGE_SIZE,
+    after: RelationshipCursor = None,
+    limit: RelationshipPageSize = DEFAULT_PAGE_SIZE,
 ) -> DevelopmentPlan:
     """Goals, skills, challenges, action items and conversation feedback, per relationship.
 
@@ -81,13 +84,8 @@ async def get_person_mentorships(
     person_id: PersonIdPath,
     services: Services,
     caller: Caller,
-    after: Annotated[
-        str | None,
-        Query(pattern=MENTORSHIP_ID_PATTERN, description="`next_after` of the previous page"),
-    ] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Relationships per page, ≤ {MAX_PAGE_SIZE}")
-    ] = DEFAULT_PAGE_SIZE,
+    after: RelationshipCursor = None,
+    limit: RelationshipPageSize = DEFAULT_PAGE_SIZE,
 ) -> PersonMentorships:
     """Every relationship the person mentors or is mentored in, with their side and figures.
 

@@ -28,6 +28,7 @@ from mentorflow.api.models.people import (
     PlanPart,
 )
 from projections import SCHEMA, read_cohort_dashboard, read_mentor_load
+from projections.development_plan import RATINGS
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -220,17 +221,7 @@ async def development_plan(pool: asyncpg.Pool, person_id: str) -> list[PlanPart]
                 feedback=row["comment"],
                 given_at=row["given_at"],
                 author_id=row["author_id"],
-                ratings={
-                    name: row[name]
-                    for name in (
-                        "usefulness",
-                        "listening",
-                        "clarity",
-                        "preparation",
-                        "follow_through",
-                    )
-                    if row[name] is not None
-                },
+                ratings={name: row[name] for name in RATINGS if row[name] is not None},
             )
         )
     parts: list[PlanPart] = []

@@ -8,6 +8,8 @@ workflow nobody answers for (no worker) runs into the RPC timeout.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -46,6 +48,20 @@ TEMPORAL_PAYLOAD_LIMIT = "2 MiB"
 
 def _unavailable(error: Exception) -> ServiceUnavailable:
     return ServiceUnavailable(f"Temporal did not answer: {error}")
+
+
+@contextmanager
+def _query_errors(not_found: str) -> Iterator[None]:
+    """Temporal's answers to a query, as the API's: `NotFound` (with ``not_found``) for an
+    unknown workflow, `ServiceUnavailable` when nobody answered in time."""
+    try:
+        yield
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise NotFound(not_found) from error
+        raise _unavailable(error) from error
+    except (RPCTimeoutOrCancelledError, WorkflowQueryFailedError) as error:
+        raise _unavailable(error) from error
 
 
 def _too_large(error: RPCError) -> bool:
@@ -127,14 +143,8 @@ async def mentorship_snapshot(
         ServiceUnavailable: The workflow did not answer in time (no worker, Temporal down).
     """
     handle = client.get_workflow_handle_for(MentorshipWorkflow.run, mentorship_id)
-    try:
+    with _query_errors(f"no mentorship {mentorship_id}"):
         return await handle.query(MentorshipWorkflow.state, rpc_timeout=timedelta(seconds=timeout))
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            raise NotFound(f"no mentorship {mentorship_id}") from error
-        raise _unavailable(error) from error
-    except (RPCTimeoutOrCancelledError, WorkflowQueryFailedError) as error:
-        raise _unavailable(error) from error
 
 
 async def cohort_snapshot(client: Client, cohort_id: str, *, timeout: float) -> dict[str, Any]:
@@ -145,14 +155,8 @@ async def cohort_snapshot(client: Client, cohort_id: str, *, timeout: float) -> 
         ServiceUnavailable: The workflow did not answer in time.
     """
     handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
-    try:
+    with _query_errors(f"no cohort {cohort_id}"):
         return await handle.query(CohortWorkflow.state, rpc_timeout=timedelta(seconds=timeout))
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            raise NotFound(f"no cohort {cohort_id}") from error
-        raise _unavailable(error) from error
-    except (RPCTimeoutOrCancelledError, WorkflowQueryFailedError) as error:
-        raise _unavailable(error) from error
 
 
 async def cohort_matching(client: Client, cohort_id: str, *, timeout: float) -> MatchingOutcome:
@@ -163,16 +167,10 @@ async def cohort_matching(client: Client, cohort_id: str, *, timeout: float) -> 
         ServiceUnavailable: The workflow did not answer in time.
     """
     handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
-    try:
+    with _query_errors(f"no cohort {cohort_id}"):
         outcome = await handle.query(
             CohortWorkflow.matching, rpc_timeout=timedelta(seconds=timeout)
         )
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            raise NotFound(f"no cohort {cohort_id}") from error
-        raise _unavailable(error) from error
-    except (RPCTimeoutOrCancelledError, WorkflowQueryFailedError) as error:
-        raise _unavailable(error) from error
     if outcome is None:
         raise NotFound(f"the matching of cohort {cohort_id} is not done yet")
     return outcome
