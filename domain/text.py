@@ -24,6 +24,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SEALED = re.compile(r"sealed:v\d+:", re.IGNORECASE)
 
+LOCAL_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+"""Ids a relationship gives its goals, action items, challenges and review cycles."""
+
 SHORT_TEXT = 200
 """Names, labels, skills, reasons given in a word or two."""
 TEXT = 4000
@@ -61,3 +64,5 @@ Label = Annotated[
     AfterValidator(refuse_unsafe),
 ]
 """A non-empty label (skill, module, objective) of up to 100 characters."""
+LocalId = Annotated[str, StringConstraints(pattern=LOCAL_ID_PATTERN)]
+"""A goal, action item, challenge or review cycle id."""

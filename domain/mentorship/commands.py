@@ -1,16 +1,42 @@
 """What participants, HR and ops ask of a relationship (the workflow's update inputs).
 
 Models check types only; the rules (at least one goal, an action plan, …) live in
-`domain.mentorship.decisions`, which names every problem at once.
+`domain.mentorship.decisions`, which names every problem at once, whoever sent the command.
+Each field also says what it accepts where it arrives from outside (`AtEdge`): the request
+bodies and CLI options generated from these models (`domain.mentorship.catalog`) refuse
+early what the rules would refuse, and document it.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from domain.cohort_spec import PARTICIPANT_ID_PATTERN
+from domain.edge import AtEdge
+from domain.text import LIST_ITEMS, Label, LocalId, SafeText, ShortText
 from events.mentorship import ClosureReason, GoalHorizon, ItemOwner
+
+PersonIdText = Annotated[str, StringConstraints(pattern=rf"^{PARTICIPANT_ID_PATTERN}$")]
+Text = Annotated[str, AtEdge(SafeText)]
+"""Free text (descriptions, notes, comments): at the edge up to 4,000 safe characters."""
+Short = Annotated[str, AtEdge(ShortText)]
+"""A short reason: at the edge up to 200 safe characters."""
+Name = Annotated[str, AtEdge(Label)]
+"""A skill or module: at the edge a non-empty label of up to 100 safe characters."""
+ItemId = Annotated[str, AtEdge(LocalId)]
+"""A goal, action item, challenge or review cycle id."""
+Percent = Annotated[int, AtEdge(Annotated[int, Field(ge=0, le=100)])]
+Rating = Annotated[int, AtEdge(Annotated[int, Field(ge=1, le=5)])]
+OptionalRating = Annotated[int | None, AtEdge(Annotated[int, Field(ge=1, le=5)] | None)]
 
 
 class Actor(BaseModel):
@@ -35,151 +61,236 @@ class Command(BaseModel):
 
 
 class CompleteTraining(Command):
-    """A participant finished a training module."""
+    """A participant completed one of the program's training modules."""
 
-    person_id: str
-    module: str
+    person_id: Annotated[str, AtEdge(PersonIdText)] = Field(
+        description="The mentor or the mentee; participants give their own"
+    )
+    module: Name = Field(examples=["active-listening"])
 
 
-class AddGoal(Command):
-    """The mentee records a career goal."""
+class GoalFields(BaseModel):
+    """What describes a career goal of the mentee."""
 
-    horizon: GoalHorizon
-    description: str
-    motivation: str = ""
-    strengths: list[str] = Field(default_factory=list)
-    target_date: AwareDatetime | None = None
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    horizon: GoalHorizon = Field(description="short or long term")
+    description: Text = Field(examples=["Lead a design review"])
+    motivation: Text = ""
+    strengths: Annotated[list[str], AtEdge(Annotated[list[ShortText], Field(max_length=20)])] = (
+        Field(default_factory=list, description="Strengths to build on (≤ 20)")
+    )
+    target_date: AwareDatetime | None = Field(
+        default=None, description="ISO 8601 with offset, in the future"
+    )
+
+
+class AddGoal(GoalFields, Command):
+    """The mentee records a short- or long-term career goal."""
 
 
 class ReviseGoal(Command):
-    """Change a goal's wording, target date or progress."""
+    """New wording, target date or progress of one of the mentee's goals."""
 
-    goal_id: str
-    description: str | None = None
+    goal_id: ItemId
+    description: Annotated[str | None, AtEdge(SafeText | None)] = None
     target_date: AwareDatetime | None = None
-    progress: int | None = None
+    progress: Annotated[int | None, AtEdge(Annotated[int, Field(ge=0, le=100)] | None)] = Field(
+        default=None, description="Percent"
+    )
 
 
 class AchieveGoal(Command):
-    """Mark a goal as reached."""
+    """The goal was reached."""
 
-    goal_id: str
+    goal_id: ItemId
 
 
 class DropGoal(Command):
-    """Abandon a goal."""
+    """The mentee abandons a goal."""
 
-    goal_id: str
-    reason: str = ""
+    goal_id: ItemId
+    reason: Short = ""
 
 
-class ActionItemInput(Command):
-    """One step of an action plan."""
+class ActionItemInput(BaseModel):
+    """One step of the action plan a conversation concludes with."""
 
-    owner: ItemOwner
-    description: str
-    due_at: AwareDatetime
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    owner: ItemOwner = Field(description="Who does it")
+    description: Text = Field(examples=["Draft the design-review proposal"])
+    due_at: AwareDatetime = Field(description="ISO 8601 with offset, after held_at")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recorded_without_actor(cls, data: Any) -> Any:
+        # Until the command table, items were commands with an always-null actor; recorded
+        # update arguments still hold it.
+        if isinstance(data, dict) and "actor" in data and data["actor"] is None:
+            return {key: value for key, value in data.items() if key != "actor"}
+        return data
 
 
 class LogConversation(Command):
-    """A career conversation, concluded with an action plan."""
+    """A career conversation, concluded with an action plan.
 
-    held_at: AwareDatetime
-    goal_ids: list[str] = Field(default_factory=list)
-    skills: list[str] = Field(default_factory=list)
-    feedback_to_mentee: str = ""
-    feedback_to_mentor: str = ""
-    notes: str = ""
-    action_items: list[ActionItemInput] = Field(default_factory=list)
+    It must discuss at least one of the mentee's goals and conclude with at least one action
+    item due after it. ``notes`` stay private: never shown, never summarised.
+    """
+
+    held_at: AwareDatetime = Field(description="When it took place, ISO 8601 with offset")
+    goal_ids: Annotated[
+        list[str], AtEdge(Annotated[list[LocalId], Field(max_length=LIST_ITEMS)])
+    ] = Field(default_factory=list, description="The mentee's goals discussed: at least one")
+    skills: Annotated[list[str], AtEdge(Annotated[list[Label], Field(max_length=20)])] = Field(
+        default_factory=list, description="Skills worked on (≤ 20)"
+    )
+    feedback_to_mentee: Text = Field(
+        default="",
+        description="The mentor's feedback to the mentee (the mentor's side only; deprecated "
+        "in favour of the conversation feedback route)",
+    )
+    feedback_to_mentor: Text = Field(
+        default="",
+        description="The mentee's feedback to the mentor (the mentee's side only; deprecated "
+        "in favour of the conversation feedback route)",
+    )
+    notes: Text = Field(default="", description="Private: never shown, never summarised")
+    action_items: Annotated[
+        list[ActionItemInput], AtEdge(Annotated[list[ActionItemInput], Field(max_length=20)])
+    ] = Field(default_factory=list, description="The action plan: at least one item")
 
 
 class CompleteActionItem(Command):
-    """An action item is done."""
+    """The action item is done (its owner's call, or HR's for them)."""
 
-    item_id: str
+    item_id: ItemId
 
 
 class RescheduleActionItem(Command):
-    """Give an action item a new due date."""
+    """A new due date for an action item, set by its owner (or HR for them)."""
 
-    item_id: str
-    due_at: AwareDatetime
-    reason: str = ""
+    item_id: ItemId
+    due_at: AwareDatetime = Field(description="ISO 8601 with offset, in the future")
+    reason: Short = ""
+
+
+class SkipConversation(Command):
+    """Skip the conversation due next (a holiday, a crunch), agreed by either side or HR.
+
+    It counts as missed now, so the rhythm moves on by a cadence at once instead of reminders
+    running until the grace period passes; consecutive misses still lead to an escalation.
+    """
 
 
 class SetChallenge(Command):
     """The mentor sets a skill-development challenge."""
 
-    skill: str
-    description: str
+    skill: Name = Field(examples=["stakeholder-management"])
+    description: Text
     due_at: AwareDatetime
 
 
 class RecordChallengeProgress(Command):
-    """Progress on a challenge, 0..100 percent."""
+    """Progress on a challenge, in percent, with an optional note."""
 
-    challenge_id: str
-    progress: int
-    note: str = ""
+    challenge_id: ItemId
+    progress: Percent = Field(description="Percent")
+    note: Text = ""
 
 
 class ApproveReviewSummary(Command):
-    """The mentee approves a review summary, optionally with their own wording."""
+    """The mentee shares the drafted review summary, possibly in their own words.
 
-    cycle_id: str
-    edited_text: str | None = None
+    Their consent: nobody else can do it, not even HR.
+    """
+
+    cycle_id: ItemId
+    edited_text: Annotated[
+        str | None, AtEdge(Annotated[SafeText, Field(max_length=3000)] | None)
+    ] = Field(
+        default=None,
+        description="The mentee's wording (≤ 3,000 characters); null keeps the draft",
+    )
 
 
 class PauseMentorship(Command):
-    """Put the relationship on hold."""
+    """Put the relationship on hold: reminders, due dates and escalations stop until it
+    resumes."""
 
-    reason: str
+    reason: Short = Field(examples=["parental leave"])
 
 
 class ResumeMentorship(Command):
-    """Continue after a pause."""
+    """Continue after a pause: deadlines move on by the pause; the next conversation is due
+    one cadence from now."""
 
 
 class CloseMentorship(Command):
-    """End the relationship early (or as completed)."""
+    """End the relationship: closing starts, surveys are open, then it is closed.
 
-    reason: ClosureReason
+    A rematch has its own command.
+    """
+
+    reason: Annotated[
+        ClosureReason,
+        AtEdge(Literal["completed", "mentor_left", "mentee_left", "mismatch"]),
+    ]
 
 
 class RequestRematch(Command):
-    """End the relationship so that the mentee is matched again."""
+    """End the relationship so that the mentee is matched with another mentor.
 
-    reason: str
+    The cohort matches the mentee again (never with a previous mentor) and starts a new
+    relationship (``…-r1``) carrying over open goals and action items.
+    """
+
+    reason: Short = Field(examples=["different time zones after a move"])
 
 
 class SubmitSurvey(Command):
-    """A closing-survey answer."""
+    """A participant's closing-survey answer on the relationship.
 
-    person_id: str
-    satisfaction: int
-    value: int
+    Open while the relationship is closing (after a close or a rematch request, or at the
+    program's end, for half a cadence); once both answered it closes. Feedback between the
+    two of them belongs with a conversation.
+    """
+
+    person_id: Annotated[str, AtEdge(PersonIdText)] = Field(
+        description="Who answers; participants give their own"
+    )
+    satisfaction: Rating = Field(description="1 (poor) to 5 (excellent)")
+    value: Rating = Field(description="How valuable the relationship was, 1 to 5")
     would_recommend: bool
-    comment: str = ""
+    comment: Text = ""
 
 
 class GiveFeedback(Command):
-    """A participant's own feedback to the other after a conversation, with ratings 1..5."""
+    """One side's own feedback to the other after a conversation, with ratings 1..5.
 
-    conversation_number: int
-    usefulness: int | None = None
-    listening: int | None = None
-    clarity: int | None = None
-    preparation: int | None = None
-    follow_through: int | None = None
-    comment: str = ""
+    The mentee rates the mentor's usefulness, listening and clarity; the mentor rates the
+    mentee's preparation and follow-through. Within one cadence of the conversation, once
+    per side; participants only, HR cannot give it for them.
+    """
+
+    conversation_number: Annotated[int, AtEdge(Annotated[int, Field(ge=1, le=10_000)])] = Field(
+        description="Conversation number"
+    )
+    usefulness: OptionalRating = Field(default=None, description="Mentor, rated by the mentee")
+    listening: OptionalRating = Field(default=None, description="Mentor, rated by the mentee")
+    clarity: OptionalRating = Field(default=None, description="Mentor, rated by the mentee")
+    preparation: OptionalRating = Field(default=None, description="Mentee, rated by the mentor")
+    follow_through: OptionalRating = Field(default=None, description="Mentee, rated by the mentor")
+    comment: Text = Field(default="", description="Optional; personal data of its author")
 
 
 class ExtendDeadline(Command):
-    """Ops fix: move the onboarding deadline or the next conversation's due date."""
+    """HR or ops move a deadline: the onboarding window or the next conversation's due date."""
 
     deadline: Literal["onboarding", "conversation"]
-    new_deadline: AwareDatetime
-    reason: str
+    new_deadline: AwareDatetime = Field(description="ISO 8601 with offset, in the future")
+    reason: Short = Field(examples=["the mentor was on leave"])
 
 
 MentorshipCommand = (
@@ -189,6 +300,7 @@ MentorshipCommand = (
     | AchieveGoal
     | DropGoal
     | LogConversation
+    | SkipConversation
     | CompleteActionItem
     | RescheduleActionItem
     | SetChallenge

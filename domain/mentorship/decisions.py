@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from domain.mentorship import commands as c
+from domain.mentorship.catalog import BY_COMMAND
 from domain.mentorship.state import MentorshipState, Stage, replay
 from domain.text import text_problem
 from events import DomainEvent
@@ -102,33 +103,34 @@ def _budget_problems(before: MentorshipState, after: MentorshipState) -> list[st
 def permission_problems(state: MentorshipState, command: c.MentorshipCommand) -> list[str]:
     """Why the command's actor may not make this change (empty when they may).
 
-    Each side acts only for itself: action items are completed and rescheduled by their
-    owner, goals are the mentee's, a participant records only their own training, survey
-    and feedback, and states only closure reasons that are theirs to state. HR may act for
-    either side (recorded as HR's, `ChangeMadeByHr`), except for a participant's consent
-    (approving a review summary) and opinions (feedback). Without an actor the command comes
+    Which sides may make it, and whether HR may for them, is the command table's
+    (`catalog.COMMANDS`): goals are the mentee's, challenges the mentor's, and HR may act
+    for either side (recorded as HR's, `ChangeMadeByHr`) except for a participant's consent
+    (approving a review summary) and opinions (feedback). The finer rules are here: action
+    items are completed and rescheduled by their owner, a participant records only their
+    own training and survey, gives feedback only to the other side, and states only closure
+    reasons that are theirs to state. Without an actor the command comes
     from a holder of the payload key (ops tools, tests), who is trusted.
     """
     actor = command.actor
     if actor is None:
         return []
+    entry = BY_COMMAND[type(command)]
     if actor.role == "hr_admin":
-        if isinstance(command, c.ApproveReviewSummary | c.GiveFeedback):
+        if not entry.hr:
             return ["only the participant can do this, not HR on their behalf"]
         return []
     side = actor.role
     expected = state.mentor_id if side == "mentor" else state.mentee_id
     if actor.person_id != expected:
         return [f"you are not the {side} of this relationship"]
+    if side not in entry.sides:
+        return [entry.denied_side or f"only the {' or '.join(sorted(entry.sides))} can do this"]
     return _SIDE_RULES.get(type(command), _anyone)(state, command, side)
 
 
 def _anyone(state: MentorshipState, command: Any, side: str) -> list[str]:
     return []
-
-
-def _mentee_only(state: MentorshipState, command: Any, side: str) -> list[str]:
-    return [] if side == "mentee" else ["only the mentee can change their goals"]
 
 
 def _own_person(state: MentorshipState, command: Any, side: str) -> list[str]:
@@ -163,28 +165,13 @@ def _own_closure(state: MentorshipState, command: c.CloseMentorship, side: str) 
     return [f"reason: the {side} can close with {allowed}, not {command.reason!r}"]
 
 
-def _challenge_setter(state: MentorshipState, command: Any, side: str) -> list[str]:
-    return [] if side == "mentor" else ["only the mentor sets challenges"]
-
-
-def _mentee_consent(state: MentorshipState, command: Any, side: str) -> list[str]:
-    return [] if side == "mentee" else ["only the mentee can share their review summary"]
-
-
 _SIDE_RULES: dict[type[Any], Callable[[MentorshipState, Any, str], list[str]]] = {
     c.CompleteTraining: _own_person,
     c.SubmitSurvey: _own_person,
-    c.AddGoal: _mentee_only,
-    c.ReviseGoal: _mentee_only,
-    c.AchieveGoal: _mentee_only,
-    c.DropGoal: _mentee_only,
     c.CompleteActionItem: _item_owner,
     c.RescheduleActionItem: _item_owner,
     c.LogConversation: _own_feedback,
     c.CloseMentorship: _own_closure,
-    c.SetChallenge: _challenge_setter,
-    c.ApproveReviewSummary: _mentee_consent,
-    c.ExtendDeadline: lambda state, command, side: ["only HR or ops extend deadlines"],
 }
 
 
@@ -643,6 +630,22 @@ def _give_feedback(state: MentorshipState, command: c.GiveFeedback, now: datetim
             to=receiver,
             comment=command.comment,
             **ratings,
+        )
+    ]
+
+
+@_handles(c.SkipConversation)
+def _skip(state: MentorshipState, command: c.SkipConversation, now: datetime) -> Outcome:
+    problems = _stage_problem(state, (Stage.ACTIVE,), "skip a conversation")
+    due = state.next_conversation_due
+    if due is None:
+        return problems or ["no conversation is due"], []
+    return problems, [
+        m.ConversationMissed(
+            conversation_number=state.conversations_held + state.total_misses + 1,
+            due_at=due,
+            consecutive_misses=state.consecutive_misses + 1,
+            next_conversation_due=due + state.terms.conversation_cadence,
         )
     ]
 

@@ -17,7 +17,15 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from domain.cohort_spec import CohortSpec
 from eventstore import PostgresEventStore
-from mentorflow.api import codec, cohorts, health, lifecycle, mentorships, people, review_cycles
+from mentorflow.api import (
+    codec,
+    cohorts,
+    health,
+    mentorships,
+    people,
+    relationship_commands,
+    review_cycles,
+)
 from mentorflow.api.codec_sessions import migrate_api_schema
 from mentorflow.api.context import ApiServices, connect_temporal
 from mentorflow.api.errors import install_error_handlers
@@ -181,7 +189,7 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (health, cohorts, review_cycles, mentorships, lifecycle, people):
+    for module in (health, cohorts, review_cycles, mentorships, relationship_commands, people):
         app.include_router(module.router)
     # Outermost first: request id and access log; the token, before any body is read; the
     # token's write rate; the body limit.

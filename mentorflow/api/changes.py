@@ -7,31 +7,21 @@ workflow's update runs and returns what it recorded, or every reason it refused.
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import structlog
 from fastapi import Header
-from temporalio.workflow import UpdateMethodMultiParam
 
+from domain.mentorship.catalog import entry_for
 from domain.mentorship.commands import Command
-from mentorflow.api.access import (
-    BOTH_SIDES,
-    Relationship,
-    Side,
-    actor_of,
-    ensure_can_change,
-    no_mentorship,
-)
+from mentorflow.api.access import Relationship, actor_of, ensure_can_change, no_mentorship
 from mentorflow.api.context import ApiServices
 from mentorflow.api.errors import NotFound
 from mentorflow.api.models.mentorship_views import CommandAccepted
 from mentorflow.api.read_models import find_relationship
 from mentorflow.api.temporal import mentorship_snapshot, update_mentorship
 from mentorflow.api.tokens import Principal
-from workflows.mentorship import MentorshipWorkflow
-from workflows.mentorship_models import CommandResult, MentorshipSnapshot
-
-C = TypeVar("C", bound=Command)
+from workflows.mentorship_models import MentorshipSnapshot
 
 IdempotencyKey = Annotated[
     str | None,
@@ -77,27 +67,30 @@ async def change(
     services: ApiServices,
     caller: Principal,
     mentorship_id: str,
-    update: UpdateMethodMultiParam[[MentorshipWorkflow, C], CommandResult],
-    command: C,
+    command: Command,
     *,
-    operation: str,
     idempotency_key: str | None = None,
-    sides: frozenset[Side] = BOTH_SIDES,
-    hr_admin: bool = True,
-    acting_for: str | None = None,
 ) -> CommandAccepted:
-    """Authorize and run one update; answer with what it recorded.
+    """Authorize and run one command, as its entry in the command table says; answer with
+    what it recorded.
 
     Raises:
         NotFound, Forbidden, CommandRejected, Conflict, ServiceUnavailable: As the names say.
     """
+    entry = entry_for(command)
+    operation = entry.operation
     structlog.contextvars.bind_contextvars(workflow_id=mentorship_id, operation=operation)
     relationship = await resolve(services, mentorship_id)
-    ensure_can_change(caller, relationship, sides=sides, hr_admin=hr_admin, acting_for=acting_for)
+    ensure_can_change(
+        caller,
+        relationship,
+        sides=entry.sides,
+        hr_admin=entry.hr,
+        acting_for=None if entry.acting_for is None else getattr(command, entry.acting_for),
+    )
     result = await update_mentorship(
         services.client,
         mentorship_id,
-        update,
         command.model_copy(update={"actor": actor_of(caller, relationship)}),
         timeout=services.limits.update_timeout_seconds,
         # Scoped to the caller: another token reusing the key gets its own change.

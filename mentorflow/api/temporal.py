@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.cohort_spec import CohortSpec
+from domain.mentorship.commands import Command
 from mentorflow.api.errors import (
     ApiError,
     CommandRejected,
@@ -39,6 +40,7 @@ from workflows.cohort import CohortWorkflow
 from workflows.cohort_models import MatchingOutcome
 from workflows.ids import cohort_workflow_id
 from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_client import execute_command
 from workflows.mentorship_models import CommandResult, MentorshipSnapshot, StartReviewCycle
 
 C = TypeVar("C", bound=BaseModel)
@@ -71,8 +73,7 @@ def _too_large(error: RPCError) -> bool:
 async def update_mentorship(
     client: Client,
     mentorship_id: str,
-    update: UpdateMethodMultiParam[[MentorshipWorkflow, C], CommandResult],
-    command: C,
+    command: Command,
     *,
     timeout: float,
     update_id: str | None = None,
@@ -82,8 +83,7 @@ async def update_mentorship(
     Args:
         client: The Temporal client.
         mentorship_id: The relationship's workflow id.
-        update: The workflow's update method.
-        command: Its input.
+        command: The command (the table names its update).
         timeout: Seconds to wait for the outcome.
         update_id: Temporal deduplicates updates with the same id on a run, so a client
             retrying with the same idempotency key gets the first outcome instead of a second
@@ -96,8 +96,8 @@ async def update_mentorship(
     """
     handle = client.get_workflow_handle_for(MentorshipWorkflow.run, mentorship_id)
     try:
-        return await handle.execute_update(
-            update, command, id=update_id, rpc_timeout=timedelta(seconds=timeout)
+        return await execute_command(
+            handle, command, update_id=update_id, rpc_timeout=timedelta(seconds=timeout)
         )
     except WorkflowUpdateFailedError as failed:
         raise _rejection(failed) from failed

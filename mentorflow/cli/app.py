@@ -27,6 +27,7 @@ from eventstore import EventStoreError
 from mentorflow.cli.api import api, tokens_app
 from mentorflow.cli.bus import events_app, relay
 from mentorflow.cli.cohorts import cohort_app
+from mentorflow.cli.mentorships import mentorship_app
 from mentorflow.cli.people import people_app
 from mentorflow.cli.projections import projections_app, projector
 from mentorflow.cli.services import demo, serve, worker
@@ -119,6 +120,7 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.add_typer(cohort_app, name="cohort")
+app.add_typer(mentorship_app, name="mentorship")
 app.add_typer(events_app, name="events")
 app.command()(relay)
 app.command()(projector)

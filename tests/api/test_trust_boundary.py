@@ -32,6 +32,7 @@ from tests.api.support import (
 )
 from tests.support import assert_eventually
 from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_client import execute_command
 from workflows.mentorship_models import MentorshipWorkflowInput
 
 SECRET = "b-wants-to-leave-7731"
@@ -113,15 +114,15 @@ async def test_another_persons_sealed_values_never_open_even_past_validation(
     now = datetime.now(UTC)
     # Straight into the workflow (as a payload-key holder could): its rules refuse it too.
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(
-            MentorshipWorkflow.set_challenge,
+        await execute_command(
+            handle,
             c.SetChallenge(skill="negotiation", description=sealed[0], due_at=now + 7 * DAY),
         )
     assert "sealed" in str(refused.value.cause)
     # Now with the rules' text check gone too (a gap in validation): still nothing opens.
     monkeypatch.setattr(decisions, "text_problem", lambda text: None)
-    await handle.execute_update(
-        MentorshipWorkflow.log_conversation,
+    await execute_command(
+        handle,
         c.LogConversation(
             held_at=now - timedelta(seconds=10),
             goal_ids=["g-1"],
@@ -131,13 +132,11 @@ async def test_another_persons_sealed_values_never_open_even_past_validation(
             ],
         ),
     )
-    await handle.execute_update(
-        MentorshipWorkflow.set_challenge,
+    await execute_command(
+        handle,
         c.SetChallenge(skill="negotiation", description=sealed[0], due_at=now + 7 * DAY),
     )
-    await handle.execute_update(
-        MentorshipWorkflow.add_goal, c.AddGoal(horizon="short", description=sealed[0])
-    )
+    await execute_command(handle, c.AddGoal(horizon="short", description=sealed[0]))
     await project(api_stack.store)
 
     for who in (tokens.headers(a.mentee_id), tokens.headers(a.mentor_id, Role.MENTOR), tokens.hr):
@@ -210,8 +209,8 @@ async def test_oversized_lists_and_texts_are_refused(
     assert any("description" in problem for problem in _problems(description))
     assert len(await api_stack.store.read_stream(a.mentorship_id)) == before
     schema = (await http.get("/openapi.json")).json()["components"]["schemas"]
-    assert schema["GoalRequest"]["properties"]["strengths"]["maxItems"] == 20
-    assert schema["GoalRequest"]["properties"]["description"]["maxLength"] == 4000
+    assert schema["AddGoal"]["properties"]["strengths"]["maxItems"] == 20
+    assert schema["AddGoal"]["properties"]["description"]["maxLength"] == 4000
 
 
 async def test_a_change_that_would_exceed_the_state_budget_is_refused(

@@ -42,6 +42,12 @@ from tests.domain.test_mentorship_rules import (
 StateBuilder = Callable[[], MentorshipState]
 
 
+def _next_due() -> datetime:
+    due = _active().next_conversation_due
+    assert due is not None
+    return due
+
+
 @dataclass(frozen=True)
 class Refused:
     """The rules refuse the command with exactly these problems (`CommandRejected`)."""
@@ -761,6 +767,28 @@ DECISIONS = [
                 "you already gave feedback on conversation 1",
             ]
         ),
+    ),
+    # SkipConversation
+    Decision(
+        "skipping the next conversation records it as missed and moves the rhythm on",
+        active,
+        c.SkipConversation(actor=MENTOR),
+        START + DAY,
+        [
+            m.ConversationMissed(
+                conversation_number=2,
+                due_at=_next_due(),
+                consecutive_misses=1,
+                next_conversation_due=_next_due() + _active().terms.conversation_cadence,
+            )
+        ],
+    ),
+    Decision(
+        "no conversation can be skipped during onboarding",
+        onboarding,
+        c.SkipConversation(),
+        START + DAY,
+        Refused(["cannot skip a conversation while the relationship is onboarding"]),
     ),
     # ExtendDeadline
     Decision(

@@ -38,6 +38,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from domain.mentorship import commands as c
+from domain.mentorship.commands import Command
 from events.mentorship import GoalHorizon
 from mentorflow.cohorts import LaunchResult
 from tests.faults.scale import Calendar
@@ -45,6 +46,7 @@ from tests.faults.services import REPOSITORY
 from tests.support import assert_eventually
 from workflows.ids import mentorship_workflow_id
 from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_client import execute_command
 from workflows.mentorship_models import CommandResult, MentorshipWorkflowResult
 
 MODULE = "active-listening"
@@ -239,9 +241,7 @@ class Participants:
         if not goals:
             return  # too late for onboarding (the program ended meanwhile)
         if relationship.plan is Plan.ENDS_EARLY:
-            closed = await self._update(
-                handle, "close", MentorshipWorkflow.close, c.CloseMentorship(reason="mentee_left")
-            )
+            closed = await self._update(handle, "close", c.CloseMentorship(reason="mentee_left"))
             if closed is not None:
                 self.closed_early.add(relationship.stream_id)
         if relationship.plan is not Plan.THROUGHOUT:
@@ -255,7 +255,6 @@ class Participants:
             await self._update(
                 handle,
                 f"survey-{person}",
-                MentorshipWorkflow.submit_survey,
                 c.SubmitSurvey(person_id=person, satisfaction=4, value=5, would_recommend=True),
             )
 
@@ -264,7 +263,6 @@ class Participants:
             await self._update(
                 handle,
                 f"training-{person}",
-                MentorshipWorkflow.complete_training,
                 c.CompleteTraining(person_id=person, module=MODULE),
             )
         goals: list[str] = []
@@ -272,7 +270,6 @@ class Participants:
             result = await self._update(
                 handle,
                 f"goal-{horizon}",
-                MentorshipWorkflow.add_goal,
                 c.AddGoal(horizon=horizon, description=text, motivation="impact"),
             )
             if result is not None:
@@ -286,7 +283,6 @@ class Participants:
         await self._update(
             handle,
             f"conversation-{name}",
-            MentorshipWorkflow.log_conversation,
             c.LogConversation(
                 held_at=held_at,
                 goal_ids=goals[:1],
@@ -325,7 +321,7 @@ class Participants:
         )
 
     async def _update(
-        self, handle: MentorshipHandle, update_id: str, update: Any, command: Any
+        self, handle: MentorshipHandle, update_id: str, command: Command
     ) -> CommandResult | None:
         """Run an update until it is accepted or rejected; None when rejected or too late.
 
@@ -336,7 +332,7 @@ class Participants:
             try:
                 # One update at a time per relationship, and no limit across them: a shared
                 # limit would let the relationships a kill holds up block all the others.
-                result: CommandResult = await handle.execute_update(update, command, id=update_id)
+                result = await execute_command(handle, command, update_id=update_id)
             except WorkflowUpdateFailedError as failure:
                 cause = failure.cause
                 if isinstance(cause, ApplicationError) and cause.type == "CommandRejected":

@@ -21,6 +21,7 @@ from eventstore import PostgresEventStore
 from tests.support import open_vault
 from worker import build_worker
 from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_client import execute_command
 from workflows.mentorship_models import (
     CommandResult,
     MentorshipWorkflowInput,
@@ -109,14 +110,14 @@ async def onboard(handle: Handle, now: datetime) -> list[str]:
     """Both participants train, the mentee sets two goals, the kickoff is held."""
     for person in (MENTOR, MENTEE):
         for module in MODULES:
-            await handle.execute_update(
-                MentorshipWorkflow.complete_training,
+            await execute_command(
+                handle,
                 c.CompleteTraining(person_id=person, module=module),
             )
     goals: list[str] = []
     for horizon, text in (("short", "Lead a design review"), ("long", "Become a staff engineer")):
-        result = await handle.execute_update(
-            MentorshipWorkflow.add_goal,
+        result = await execute_command(
+            handle,
             c.AddGoal(horizon=horizon, description=text, motivation="growth"),  # type: ignore[arg-type]
         )
         goals.extend(result.created_ids)
@@ -128,8 +129,8 @@ async def log_conversation(
     handle: Handle, held_at: datetime, goal_ids: list[str], notes: str = "private"
 ) -> CommandResult:
     """A valid conversation with a one-item action plan due in a week."""
-    return await handle.execute_update(
-        MentorshipWorkflow.log_conversation,
+    return await execute_command(
+        handle,
         c.LogConversation(
             held_at=held_at,
             goal_ids=goal_ids,

@@ -27,6 +27,7 @@ from workflows.cohort_models import (
     PairOverride,
 )
 from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_client import execute_command
 
 DAY = timedelta(days=1)
 
@@ -194,13 +195,11 @@ async def test_a_rematch_starts_a_new_relationship_with_the_open_goals_and_anoth
             lambda: _cohort_state(env.client, spec.cohort_id),
             lambda state: state["relationships"] == len(launched.outcome.pairs),
         )
-        await first.execute_update(
-            MentorshipWorkflow.add_goal,
+        await execute_command(
+            first,
             c.AddGoal(horizon="long", description="Move into product management"),
         )
-        await first.execute_update(
-            MentorshipWorkflow.request_rematch, c.RequestRematch(reason="different track")
-        )
+        await execute_command(first, c.RequestRematch(reason="different track"))
         await assert_eventually(
             lambda: _cohort_state(env.client, spec.cohort_id),
             lambda state: state["rematches"] == 1,

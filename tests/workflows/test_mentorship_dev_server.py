@@ -29,6 +29,7 @@ from mentorflow.stack import StackAddresses
 from tests.support import assert_eventually, create_database
 from tests.workflows.scenario import MENTEE, MENTOR, onboard, program_terms
 from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_client import execute_command
 from workflows.mentorship_models import MentorshipWorkflowInput
 
 
@@ -132,8 +133,8 @@ async def test_a_relationship_survives_a_killed_worker_with_a_complete_event_str
 
     # Kill the worker with an update in flight; a second worker finishes the job.
     in_flight = asyncio.create_task(
-        handle.execute_update(
-            MentorshipWorkflow.log_conversation,
+        execute_command(
+            handle,
             c.LogConversation(
                 held_at=_now(),
                 goal_ids=goals,
@@ -155,10 +156,10 @@ async def test_a_relationship_survives_a_killed_worker_with_a_complete_event_str
     workers.start()
     await asyncio.wait_for(in_flight, timeout=60)
 
-    await handle.execute_update(MentorshipWorkflow.close, c.CloseMentorship(reason="mentee_left"))
+    await execute_command(handle, c.CloseMentorship(reason="mentee_left"))
     for person in (MENTOR, MENTEE):
-        await handle.execute_update(
-            MentorshipWorkflow.submit_survey,
+        await execute_command(
+            handle,
             c.SubmitSurvey(person_id=person, satisfaction=4, value=4, would_recommend=True),
         )
     result = await asyncio.wait_for(handle.result(), timeout=60)

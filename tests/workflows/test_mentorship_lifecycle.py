@@ -24,6 +24,7 @@ from tests.workflows.scenario import (
     start_mentorship,
 )
 from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_client import execute_command
 
 DAY = timedelta(days=1)
 
@@ -42,14 +43,12 @@ async def _state(handle: Handle) -> dict[str, Any]:
 async def _complete_open_items(handle: Handle) -> None:
     for item_id, item in (await _state(handle))["action_items"].items():
         if item["status"] == "open":
-            await handle.execute_update(
-                MentorshipWorkflow.complete_action_item, c.CompleteActionItem(item_id=item_id)
-            )
+            await execute_command(handle, c.CompleteActionItem(item_id=item_id))
 
 
 async def _survey(handle: Handle, person: str, satisfaction: int = 5) -> None:
-    await handle.execute_update(
-        MentorshipWorkflow.submit_survey,
+    await execute_command(
+        handle,
         c.SubmitSurvey(person_id=person, satisfaction=satisfaction, value=4, would_recommend=True),
     )
 
@@ -69,8 +68,8 @@ async def test_a_healthy_year_runs_in_seconds_with_the_exact_event_sequence(
             await _complete_open_items(handle)
             for cycle_id, review in (await _state(handle))["reviews"].items():
                 if review["status"] == "awaiting_mentee":
-                    await handle.execute_update(
-                        MentorshipWorkflow.approve_review_summary,
+                    await execute_command(
+                        handle,
                         c.ApproveReviewSummary(cycle_id=cycle_id),
                     )
             await log_conversation(handle, await env.get_current_time(), goals)
@@ -175,12 +174,10 @@ async def test_a_pause_stops_the_clock_and_resume_continues(
         start = await env.get_current_time()
         handle = await start_mentorship(harness, program_terms(start))
         goals = await onboard(handle, start)
-        await handle.execute_update(
-            MentorshipWorkflow.pause, c.PauseMentorship(reason="parental leave")
-        )
+        await execute_command(handle, c.PauseMentorship(reason="parental leave"))
         await env.sleep(60 * DAY)
         paused = await _state(handle)
-        await handle.execute_update(MentorshipWorkflow.resume, c.ResumeMentorship())
+        await execute_command(handle, c.ResumeMentorship())
         resumed = await _state(handle)
         await env.sleep(13 * DAY)
         await log_conversation(handle, await env.get_current_time(), goals)
@@ -203,8 +200,8 @@ async def test_early_closure_with_a_rematch_request(
         start = await env.get_current_time()
         handle = await start_mentorship(harness, program_terms(start))
         await onboard(handle, start)
-        await handle.execute_update(
-            MentorshipWorkflow.request_rematch,
+        await execute_command(
+            handle,
             c.RequestRematch(reason="different career track"),
         )
         await _survey(handle, MENTEE, satisfaction=2)
@@ -235,17 +232,17 @@ async def test_invalid_updates_are_rejected_with_every_reason_and_record_nothing
         before = await session_store.stream_version(handle.id)
 
         with pytest.raises(WorkflowUpdateFailedError) as raised:
-            await handle.execute_update(
-                MentorshipWorkflow.log_conversation,
+            await execute_command(
+                handle,
                 c.LogConversation(held_at=start + 30 * DAY, goal_ids=["g-404"], action_items=[]),
             )
         with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(
-                MentorshipWorkflow.complete_training,
+            await execute_command(
+                handle,
                 c.CompleteTraining(person_id="p-999", module="juggling"),
             )
         with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(MentorshipWorkflow.resume, c.ResumeMentorship())
+            await execute_command(handle, c.ResumeMentorship())
 
         assert await session_store.stream_version(handle.id) == before
 
@@ -274,8 +271,8 @@ async def test_review_summary_is_withheld_without_approval_and_never_carries_not
         await handle.signal(MentorshipWorkflow.start_review_cycle, _cycle("2027-h1"))
         await env.sleep(DAY)
         with pytest.raises(WorkflowUpdateFailedError) as raised:
-            await handle.execute_update(
-                MentorshipWorkflow.approve_review_summary,
+            await execute_command(
+                handle,
                 c.ApproveReviewSummary(
                     cycle_id="2027-h1", edited_text="Good year. Struggling with the new manager."
                 ),

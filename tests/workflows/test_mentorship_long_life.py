@@ -20,6 +20,7 @@ from tests.workflows.scenario import (
     start_mentorship,
 )
 from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_client import execute_command
 
 DAY = timedelta(days=1)
 HISTORY_LIMIT = 300
@@ -54,15 +55,15 @@ async def test_three_years_of_fortnightly_conversations_keep_each_run_bounded(
             state = await handle.query(MentorshipWorkflow.state)
             for item_id, item in state["action_items"].items():
                 if item["status"] == "open":
-                    await handle.execute_update(
-                        MentorshipWorkflow.complete_action_item,
+                    await execute_command(
+                        handle,
                         c.CompleteActionItem(item_id=item_id),
                     )
             await log_conversation(handle, await env.get_current_time(), goals)
         await env.sleep(4 * DAY)
         for person in (MENTOR, MENTEE):
-            await handle.execute_update(
-                MentorshipWorkflow.submit_survey,
+            await execute_command(
+                handle,
                 c.SubmitSurvey(person_id=person, satisfaction=5, value=5, would_recommend=True),
             )
         result = await handle.result()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
@@ -20,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.mentorship import commands as c
 from domain.mentorship import decisions
+from domain.mentorship.commands import Command
 from eventstore import PostgresEventStore
 from tests.workflows.scenario import (
     Handle,
@@ -29,7 +29,7 @@ from tests.workflows.scenario import (
     running_worker,
     start_mentorship,
 )
-from workflows.mentorship import MentorshipWorkflow
+from workflows.mentorship_client import execute_command
 from workflows.mentorship_models import CommandResult
 
 DAY = timedelta(days=1)
@@ -38,19 +38,17 @@ PROMPT = 30.0
 """Seconds within which an answer must come (a wedged relationship never answers)."""
 
 
-def handle_update(update: Any, command: Any) -> PoisonedUpdate:
-    """Runs ``update`` with ``command`` on the handle it is given."""
+def handle_update(command: Command) -> PoisonedUpdate:
+    """Runs ``command`` on the handle it is given."""
 
     async def run(handle: Handle) -> CommandResult:
-        result: CommandResult = await handle.execute_update(update, command)
-        return result
+        return await execute_command(handle, command)
 
     return run
 
 
 def _poisoned_conversation(held_at: datetime, goals: list[str]) -> PoisonedUpdate:
     return handle_update(
-        MentorshipWorkflow.log_conversation,
         c.LogConversation(
             held_at=held_at,
             goal_ids=goals[:1],
@@ -64,7 +62,6 @@ def _poisoned_conversation(held_at: datetime, goals: list[str]) -> PoisonedUpdat
 
 def _poisoned_challenge(held_at: datetime, goals: list[str]) -> PoisonedUpdate:
     return handle_update(
-        MentorshipWorkflow.set_challenge,
         c.SetChallenge(skill="python\x00", description="Run a retro", due_at=held_at + 7 * DAY),
     )
 
