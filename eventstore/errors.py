@@ -171,9 +171,8 @@ def is_missing_relation(error: BaseException) -> bool:
     (say, the read models before any projector started), which a caller may answer as
     "not available yet" without retrying on its own.
     """
-    return isinstance(error, asyncpg.PostgresError) and str(
-        getattr(error, "sqlstate", "") or ""
-    ) in (_MISSING_RELATION_SQLSTATES)
+    sqlstate = str(getattr(error, "sqlstate", "") or "")
+    return isinstance(error, asyncpg.PostgresError) and sqlstate in _MISSING_RELATION_SQLSTATES
 
 
 _CAUGHT: tuple[type[BaseException], ...] = (*DRIVER_ERRORS, OSError, TimeoutError)

@@ -92,6 +92,9 @@ def redact_dsn(dsn: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+_CAUGHT: tuple[type[Exception], ...] = (OSError, TimeoutError, *DRIVER_ERRORS)
+
+
 async def create_pool(settings: DatabaseSettings) -> Pool:
     """Open a pool with the store's session settings; the caller closes it.
 
@@ -120,9 +123,6 @@ async def create_pool(settings: DatabaseSettings) -> Pool:
         # database) leaves the process nothing to do but wait for it to be put right.
         raise DatabaseUnavailable(settings.address, str(error) or type(error).__name__) from error
     return pool
-
-
-_CAUGHT: tuple[type[Exception], ...] = (OSError, TimeoutError, *DRIVER_ERRORS)
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
