@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 from activities.event_store import EventStoreActivities
 from activities.matching import MatchingActivities
 from activities.review import ReviewActivities
-from eventstore import EventStore, PostgresEventStore
+from eventstore import EventStore, PostgresEventStore, create_pool
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
 from vault import PersonalDataVault
@@ -63,13 +63,17 @@ def build_worker(
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run the worker until ``stop`` is set (or forever)."""
     master = settings.master_keyring()
-    store = await PostgresEventStore.connect(settings.database_url)
+    pool = await create_pool(settings.database)
     try:
-        vault = await PersonalDataVault.create(store.pool, master)
-        client = await connect_client(settings)
-        worker = build_worker(client, store, settings.task_queue, vault)
-        log.info("worker started", task_queue=settings.task_queue)
-        async with worker:
-            await (stop or asyncio.Event()).wait()
+        store = await PostgresEventStore.open(pool)
+        try:
+            vault = await PersonalDataVault.create(pool, master)
+            client = await connect_client(settings)
+            worker = build_worker(client, store, settings.task_queue, vault)
+            log.info("worker started", task_queue=settings.task_queue)
+            async with worker:
+                await (stop or asyncio.Event()).wait()
+        finally:
+            await store.close()
     finally:
-        await store.close()
+        await pool.close()

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import database_errors
 from events import NewEvent
 from eventstore import (
     DuplicateEventConflict,
@@ -56,8 +57,12 @@ class EventStoreActivities:
         everything downstream hold only ciphertext; sealing is deterministic, so a retry
         appends the very same bytes. Version and id conflicts (another writer owns the stream)
         and data PostgreSQL refuses are non-retryable: retrying cannot resolve them. An
-        unreachable database is retried.
+        unreachable database is retried (`activities.errors.database_errors`).
         """
+        with database_errors():
+            return await self._append(request)
+
+    async def _append(self, request: AppendEventsInput) -> AppendEventsResult:
         try:
             events = await self._vault.seal_events(
                 request.events, await self._stream_subjects(request), stream_id=request.stream_id

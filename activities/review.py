@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from temporalio import activity
 
+from activities.errors import database_errors
 from domain.mentorship.review import draft_review_summary
 from domain.mentorship.state import MentorshipState, replay
 from domain.mentorship.terms import ProgramTerms
@@ -42,12 +43,14 @@ class ReviewActivities:
 
         The stream's personal values are opened with the vault first (a forgotten person's
         read as ``[erased]``); the draft goes back to the workflow inside Temporal's
-        encrypted payloads and is sealed again when the workflow records it.
+        encrypted payloads and is sealed again when the workflow records it. An unreachable
+        database is retried (`activities.errors.database_errors`).
         """
-        stored = await self._store.read_stream(request.stream_id, limit=request.up_to_version)
-        opened = await self._vault.open_events(
-            stored, {"mentee": request.mentee_id, "mentor": request.mentor_id}
-        )
+        with database_errors():
+            stored = await self._store.read_stream(request.stream_id, limit=request.up_to_version)
+            opened = await self._vault.open_events(
+                stored, {"mentee": request.mentee_id, "mentor": request.mentor_id}
+            )
         envelopes = [
             envelope.model_copy(update={"data": data})
             for envelope, data in zip(stored, opened, strict=True)

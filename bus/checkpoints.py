@@ -3,13 +3,15 @@
 The checkpoint lives in the relay's own schema (``bus``), next to the event store, so that
 PostgreSQL stays the one source of truth: whatever NATS holds or has lost, the relay can be
 pointed back at any position and re-publish from there.
+
+Driver errors leave as the event store's kinds (`eventstore.errors.translated`): the relay
+waits out a `DatabaseUnavailable` and stops on anything else.
 """
 
 from __future__ import annotations
 
-import asyncpg
-
-from eventstore import Position
+from eventstore import Pool, Position
+from eventstore.errors import translated
 from eventstore.migrator import load_migrations, migrate
 
 SCHEMA = "bus"
@@ -28,10 +30,11 @@ SET transaction_id = excluded.transaction_id,
 """
 
 
-async def migrate_bus_schema(pool: asyncpg.Pool) -> int:
+async def migrate_bus_schema(pool: Pool) -> int:
     """Apply the bus schema's migrations; return how many were applied."""
-    async with pool.acquire() as connection:
-        return await migrate(connection, SCHEMA, load_migrations("bus"))
+    with translated():
+        async with pool.acquire() as connection:
+            return await migrate(connection, SCHEMA, load_migrations("bus"))
 
 
 class RelayCheckpoints:
@@ -43,19 +46,21 @@ class RelayCheckpoints:
             clusters) can tail the same store.
     """
 
-    def __init__(self, pool: asyncpg.Pool, relay_name: str = "default") -> None:
+    def __init__(self, pool: Pool, relay_name: str = "default") -> None:
         self._pool = pool
         self.relay_name = relay_name
 
     async def load(self) -> Position:
         """The saved position; `Position.START` when the relay never ran."""
-        row = await self._pool.fetchrow(_LOAD, self.relay_name)
+        with translated():
+            row = await self._pool.fetchrow(_LOAD, self.relay_name)
         if row is None:
             return Position.START
         return Position(row["transaction_id"], row["global_position"])
 
     async def save(self, position: Position) -> None:
         """Record ``position`` (everything up to it is acknowledged by JetStream)."""
-        await self._pool.execute(
-            _SAVE, self.relay_name, position.transaction_id, position.global_position
-        )
+        with translated():
+            await self._pool.execute(
+                _SAVE, self.relay_name, position.transaction_id, position.global_position
+            )

@@ -18,13 +18,13 @@ from bus.notifications import AppendNotifications
 from bus.publishing import EventPublisher
 from bus.relay import EventRelay, RelayOptions, RelayStats
 from bus.stream import ensure_stream
-from eventstore import Position, PostgresEventStore
+from eventstore import DatabaseSettings, Position, PostgresEventStore, create_pool
 
 log = structlog.get_logger(__name__)
 
 
 async def run_relay(
-    database_url: str,
+    database: DatabaseSettings | str,
     config: BusConfig,
     stop: asyncio.Event,
     *,
@@ -39,7 +39,8 @@ async def run_relay(
     updates the events stream, then relays from the checkpoint.
 
     Args:
-        database_url: The event store's database.
+        database: The event store's database (`Settings.database`); a URL alone gets a
+            pool of two connections, all the relay needs.
         config: NATS and stream settings.
         stop: Set it to stop gracefully.
         relay_name: The checkpoint to use.
@@ -52,16 +53,19 @@ async def run_relay(
         DatabaseUnavailable: The database cannot be reached at start-up.
         UnpublishableEvent: An event can never be put on a subject.
     """
-    store = await PostgresEventStore.connect(database_url, min_size=1, max_size=2)
+    if isinstance(database, str):
+        database = DatabaseSettings(database, min_size=1, max_size=2)
+    pool = await create_pool(database)
     try:
-        await migrate_bus_schema(store.pool)
-        checkpoints = RelayCheckpoints(store.pool, relay_name)
+        store = await PostgresEventStore.open(pool)
+        await migrate_bus_schema(pool)
+        checkpoints = RelayCheckpoints(pool, relay_name)
         if start_from is not None:
             await checkpoints.save(start_from)
             log.info("relay_checkpoint_reset", relay=relay_name, position=str(start_from))
         broker = create_broker(config, name=f"mentorflow-relay-{relay_name}")
         publisher = EventPublisher(broker, config)
-        notifications = AppendNotifications(database_url)
+        notifications = AppendNotifications(database.url)
         try:
             await notifications.start()
             if not await _connect(broker, stop):
@@ -79,8 +83,9 @@ async def run_relay(
         finally:
             await notifications.close()
             await close_broker(broker)
+            await store.close()
     finally:
-        await store.close()
+        await pool.close()
 
 
 async def _connect(broker: NatsBroker, stop: asyncio.Event) -> bool:

@@ -3,6 +3,7 @@
 from eventstore.base import AppendResult, EventStore, Position, StoredEvent
 from eventstore.errors import (
     DatabaseUnavailable,
+    DataRejected,
     DuplicateEventConflict,
     EventsNotStorable,
     EventStoreError,
@@ -10,10 +11,13 @@ from eventstore.errors import (
     MigrationError,
     StreamVersionConflict,
 )
+from eventstore.pool import DatabaseSettings, Pool, create_pool
 from eventstore.postgres import PostgresEventStore, append_in_transaction
 
 __all__ = [
     "AppendResult",
+    "DataRejected",
+    "DatabaseSettings",
     "DatabaseUnavailable",
     "DuplicateEventConflict",
     "EventStore",
@@ -21,9 +25,11 @@ __all__ = [
     "EventsNotStorable",
     "MigrationChecksumMismatch",
     "MigrationError",
+    "Pool",
     "Position",
     "PostgresEventStore",
     "StoredEvent",
     "StreamVersionConflict",
     "append_in_transaction",
+    "create_pool",
 ]

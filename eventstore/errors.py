@@ -6,7 +6,15 @@ Driver errors (asyncpg, OS) are translated into these at one choke point each, w
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
 import asyncpg
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class EventStoreError(Exception):
@@ -150,3 +158,52 @@ def translate(error: BaseException, address: str = "the database") -> EventStore
 def is_transient(error: BaseException) -> bool:
     """Whether `translate` makes ``error`` a `DatabaseUnavailable`: worth waiting out."""
     return isinstance(translate(error), DatabaseUnavailable)
+
+
+# Undefined table (42P01) or schema (3F000): the statement names a relation that is not there.
+_MISSING_RELATION_SQLSTATES = ("42P01", "3F000")
+
+
+def is_missing_relation(error: BaseException) -> bool:
+    """Whether PostgreSQL refused a statement because a table or schema does not exist.
+
+    Neither kind of `translate`: in a deployed system it means a schema is not migrated yet
+    (say, the read models before any projector started), which a caller may answer as
+    "not available yet" without retrying on its own.
+    """
+    sqlstate = str(getattr(error, "sqlstate", "") or "")
+    return isinstance(error, asyncpg.PostgresError) and sqlstate in _MISSING_RELATION_SQLSTATES
+
+
+_CAUGHT: tuple[type[BaseException], ...] = (*DRIVER_ERRORS, OSError, TimeoutError)
+
+
+@contextmanager
+def translated(address: str = "the database") -> Iterator[None]:
+    """Raise the store's kind of a driver or OS error raised inside, ``from`` it.
+
+    For adapters that run their own SQL on a pool (vault, checkpoints, read models): what
+    `translate` knows becomes `DatabaseUnavailable` or `DataRejected`; anything else (a bug
+    in a statement, a missing table) propagates as it is.
+
+    Args:
+        address: Where the database is, for the message (redacted DSN).
+    """
+    try:
+        yield
+    except _CAUGHT as error:
+        kind = translate(error, address)
+        if kind is None or kind is error:
+            raise
+        raise kind from error
+
+
+def translating(operation: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Decorate a coroutine function so that its driver errors are `translated`."""
+
+    @functools.wraps(operation)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        with translated():
+            return await operation(*args, **kwargs)
+
+    return run

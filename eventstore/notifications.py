@@ -24,8 +24,8 @@ import structlog
 
 from eventstore.backoff import Backoff
 from eventstore.errors import DatabaseUnavailable, translate
+from eventstore.pool import redact_dsn
 from eventstore.postgres import APPENDED_CHANNEL as STORE_APPENDED_CHANNEL
-from eventstore.postgres import redact_dsn
 
 log = structlog.get_logger(__name__)
 

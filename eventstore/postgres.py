@@ -83,19 +83,20 @@ import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from events import EventEnvelope, NewEvent
 from eventstore.base import AppendResult, Position, StoredEvent
 from eventstore.errors import (
-    DatabaseUnavailable,
     DuplicateEventConflict,
     EventsNotStorable,
     StreamVersionConflict,
 )
 from eventstore.migrator import Connection, load_migrations, migrate
+from eventstore.pool import STORE_SESSION_SETTING as STORE_SESSION_SETTING
+from eventstore.pool import DatabaseSettings, create_pool
+from eventstore.pool import redact_dsn as redact_dsn
 
 SCHEMA = "eventstore"
 APPENDED_CHANNEL = "eventstore_appended"
@@ -108,10 +109,6 @@ APPENDING_LOCK = 0x6D66_6C6F_7765_7673  # "mflowevs"
 Readers find in-progress writers by it (see the module docstring). Nothing takes it
 exclusively: an exclusive holder would make every append wait.
 """
-STORE_SESSION_SETTING = ("mentorflow.appends_take_lock", "on")
-"""Set on the pool's sessions: every INSERT into the events table they run takes
-`APPENDING_LOCK` itself, so the table's trigger, which does it for other sessions, is skipped.
-Only the store's statements may insert through these sessions."""
 _LOCK_CLASSID = APPENDING_LOCK >> 32  # how pg_locks shows a bigint advisory key
 _LOCK_OBJID = APPENDING_LOCK & 0xFFFF_FFFF
 
@@ -205,32 +202,6 @@ LIMIT $3
 """
 
 _READ_ALL_UNBOUNDED_LIMIT = 2**31 - 1
-
-
-def redact_dsn(dsn: str) -> str:
-    """The DSN without its password, for messages and logs."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-async def _init_connection(connection: asyncpg.Connection) -> None:
-    # jsonb travels as text both ways: appenders already hold JSON text, and readers parse
-    # it once with the C json module instead of asyncpg's generic path.
-    await connection.set_type_codec(
-        "jsonb", schema="pg_catalog", encoder=str, decoder=str, format="text"
-    )
-
-
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """Skip the pool's per-release reset round trip (``RESET ALL; UNLISTEN *; …``).
-
-    It doubled the cost of a single-event append. Nothing here leaves session state behind:
-    the store and its users take transaction-scoped locks and ``SET LOCAL`` settings only,
-    and LISTEN runs on dedicated connections, never on pooled ones.
-    """
 
 
 def _envelope(row: asyncpg.Record) -> EventEnvelope:
@@ -336,10 +307,23 @@ class PostgresEventStore:
     polling interval, never an event.
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, owns_pool: bool = True) -> None:
         self._pool = pool
+        self._owns_pool = owns_pool
         self._announcer: asyncio.Task[None] | None = None
         self._announce_again = False
+
+    @classmethod
+    async def open(cls, pool: asyncpg.Pool, *, apply_migrations: bool = True) -> PostgresEventStore:
+        """The store over a pool from `eventstore.pool.create_pool`, which the caller closes.
+
+        Raises:
+            DatabaseUnavailable: The database went away while migrating.
+        """
+        store = cls(pool, owns_pool=False)
+        if apply_migrations:
+            await store.migrate()
+        return store
 
     @classmethod
     async def connect(
@@ -352,31 +336,20 @@ class PostgresEventStore:
         idle_in_transaction_timeout_ms: int = 60_000,
         apply_migrations: bool = True,
     ) -> PostgresEventStore:
-        """Open a pool and bring the schema up to date.
+        """Open a pool of its own (`create_pool`) and bring the schema up to date.
 
         Raises:
             DatabaseUnavailable: PostgreSQL cannot be reached or refuses the connection.
         """
-        try:
-            pool = await asyncpg.create_pool(
+        pool = await create_pool(
+            DatabaseSettings(
                 dsn,
                 min_size=min_size,
                 max_size=max_size,
-                timeout=timeout,
-                command_timeout=60,
-                max_inactive_connection_lifetime=300,
-                init=_init_connection,
-                reset=_keep_session,
-                server_settings={
-                    "application_name": "mentorflow",
-                    "idle_in_transaction_session_timeout": str(idle_in_transaction_timeout_ms),
-                    STORE_SESSION_SETTING[0]: STORE_SESSION_SETTING[1],
-                },
+                connect_timeout=timeout,
+                idle_in_transaction_timeout_ms=idle_in_transaction_timeout_ms,
             )
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            raise DatabaseUnavailable(
-                redact_dsn(dsn), str(error) or type(error).__name__
-            ) from error
+        )
         store = cls(pool)
         if apply_migrations:
             try:
@@ -397,11 +370,12 @@ class PostgresEventStore:
             return await migrate(connection, SCHEMA, load_migrations("eventstore"))
 
     async def close(self) -> None:
-        """Close the pool (after a pending wake-up notification, if any)."""
+        """Send a pending wake-up notification, then close the pool if the store opened it."""
         if self._announcer is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._announcer
-        await self._pool.close()
+        if self._owns_pool:
+            await self._pool.close()
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]

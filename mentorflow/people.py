@@ -18,13 +18,13 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-import asyncpg
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from domain.cohort_spec import PARTICIPANT_ID_PATTERN
 from events import NewEvent
 from events.person import PersonForgotten
-from eventstore import append_in_transaction
+from eventstore import Pool, append_in_transaction
+from eventstore.errors import translating
 from eventstore.postgres import APPENDED_CHANNEL
 from projections import SCHEMA as READ_MODELS
 from projections.forgetting import lock_for_forgetting, sweep_forgotten
@@ -65,8 +65,9 @@ def forgotten_event_id(person_id: str) -> uuid.UUID:
     return uuid.uuid5(FORGOTTEN_NAMESPACE, person_id)
 
 
+@translating
 async def forget_person(
-    pool: asyncpg.Pool,
+    pool: Pool,
     vault: PersonalDataVault,
     person_id: str,
     *,
@@ -77,6 +78,9 @@ async def forget_person(
 
     Raises:
         PersonIdInvalid: ``person_id`` is malformed.
+        DatabaseUnavailable: The database went away (nothing or all of step 1 happened;
+            forgetting again completes it).
+        DataRejected: PostgreSQL refused the data.
     """
     if not PERSON_ID.fullmatch(person_id):
         raise PersonIdInvalid(

@@ -1,14 +1,16 @@
 """``mentorflow serve``: every service of mentorflow in one process, for small installations.
 
-The worker, the relay, the projector (tailing the store), the cohort-launch command
-consumer (and the HTTP API, given as an extra service) share one event store pool and one
-Temporal client. When one of them fails, the others are stopped and the error propagates (a
-supervisor restarts the process); docker-compose runs them separately.
+The worker, the projector (tailing the store) and the cohort-launch command consumer share
+one pool (`eventstore.create_pool`) and one Temporal client; the relay and the HTTP API (given
+as an extra service) open their own. Every configuration comes from `Settings`. When one of
+them fails, the others are stopped and the error propagates (a supervisor restarts the
+process); docker-compose runs them separately.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
@@ -18,8 +20,7 @@ import structlog
 from faststream.nats import NatsBroker
 
 from bus import run_relay
-from eventstore import PostgresEventStore
-from mentorflow.cli.bus import bus_config
+from eventstore import PostgresEventStore, create_pool
 from mentorflow.cohorts import launch_cohort
 from mentorflow.commands import include_commands
 from mentorflow.settings import Settings
@@ -38,37 +39,48 @@ async def serve_all(
 ) -> None:
     """Run the services until ``stop`` is set or one of them fails."""
     master = settings.master_keyring()
-    store = await PostgresEventStore.connect(settings.database_url, max_size=20)
+    # The worker's activities and the projector share this pool: twice one service's.
+    database = settings.database
+    pool = await create_pool(dataclasses.replace(database, max_size=2 * database.max_size))
     try:
-        vault = await PersonalDataVault.create(store.pool, master)
-        client = await connect_client(settings)
-        bus = bus_config(settings)
-        # FastStream logs every message at INFO; DEBUG keeps the services' logs about them.
-        broker = NatsBroker(settings.nats_url, log_level=logging.DEBUG)
-        include_commands(broker, partial(_launch, client, settings.task_queue))
+        store = await PostgresEventStore.open(pool)
+        try:
+            vault = await PersonalDataVault.create(pool, master)
+            client = await connect_client(settings)
+            # FastStream logs every message at INFO; DEBUG keeps the services' logs about them.
+            broker = NatsBroker(settings.nats_url, log_level=logging.DEBUG)
+            include_commands(
+                broker, partial(_launch, client, settings.task_queue), settings.commands_config()
+            )
 
-        async def worker() -> None:
-            async with build_worker(client, store, settings.task_queue, vault):
-                await stop.wait()
+            async def worker() -> None:
+                async with build_worker(client, store, settings.task_queue, vault):
+                    await stop.wait()
 
-        async def commands() -> None:
-            await broker.start()
-            try:
-                await stop.wait()
-            finally:
-                await broker.stop()
+            async def commands() -> None:
+                await broker.start()
+                try:
+                    await stop.wait()
+                finally:
+                    await broker.stop()
 
-        services: dict[str, Awaitable[None]] = {
-            "worker": worker(),
-            "relay": run_relay(settings.database_url, bus, stop),
-            "projector": run_projector(store, settings.database_url, stop),
-            "commands": commands(),
-        }
-        for service in extra or []:
-            services[getattr(service, "__name__", "service")] = service(settings, stop)
-        await _supervise(services, stop)
+            services: dict[str, Awaitable[None]] = {
+                "worker": worker(),
+                "relay": run_relay(
+                    database, settings.bus_config(), stop, options=settings.relay_options()
+                ),
+                "projector": run_projector(
+                    store, database.url, stop, options=settings.projector_options()
+                ),
+                "commands": commands(),
+            }
+            for service in extra or []:
+                services[getattr(service, "__name__", "service")] = service(settings, stop)
+            await _supervise(services, stop)
+        finally:
+            await store.close()
     finally:
-        await store.close()
+        await pool.close()
 
 
 async def _launch(client: Any, task_queue: str, spec: Any) -> Any:
@@ -121,7 +133,9 @@ async def run_commands(settings: Settings, stop: asyncio.Event) -> None:
     """Consume cohort-launch commands from the bus until ``stop`` is set."""
     client = await connect_client(settings)
     broker = NatsBroker(settings.nats_url, log_level=logging.DEBUG)
-    include_commands(broker, partial(_launch, client, settings.task_queue))
+    include_commands(
+        broker, partial(_launch, client, settings.task_queue), settings.commands_config()
+    )
     await broker.start()
     try:
         await stop.wait()

@@ -1,24 +1,42 @@
 """Settings of every mentorflow process, read once at start-up (never at import time).
 
+One tree: `Settings` holds the contract's top-level settings (``MENTORFLOW_*``) and one
+section per part that has tuning of its own (``MENTORFLOW_DATABASE_POOL_*``,
+``MENTORFLOW_BUS_*``, ``MENTORFLOW_PROJECTOR_*``, ``MENTORFLOW_COMMANDS_*``). The adapters'
+configurations are made from it and nowhere else: `Settings.database` for
+`eventstore.create_pool`, `Settings.bus_config`, `Settings.projector_options`,
+`Settings.commands_config` and `Settings.relay_options`.
+
 Precedence, highest first: explicit keyword arguments, ``MENTORFLOW_*`` environment
 variables, then ``.mentorflow/stack.env`` written by ``mentorflow stack up`` (so every
 command finds the servers the local stack resolved) and ``.mentorflow/keys.env`` (the local
-stack's generated keys), then the defaults of the contract.
+stack's generated keys), then the defaults of the contract. A section reads its own
+environment variables (not the files, which hold top-level settings only).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mentorflow.keyring import KEYS_ENV_FILE, KeyRing, KeyRingInvalid
+
+if TYPE_CHECKING:  # the adapters' configurations, imported where they are made: reading
+    # settings stays cheap for every command (`mentorflow.commands` alone takes seconds).
+    from bus import BusConfig
+    from bus.relay import RelayOptions
+    from eventstore import DatabaseSettings
+    from mentorflow.commands import CommandsConfig
+    from projections import RunnerOptions
 
 STATE_DIR_ENV = "MENTORFLOW_STATE_DIR"
 STACK_ENV_FILE = "stack.env"
@@ -39,8 +57,72 @@ def state_dir() -> Path:
     return Path(os.environ.get(STATE_DIR_ENV, ".mentorflow")).resolve()
 
 
+def _section(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
+
+
+class DatabasePoolSettings(BaseSettings):
+    """``MENTORFLOW_DATABASE_POOL_*``: the connection pool each process keeps."""
+
+    model_config = _section("MENTORFLOW_DATABASE_POOL_")
+
+    min_size: int = Field(default=2, ge=0, description="Connections kept open")
+    max_size: int = Field(default=10, ge=1, description="Most connections at once")
+    connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to get one")
+    idle_in_transaction_timeout_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="The server ends a session this long idle in a transaction (0: never)",
+    )
+
+
+class BusSettings(BaseSettings):
+    """``MENTORFLOW_BUS_*``: stream retention, names for isolated set-ups, relay paging.
+
+    ``MENTORFLOW_BUS_DUPLICATE_WINDOW`` and ``MENTORFLOW_BUS_MAX_AGE`` take seconds or ISO
+    8601 durations (``PT2H``, ``P30D``). ``MENTORFLOW_BUS_STREAM_NAME`` and
+    ``MENTORFLOW_BUS_SUBJECT_PREFIX`` exist for tests and side-by-side installations sharing
+    one NATS; consumers of the contract expect the defaults. Unset means the default of
+    `bus.BusConfig` (and `bus.relay.RelayOptions`), validated there.
+    """
+
+    model_config = _section("MENTORFLOW_BUS_")
+
+    duplicate_window: timedelta | None = None
+    max_age: timedelta | None = None
+    stream_name: str | None = None
+    subject_prefix: str | None = None
+    relay_page_size: int | None = Field(default=None, ge=1)
+    relay_poll_interval: float | None = Field(default=None, gt=0)
+
+
+class ProjectorSettings(BaseSettings):
+    """``MENTORFLOW_PROJECTOR_*``: how the projector pages, polls and retries.
+
+    Unset means the default of `projections.RunnerOptions`.
+    """
+
+    model_config = _section("MENTORFLOW_PROJECTOR_")
+
+    page_size: int | None = Field(default=None, ge=1)
+    poll_interval: float | None = Field(default=None, gt=0)
+    retry_maximum: float | None = Field(default=None, gt=0)
+
+
+class CommandsSettings(BaseSettings):
+    """``MENTORFLOW_COMMANDS_*``: the cohort-launch consumer's delivery bounds.
+
+    Unset means the default of `mentorflow.commands.CommandsConfig`. The stream and subject
+    names are the contract's (tests isolate with a `CommandsConfig` of their own).
+    """
+
+    model_config = _section("MENTORFLOW_COMMANDS_")
+
+    max_deliver: int | None = Field(default=None, ge=1)
+
+
 class Settings(BaseSettings):
-    """Every setting of the public contract; all optional."""
+    """Every setting of the public contract, and the sections; all optional."""
 
     model_config = SettingsConfigDict(
         env_prefix="MENTORFLOW_",
@@ -108,6 +190,11 @@ class Settings(BaseSettings):
         ),
     )
 
+    database_pool: DatabasePoolSettings = Field(default_factory=DatabasePoolSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
+    projector: ProjectorSettings = Field(default_factory=ProjectorSettings)
+    commands: CommandsSettings = Field(default_factory=CommandsSettings)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses(cls, proxies: str) -> str:
@@ -125,6 +212,55 @@ class Settings(BaseSettings):
     def tokens_file(self) -> Path:
         """The tokens file in force."""
         return self.api_tokens_file or state_dir() / "tokens.json"
+
+    @property
+    def database(self) -> DatabaseSettings:
+        """What `eventstore.create_pool` needs: the URL and this process's pool."""
+        from eventstore import DatabaseSettings
+
+        pool = self.database_pool
+        return DatabaseSettings(
+            self.database_url,
+            min_size=min(pool.min_size, pool.max_size),
+            max_size=pool.max_size,
+            connect_timeout=pool.connect_timeout,
+            idle_in_transaction_timeout_ms=pool.idle_in_transaction_timeout_ms,
+        )
+
+    def bus_config(self) -> BusConfig:
+        """NATS and the events stream, for the relay and ``mentorflow events tail``."""
+        from bus import BusConfig
+
+        return BusConfig(
+            nats_url=self.nats_url,
+            **self.bus.model_dump(
+                include={"duplicate_window", "max_age", "stream_name", "subject_prefix"},
+                exclude_none=True,
+            ),
+        )
+
+    def relay_options(self) -> RelayOptions:
+        """The relay's paging and polling."""
+        from bus.relay import RelayOptions
+
+        relay = RelayOptions()
+        return dataclasses.replace(
+            relay,
+            page_size=self.bus.relay_page_size or relay.page_size,
+            poll_interval=self.bus.relay_poll_interval or relay.poll_interval,
+        )
+
+    def projector_options(self) -> RunnerOptions:
+        """The projector's paging, polling and retries."""
+        from projections import RunnerOptions
+
+        return RunnerOptions(**self.projector.model_dump(exclude_none=True))
+
+    def commands_config(self) -> CommandsConfig:
+        """The cohort-launch command consumer's names and delivery bounds."""
+        from mentorflow.commands import CommandsConfig
+
+        return CommandsConfig(**self.commands.model_dump(exclude_none=True))
 
     def payload_keyring(self) -> KeyRing:
         """The payload codec's keys; `KeyRingInvalid` naming the setting when unset or bad."""

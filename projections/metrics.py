@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
+from eventstore.pool import Pool, Record
 from eventstore.postgres import SCHEMA as EVENTSTORE_SCHEMA
 from projections.base import Projection
 from projections.schema import SCHEMA
@@ -106,17 +105,17 @@ FROM {SCHEMA}.positions WHERE stalled_event_id IS NOT NULL
 """
 
 
-async def _applied(pool: asyncpg.Pool) -> dict[str, asyncpg.Record]:
+async def _applied(pool: Pool) -> dict[str, Record]:
     return {row["projection"]: row for row in await pool.fetch(_CHECKPOINTS)}
 
 
-async def projection_stalls(pool: asyncpg.Pool) -> dict[str, asyncpg.Record]:
+async def projection_stalls(pool: Pool) -> dict[str, Record]:
     """The stalled projections: the event each stopped at, the error, since when."""
     return {row["projection"]: row for row in await pool.fetch(_STALLS)}
 
 
 async def projection_status(
-    pool: asyncpg.Pool, projections: Sequence[Projection[Any]], *, sample_seconds: float = 0.0
+    pool: Pool, projections: Sequence[Projection[Any]], *, sample_seconds: float = 0.0
 ) -> ProjectionStatus:
     """Lag of each projection and, when ``sample_seconds`` > 0, its events per second.
 
@@ -157,7 +156,7 @@ async def projection_status(
     return ProjectionStatus(head_position=head, store_events=store_events, projections=lags)
 
 
-def _stall_fields(row: asyncpg.Record | None) -> dict[str, Any]:
+def _stall_fields(row: Record | None) -> dict[str, Any]:
     if row is None:
         return {}
     return {

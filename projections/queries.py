@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
 from pydantic import BaseModel, Field
 
 from eventstore.migrator import Connection
+from eventstore.pool import Pool
 from projections.schema import SCHEMA
 
-Reader = asyncpg.Pool | Connection
+Reader = Pool | Connection
 
 
 class CohortDashboardView(BaseModel):

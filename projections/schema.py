@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncpg
-
 from eventstore.migrator import load_migrations, migrate
+from eventstore.pool import Pool
 from vault import migrate_vault
 
 SCHEMA = "read_models"
 """Where the live read models and checkpoints are."""
 
 
-async def migrate_read_models(pool: asyncpg.Pool, schema: str = SCHEMA) -> int:
+async def migrate_read_models(pool: Pool, schema: str = SCHEMA) -> int:
     """Bring ``schema`` up to date; return how many migrations were applied.
 
     The same migrations build a rebuild's staging schema, which is why they name tables

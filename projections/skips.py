@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
 import structlog
 
+from eventstore.pool import Pool
 from eventstore.postgres import SCHEMA as EVENTSTORE_SCHEMA
 from projections.errors import EventAlreadyApplied, EventNotFound
 from projections.registry import select_projections
@@ -53,7 +53,7 @@ class SkipRecord:
 
 
 async def skip_event(
-    pool: asyncpg.Pool, name: str, event_id: UUID, reason: str, skipped_by: str
+    pool: Pool, name: str, event_id: UUID, reason: str, skipped_by: str
 ) -> SkipRecord:
     """Let projection ``name`` pass over event ``event_id``; idempotent.
 

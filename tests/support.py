@@ -80,3 +80,33 @@ def unique_stream(stream_type: str = "mentorship") -> str:
 async def open_vault(pool: asyncpg.Pool) -> PersonalDataVault:
     """The vault over ``pool`` with the session's master keys (from the environment)."""
     return await PersonalDataVault.create(pool, load_settings().master_keyring())
+
+
+async def fail_while_waiting_for_a_lock(dsn: str, operation: Awaitable[T]) -> BaseException:
+    """What ``operation`` raises when its server session is terminated while it waits.
+
+    The caller holds a lock ``operation`` needs (in another session), so the operation waits
+    on it; once `pg_stat_activity` shows a session of the database waiting for a lock, that
+    session is terminated as an administrator (or a failover) would. No sleeping: the lock
+    keeps the operation where it is until the termination.
+    """
+    task = asyncio.ensure_future(operation)
+    admin = await asyncpg.connect(dsn)
+    try:
+        waiting = await assert_eventually(
+            lambda: admin.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            ),
+            lambda pid: pid is not None,
+            timeout=30,
+            message="the operation waits for the lock",
+        )
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", waiting)
+    finally:
+        await admin.close()
+    try:
+        await task
+    except Exception as error:
+        return error
+    raise AssertionError("the operation succeeded although its session was terminated")

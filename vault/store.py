@@ -4,6 +4,10 @@ Keys are created on first use, one row per person, wrapped by the active master 
 row names the master key id, so master keys can rotate (old rows still unwrap while their
 master key stays in the ring). Sealing caches unwrapped keys for `cache_seconds`; opening
 never caches, so once a person is forgotten no process opens their values again.
+
+Every method that reaches PostgreSQL raises the event store's kinds of driver errors
+(`eventstore.errors.translating`): `DatabaseUnavailable` to wait out, `DataRejected` never
+to retry.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-import asyncpg
 import structlog
 
 from events import CATALOG, EventCatalog, NewEvent, UnknownEventType
@@ -29,7 +32,9 @@ from events.personal import (
     replace_tokens,
 )
 from events.personal import transform_personal as _transform
+from eventstore.errors import translating
 from eventstore.migrator import Connection, load_migrations, migrate
+from eventstore.pool import Pool, Record
 from vault.crypto import (
     CannotOpen,
     KeySource,
@@ -91,7 +96,8 @@ class MissingSubject(ValueError):
     """A personal value's owner is not known (e.g. a mentorship event without its match)."""
 
 
-async def migrate_vault(pool: asyncpg.Pool) -> int:
+@translating
+async def migrate_vault(pool: Pool) -> int:
     """Create or update the ``vault`` schema; return how many migrations were applied."""
     async with pool.acquire() as connection:
         return await migrate(connection, SCHEMA, load_migrations("vault"))
@@ -109,7 +115,7 @@ class PersonalDataVault:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        pool: Pool,
         master: KeySource,
         *,
         cache_seconds: float = 60.0,
@@ -122,15 +128,14 @@ class PersonalDataVault:
         self._cache: dict[str, tuple[bytes | None, float]] = {}
 
     @classmethod
-    async def create(
-        cls, pool: asyncpg.Pool, master: KeySource, **options: Any
-    ) -> PersonalDataVault:
+    async def create(cls, pool: Pool, master: KeySource, **options: Any) -> PersonalDataVault:
         """A vault over ``pool``, its schema migrated first."""
         await migrate_vault(pool)
         return cls(pool, master, **options)
 
     # -- keys -------------------------------------------------------------------------------
 
+    @translating
     async def sealing_keys(self, person_ids: Iterable[str]) -> dict[str, bytes | None]:
         """Data keys to seal with, created on first use; None for a forgotten person."""
         now = time.monotonic()
@@ -153,6 +158,7 @@ class PersonalDataVault:
                 keys[person_id] = key
         return keys
 
+    @translating
     async def opening_keys(self, person_ids: Iterable[str]) -> dict[str, bytes]:
         """The data keys that still exist among ``person_ids`` (read fresh, never cached)."""
         wanted = sorted(set(person_ids))
@@ -181,7 +187,7 @@ class PersonalDataVault:
                 found[row["person_id"]] = self._unwrap(row)
         return found
 
-    def _unwrap(self, row: asyncpg.Record) -> bytes:
+    def _unwrap(self, row: Record) -> bytes:
         master_id = row["master_key_id"]
         return _unwrap(self._master.key(master_id), master_id, row["person_id"], row["wrapped_key"])
 
@@ -211,6 +217,7 @@ class PersonalDataVault:
             )
         return None if row is None else self._unwrap(row)
 
+    @translating
     async def rewrap(self, batch: int = 500) -> int:
         """Re-wrap every data key not under the active master key; return how many.
 
@@ -378,6 +385,7 @@ class PersonalDataVault:
     # -- forgetting -------------------------------------------------------------------------
 
     @staticmethod
+    @translating
     async def lock_person(connection: Connection, person_id: str) -> datetime | None:
         """Lock the person for this transaction; when they were forgotten, if they were.
 
@@ -389,6 +397,7 @@ class PersonalDataVault:
         )
         return forgotten_at
 
+    @translating
     async def shred(
         self, connection: Connection, person_id: str, *, at: datetime, requested_by: str
     ) -> bool:
@@ -414,6 +423,7 @@ class PersonalDataVault:
         return bool(deleted)
 
 
+@translating
 async def forgotten_among(connection: Connection, person_ids: Iterable[str]) -> set[str]:
     """Which of ``person_ids`` were forgotten."""
     wanted = sorted(set(person_ids))

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
-import asyncpg
 import structlog
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -16,7 +15,7 @@ from temporalio.client import Client
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from domain.cohort_spec import CohortSpec
-from eventstore import PostgresEventStore
+from eventstore import Pool, create_pool
 from mentorflow.api import (
     codec,
     cohorts,
@@ -119,12 +118,10 @@ def _lifespan(
         owned_client = services.temporal is None
         async with AsyncExitStack() as stack:
             if owned_pool:
-                # Only the pool of the store: the API reads, the worker owns the store's schema.
-                store = await PostgresEventStore.connect(
-                    settings.database_url, apply_migrations=False
-                )
-                stack.push_async_callback(store.close)
-                services.database = store.pool
+                # A pool only: the API reads, the worker owns the store's schema.
+                pool = await create_pool(settings.database)
+                stack.push_async_callback(pool.close)
+                services.database = pool
             await migrate_read_models(services.pool)  # the vault's schema too
             await migrate_api_schema(services.pool)  # codec sessions
             services.personal_data = PersonalDataVault(
@@ -150,7 +147,7 @@ def create_app(
     settings: Settings,
     *,
     client: Client | None = None,
-    pool: asyncpg.Pool | None = None,
+    pool: Pool | None = None,
     limits: ApiLimits | None = None,
 ) -> FastAPI:
     """The API.

@@ -25,8 +25,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
-
+from eventstore import Pool
+from eventstore.errors import translating
 from eventstore.migrator import load_migrations, migrate
 
 SCHEMA = "api"
@@ -36,7 +36,8 @@ SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
 MAX_SESSIONS_PER_TOKEN = 10
 
 
-async def migrate_api_schema(pool: asyncpg.Pool) -> int:
+@translating
+async def migrate_api_schema(pool: Pool) -> int:
     """Create or update the API's own schema; return how many migrations were applied."""
     async with pool.acquire() as connection:
         return await migrate(connection, SCHEMA, load_migrations("mentorflow.api"))
@@ -65,11 +66,12 @@ class StartedSession:
 
 
 class CodecSessionStore:
-    """The ``api.codec_sessions`` table."""
+    """The ``api.codec_sessions`` table; driver errors leave as the event store's kinds."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self._pool = pool
 
+    @translating
     async def start(self, token_sha256: str, origin: str) -> StartedSession:
         """Start a session for the token with digest ``token_sha256``, used from ``origin``."""
         session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
@@ -101,6 +103,7 @@ class CodecSessionStore:
         assert isinstance(expires_at, datetime)
         return StartedSession(session_id, expires_at)
 
+    @translating
     async def find(self, session_id: str) -> CodecSession | None:
         """The live session of ``session_id``; None (and the row deleted) when it has ended."""
         async with self._pool.acquire() as connection:
@@ -122,6 +125,7 @@ class CodecSessionStore:
             return None
         return CodecSession(row["token_sha256"], row["origin"], row["expires_at"])
 
+    @translating
     async def touch(self, session_id: str) -> None:
         """Record a use of the session (restarts its idle timeout)."""
         await self._pool.execute(
@@ -129,6 +133,7 @@ class CodecSessionStore:
             session_digest(session_id),
         )
 
+    @translating
     async def end(self, session_id: str) -> bool:
         """Delete the session; whether there was one."""
         status = await self._pool.execute(
@@ -136,6 +141,7 @@ class CodecSessionStore:
         )
         return bool(status != "DELETE 0")
 
+    @translating
     async def end_all(self, token_sha256: str) -> int:
         """Delete every session of a token; return how many there were."""
         status = await self._pool.execute(

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from eventstore import Pool
 from mentorflow.api.errors import ServiceUnavailable
 from mentorflow.api.limits import ApiLimits
 from mentorflow.api.readiness import ReadinessProbe
@@ -32,7 +32,7 @@ class ApiServices:
     tokens: TokenRegistry
     readiness: ReadinessProbe
     temporal: Client | None = None
-    database: asyncpg.Pool | None = None
+    database: Pool | None = None
     personal_data: PersonalDataVault | None = None
 
     @property
@@ -47,7 +47,7 @@ class ApiServices:
         return self.temporal
 
     @property
-    def pool(self) -> asyncpg.Pool:
+    def pool(self) -> Pool:
         """The PostgreSQL pool of the read models.
 
         Raises:

@@ -11,11 +11,11 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import ParamSpec, TypeVar
 
-import asyncpg
 from pydantic import BaseModel
 
-from eventstore import DatabaseUnavailable
-from eventstore.errors import translate
+from eventstore import DatabaseUnavailable, Pool
+from eventstore.errors import is_missing_relation, translate
+from eventstore.pool import Record
 from mentorflow.api.access import Relationship
 from mentorflow.api.errors import ServiceUnavailable
 from mentorflow.api.models.cohorts import CohortDashboard, CohortPage, CohortSummary
@@ -40,9 +40,7 @@ RUNNING_STAGES = ("matched", "onboarding", "active", "paused")
 def _unavailable(error: Exception) -> bool:
     """The database is away (the event store's translation says so), or the read models are
     not migrated yet (a projector has never started): answer 503, not 500."""
-    return isinstance(translate(error), DatabaseUnavailable) or isinstance(
-        error, asyncpg.UndefinedTableError
-    )
+    return isinstance(translate(error), DatabaseUnavailable) or is_missing_relation(error)
 
 
 def _translated(query: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -60,12 +58,12 @@ def _translated(query: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     return run
 
 
-def _model(model: type[M], row: asyncpg.Record) -> M:
+def _model(model: type[M], row: Record) -> M:
     return model.model_validate(dict(row))
 
 
 @_translated
-async def find_relationship(pool: asyncpg.Pool, mentorship_id: str) -> Relationship | None:
+async def find_relationship(pool: Pool, mentorship_id: str) -> Relationship | None:
     """Who is in a relationship, once projected."""
     row = await pool.fetchrow(
         f"SELECT cohort_id, mentor_id, mentee_id FROM {SCHEMA}.mentorship_overview "
@@ -79,7 +77,7 @@ async def find_relationship(pool: asyncpg.Pool, mentorship_id: str) -> Relations
 
 @_translated
 async def relationships_of(
-    pool: asyncpg.Pool, person_id: str, *, after: str | None, limit: int
+    pool: Pool, person_id: str, *, after: str | None, limit: int
 ) -> list[tuple[Relationship, MentorshipOverview]]:
     """The relationships a person mentors or is mentored in, in id order, a page at a time."""
     rows = await pool.fetch(
@@ -101,7 +99,7 @@ async def relationships_of(
 
 @_translated
 async def mentorship_overview(
-    pool: asyncpg.Pool, mentorship_id: str
+    pool: Pool, mentorship_id: str
 ) -> tuple[Relationship, MentorshipOverview] | None:
     """A relationship's overview row."""
     row = await pool.fetchrow(
@@ -120,7 +118,7 @@ _COHORT_COLUMNS = (
 
 
 @_translated
-async def cohort_page(pool: asyncpg.Pool, *, after: str | None, limit: int) -> CohortPage:
+async def cohort_page(pool: Pool, *, after: str | None, limit: int) -> CohortPage:
     """Cohorts after ``after`` in id order (keyset paging: stable under inserts)."""
     rows = await pool.fetch(
         f"SELECT {_COHORT_COLUMNS} FROM {SCHEMA}.dashboard_cohorts "
@@ -133,7 +131,7 @@ async def cohort_page(pool: asyncpg.Pool, *, after: str | None, limit: int) -> C
 
 
 @_translated
-async def cohort_summary(pool: asyncpg.Pool, cohort_id: str) -> CohortSummary | None:
+async def cohort_summary(pool: Pool, cohort_id: str) -> CohortSummary | None:
     """A cohort's summary, once its launch is projected."""
     row = await pool.fetchrow(
         f"SELECT {_COHORT_COLUMNS} FROM {SCHEMA}.dashboard_cohorts WHERE cohort_id = $1",
@@ -143,7 +141,7 @@ async def cohort_summary(pool: asyncpg.Pool, cohort_id: str) -> CohortSummary | 
 
 
 @_translated
-async def cohort_dashboard(pool: asyncpg.Pool, cohort_id: str) -> CohortDashboard | None:
+async def cohort_dashboard(pool: Pool, cohort_id: str) -> CohortDashboard | None:
     """The cohort's dashboard with every mentor's load."""
     dashboard = await read_cohort_dashboard(pool, cohort_id)
     if dashboard is None:
@@ -153,7 +151,7 @@ async def cohort_dashboard(pool: asyncpg.Pool, cohort_id: str) -> CohortDashboar
 
 
 @_translated
-async def running_mentorships(pool: asyncpg.Pool, cohort_id: str) -> list[str]:
+async def running_mentorships(pool: Pool, cohort_id: str) -> list[str]:
     """Ids of the cohort's relationships that have not begun closing."""
     rows = await pool.fetch(
         f"SELECT stream_id FROM {SCHEMA}.mentorship_overview "
@@ -173,7 +171,7 @@ ORDER BY overview.matched_at NULLS LAST, plan.stream_id
 
 
 async def _by_stream(
-    pool: asyncpg.Pool, table: str, order: str, streams: Sequence[str], model: type[M]
+    pool: Pool, table: str, order: str, streams: Sequence[str], model: type[M]
 ) -> dict[str, list[M]]:
     rows = await pool.fetch(
         f"SELECT * FROM {SCHEMA}.{table} WHERE stream_id = ANY($1::text[]) ORDER BY {order}",
@@ -186,7 +184,7 @@ async def _by_stream(
 
 
 @_translated
-async def development_plan(pool: asyncpg.Pool, person_id: str) -> list[PlanPart]:
+async def development_plan(pool: Pool, person_id: str) -> list[PlanPart]:
     """The person's plan as a mentee, one part per relationship, oldest first."""
     plans = await pool.fetch(_PLANS, person_id)
     streams = [plan["stream_id"] for plan in plans]

@@ -23,13 +23,14 @@ import time
 from collections.abc import Awaitable
 from enum import StrEnum
 
-import asyncpg
 import nats
 import structlog
 from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 
+from eventstore import Pool
+from eventstore.errors import translated
 from mentorflow.api.tokens import TokenRegistry
 from projections import all_projections, projection_status
 
@@ -100,7 +101,7 @@ class ReadinessProbe:
         self._lag: tuple[float, CheckResult] | None = None
         self._nats: NatsClient | None = None
 
-    async def check(self, client: Client, pool: asyncpg.Pool) -> Readiness:
+    async def check(self, client: Client, pool: Pool) -> Readiness:
         """Every check (the servers' from the cache when fresh)."""
         checks = {**await self._servers_checked(client, pool), "tokens": self._tokens()}
         return Readiness(ready=all(check.ok for check in checks.values()), checks=checks)
@@ -112,7 +113,7 @@ class ReadinessProbe:
             with contextlib.suppress(Exception):
                 await connection.close()
 
-    async def _servers_checked(self, client: Client, pool: asyncpg.Pool) -> dict[str, CheckResult]:
+    async def _servers_checked(self, client: Client, pool: Pool) -> dict[str, CheckResult]:
         async with self._lock:  # a flood of probes waits for one run instead of starting many
             cached = self._servers
             if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
@@ -167,11 +168,12 @@ class ReadinessProbe:
         await connection.jetstream().account_info()
         return _ok("JetStream reachable")
 
-    async def _projections(self, pool: asyncpg.Pool) -> CheckResult:
+    async def _projections(self, pool: Pool) -> CheckResult:
         now = time.monotonic()
         if self._lag is not None and now - self._lag[0] < LAG_CACHE_SECONDS:
             return self._lag[1]
-        status = await projection_status(pool, all_projections())
+        with translated():  # the log names the store's kind, never the driver's
+            status = await projection_status(pool, all_projections())
         behind = {lag.name: lag.events_behind for lag in status.projections}
         worst = max(behind.values(), default=0)
         stalled = [lag for lag in status.projections if lag.stalled_event_id is not None]
@@ -199,8 +201,9 @@ async def _temporal(client: Client) -> CheckResult:
     return _ok("serving") if healthy else _not_ready("not serving")
 
 
-async def _postgres(pool: asyncpg.Pool) -> CheckResult:
-    await pool.fetchval("SELECT 1")
+async def _postgres(pool: Pool) -> CheckResult:
+    with translated():
+        await pool.fetchval("SELECT 1")
     return _ok("reachable")
 
 

@@ -7,41 +7,17 @@ Register in the root app with ``app.command()(relay)`` and
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Annotated
 
 import typer
 from nats.js.errors import NotFoundError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bus import BusConfig, close_broker, create_broker, events_filter, run_relay, tail_events
+from bus import close_broker, create_broker, events_filter, run_relay, tail_events
 from eventstore import Position
 from mentorflow.settings import Settings, load_settings
 from mentorflow.shutdown import stop_on_signals
 
 events_app = typer.Typer(name="events", help="Watch the events on the bus.", no_args_is_help=True)
-
-
-class BusSettings(BaseSettings):
-    """``MENTORFLOW_BUS_*``: stream retention, and names for isolated set-ups.
-
-    ``MENTORFLOW_BUS_DUPLICATE_WINDOW`` and ``MENTORFLOW_BUS_MAX_AGE`` take seconds or ISO
-    8601 durations (``PT2H``, ``P30D``). ``MENTORFLOW_BUS_STREAM_NAME`` and
-    ``MENTORFLOW_BUS_SUBJECT_PREFIX`` exist for tests and side-by-side installations sharing
-    one NATS; consumers of the contract expect the defaults.
-    """
-
-    model_config = SettingsConfigDict(env_prefix="MENTORFLOW_BUS_", extra="ignore", frozen=True)
-
-    duplicate_window: timedelta = BusConfig.model_fields["duplicate_window"].default
-    max_age: timedelta = BusConfig.model_fields["max_age"].default
-    stream_name: str = BusConfig.model_fields["stream_name"].default
-    subject_prefix: str = BusConfig.model_fields["subject_prefix"].default
-
-
-def bus_config(settings: Settings) -> BusConfig:
-    """The bus configuration of this process, from its settings and the environment."""
-    return BusConfig(nats_url=settings.nats_url, **BusSettings().model_dump())
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -92,11 +68,12 @@ def relay(
         stop = asyncio.Event()
         stop_on_signals(stop)
         await run_relay(
-            settings.database_url,
-            bus_config(settings),
+            settings.database,
+            settings.bus_config(),
             stop,
             relay_name=name,
             start_from=start_from,
+            options=settings.relay_options(),
         )
 
     asyncio.run(serve())
@@ -121,7 +98,7 @@ def tail(
     ] = False,
 ) -> None:
     """Print events as they arrive on the bus (one line each)."""
-    config = bus_config(_settings(ctx))
+    config = _settings(ctx).bus_config()
     pattern = subject or events_filter(config.subject_prefix)
 
     async def watch() -> None:

@@ -7,11 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import asyncpg
 import typer
 from rich.console import Console
 
-from eventstore import PostgresEventStore
+from eventstore import Pool, PostgresEventStore, create_pool
 from mentorflow.people import ForgetOutcome, forget_person
 from mentorflow.settings import Settings
 from vault import PersonalDataVault
@@ -56,14 +55,15 @@ def forget(
 
 
 @contextlib.asynccontextmanager
-async def _vault(settings: Settings) -> AsyncIterator[tuple[asyncpg.Pool, PersonalDataVault]]:
-    """The store's pool and the vault over it, for one command."""
+async def _vault(settings: Settings) -> AsyncIterator[tuple[Pool, PersonalDataVault]]:
+    """A pool on the store's database (its schema migrated) and the vault over it."""
     master = settings.master_keyring()  # a missing or bad key ring fails before connecting
-    store = await PostgresEventStore.connect(settings.database_url)
+    pool = await create_pool(settings.database)
     try:
-        yield store.pool, await PersonalDataVault.create(store.pool, master)
+        await PostgresEventStore.open(pool)  # forgetting appends PersonForgotten
+        yield pool, await PersonalDataVault.create(pool, master)
     finally:
-        await store.close()
+        await pool.close()
 
 
 async def _forget(settings: Settings, person_id: str) -> ForgetOutcome:

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from eventstore import PostgresEventStore
+from eventstore import Pool, PostgresEventStore, create_pool
 from mentorflow.settings import Settings, load_settings
 from mentorflow.shutdown import stop_on_signals
 from projections import (
@@ -49,12 +49,19 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings if isinstance(settings, Settings) else load_settings()
 
 
-async def _with_store(settings: Settings, work: Callable[[PostgresEventStore], Awaitable[T]]) -> T:
-    store = await PostgresEventStore.connect(settings.database_url)
+async def _with_store(
+    settings: Settings, work: Callable[[PostgresEventStore, Pool], Awaitable[T]]
+) -> T:
+    """Run ``work`` with the store (its schema migrated) and the pool it runs on."""
+    pool = await create_pool(settings.database)
     try:
-        return await work(store)
+        store = await PostgresEventStore.open(pool)
+        try:
+            return await work(store, pool)
+        finally:
+            await store.close()
     finally:
-        await store.close()
+        await pool.close()
 
 
 def projector(ctx: typer.Context) -> None:
@@ -66,10 +73,12 @@ def projector(ctx: typer.Context) -> None:
 
     settings = _settings(ctx)
 
-    async def serve(store: PostgresEventStore) -> None:
+    async def serve(store: PostgresEventStore, _pool: Pool) -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-        await run_projector(store, settings.database_url, stop)
+        await run_projector(
+            store, settings.database_url, stop, options=settings.projector_options()
+        )
 
     asyncio.run(_with_store(settings, serve))
 
@@ -101,7 +110,7 @@ def rebuild(
         disable=as_json,
     )
 
-    async def run(store: PostgresEventStore) -> RebuildResult:
+    async def run(store: PostgresEventStore, _pool: Pool) -> RebuildResult:
         task = progress.add_task(name or "all projections", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -133,8 +142,8 @@ def status(
     """Show each projection's lag behind the event store and its events per second."""
     settings = _settings(ctx)
 
-    async def run(store: PostgresEventStore) -> ProjectionStatus:
-        return await projection_status(store.pool, all_projections(), sample_seconds=sample)
+    async def run(_store: PostgresEventStore, pool: Pool) -> ProjectionStatus:
+        return await projection_status(pool, all_projections(), sample_seconds=sample)
 
     result = asyncio.run(_with_store(settings, run))
     data = asdict(result)
@@ -186,8 +195,8 @@ def skip(
     settings = _settings(ctx)
     who = skipped_by or getpass.getuser()
 
-    async def run(store: PostgresEventStore) -> SkipRecord:
-        return await skip_event(store.pool, name, event_id, reason, who)
+    async def run(_store: PostgresEventStore, pool: Pool) -> SkipRecord:
+        return await skip_event(pool, name, event_id, reason, who)
 
     try:
         record = asyncio.run(_with_store(settings, run))
