@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.stack import LocalStack, StackAddresses, StackConfig
+from devstack.stack.binaries import find_binary
+from devstack.stack.temporal_server import register_search_attributes
 from eventstore import PostgresEventStore
 from mentorflow.converter import data_converter
 from mentorflow.keyring import KeyRing
 from mentorflow.settings import Settings
-from mentorflow.stack import LocalStack, StackAddresses, StackConfig
-from mentorflow.stack.binaries import find_binary
-from mentorflow.stack.temporal_server import register_search_attributes
 from tests.support import create_database
 from workflows.search_attributes import ALL_KEYS
 

@@ -9,8 +9,8 @@ import pytest
 from nats.aio.client import Client
 
 from bus import BusConfig
+from devstack.stack import StackAddresses
 from eventstore import PostgresEventStore
-from mentorflow.stack import StackAddresses
 from tests.bus.support import isolated_bus_config
 from tests.support import create_database
 
