@@ -11,14 +11,19 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.stack import LocalStack, StackAddresses, StackConfig
+from devstack.stack.binaries import find_binary
+from devstack.stack.temporal_server import register_search_attributes
 from eventstore import PostgresEventStore
 from mentorflow.converter import data_converter
 from mentorflow.keyring import KeyRing
 from mentorflow.settings import Settings
-from mentorflow.stack import LocalStack, StackAddresses, StackConfig
-from mentorflow.stack.binaries import find_binary
-from mentorflow.stack.temporal_server import register_search_attributes
-from tests.support import create_database
+from tests.support import (
+    TemplateDatabase,
+    clear_database,
+    create_database,
+    create_template_database,
+)
 from workflows.search_attributes import ALL_KEYS
 
 # The session never reads a developer's local stack (.mentorflow/ of `make demo`): its keys,
@@ -100,6 +105,37 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield environment
     finally:
         await environment.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def template_database(postgres_server_url: str) -> TemplateDatabase:
+    """A migrated database (event store, read models, vault) that module databases copy."""
+    return await create_template_database(postgres_server_url)
+
+
+@pytest.fixture(scope="module")
+async def module_database(
+    postgres_server_url: str, template_database: TemplateDatabase, request: pytest.FixtureRequest
+) -> str:
+    """A migrated database of the test module's own (a copy of the template): its DSN.
+
+    Tests take it through `clean_database`; a copy costs a CREATE DATABASE, where a database
+    per test cost that plus every migration.
+    """
+    module = request.module.__name__.rpartition(".")[2].removeprefix("test_")
+    return await create_database(
+        postgres_server_url, module[:40] or "module", template=template_database.name
+    )
+
+
+@pytest.fixture
+async def clean_database(module_database: str, template_database: TemplateDatabase) -> str:
+    """The module's database, emptied for this test as if new (`tests.support.clear_database`).
+
+    Emptied before the test, not after, so a test that failed cannot leave anything behind.
+    """
+    await clear_database(module_database, template_database)
+    return module_database
 
 
 @pytest.fixture(scope="session")

@@ -25,10 +25,10 @@ import pytest
 import yaml
 from temporalio.common import SearchAttributeIndexedValueType
 
+from devstack.stack.credentials import NATS_USERS, SERVICE_USER
+from devstack.stack.nats_server import authorization_block
 from mentorflow.keyring import read_env_file
 from mentorflow.settings import STATE_DIR_ENV, Settings
-from mentorflow.stack.credentials import NATS_USERS, SERVICE_USER
-from mentorflow.stack.nats_server import authorization_block
 from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,10 +28,13 @@ from mentorflow.api.tokens import (
 from mentorflow.converter import MentorflowPayloadCodec
 from mentorflow.keyring import KeyRingInvalid
 from mentorflow.settings import Settings
-from mentorflow.stack.config import CODEC_PATH, TEMPORAL_UI_PORT_OFFSET
 
 log = structlog.get_logger(__name__)
 
+CODEC_PATH = "/codec"
+"""Where the API serves the payload codec; the local stack points its Temporal UI here."""
+TEMPORAL_UI_PORT_OFFSET = 1000
+"""The local stack's Temporal UI listens on the Temporal gRPC port + this."""
 PREFIX = CODEC_PATH
 SESSION_COOKIE = "mentorflow_codec_session"
 MAX_DECODED_BYTES = 64 * 1024 * 1024

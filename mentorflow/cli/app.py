@@ -12,7 +12,8 @@ import logging
 import os
 import sys
 import traceback
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import pydantic
 import typer
@@ -27,25 +28,27 @@ from eventstore import EventStoreError
 from mentorflow.cli.api import api, tokens_app
 from mentorflow.cli.bus import events_app, relay
 from mentorflow.cli.cohorts import cohort_app
+from mentorflow.cli.extensions import load_extensions
 from mentorflow.cli.mentorships import mentorship_app
 from mentorflow.cli.people import people_app
 from mentorflow.cli.projections import projections_app, projector
-from mentorflow.cli.services import demo, serve, worker
-from mentorflow.cli.stack import stack_app
-from mentorflow.demo import DemoFailed
+from mentorflow.cli.services import serve, worker
 from mentorflow.keyring import KeyRingInvalid
 from mentorflow.logging import configure_logging
 from mentorflow.people import PersonIdInvalid
 from mentorflow.settings import load_settings
-from mentorflow.stack import StackConfigInvalid, StackError
 from projections import EventAlreadyApplied, EventNotFound, ProjectionError
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
+# Commands of other installed packages (the development stack and demo): mentorflow.cli entry
+# points, loaded once; the production package imports none of them.
+EXTENSIONS = load_extensions()
+
 # Extend these as packages gain commands: bad input first, then the packages' base errors.
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
-    StackConfigInvalid,
+    *(error for extension in EXTENSIONS for error in extension.bad_input_errors),
     CohortSpecInvalid,
     PersonIdInvalid,
     EventNotFound,
@@ -54,12 +57,18 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     pydantic.ValidationError,
 )
 FAILURE_ERRORS: tuple[type[Exception], ...] = (
-    StackError,
+    *(error for extension in EXTENSIONS for error in extension.failure_errors),
     EventStoreError,
     BusError,
     ProjectionError,
-    DemoFailed,
 )
+
+
+@runtime_checkable
+class ListsProblems(Protocol):
+    """An error that carries every problem it found, one sentence each."""
+
+    problems: Sequence[str]
 
 
 def exit_code_for(error: Exception) -> int | None:
@@ -78,7 +87,7 @@ def problems_of(error: Exception) -> list[str]:
             f"{'.'.join(str(part) for part in detail['loc']) or 'input'}: {detail['msg']}"
             for detail in error.errors()
         ]
-    if isinstance(error, StackConfigInvalid | CohortSpecInvalid):
+    if isinstance(error, ListsProblems):
         return list(error.problems)
     return [str(error)]
 
@@ -118,7 +127,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(stack_app, name="stack")
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(mentorship_app, name="mentorship")
 app.add_typer(events_app, name="events")
@@ -130,7 +138,8 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(people_app, name="people")
 app.command()(serve)
 app.command()(worker)
-app.command()(demo)
+for extension in EXTENSIONS:
+    extension.install(app)
 
 
 @app.callback()

@@ -1,11 +1,8 @@
-"""Long-running services: ``mentorflow worker`` (relay, projector and api join it later)."""
+"""Long-running services: ``mentorflow worker`` and ``mentorflow serve``."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-from typing import Annotated
 
 import typer
 
@@ -25,25 +22,6 @@ def worker(ctx: typer.Context) -> None:
         await run_worker(settings, stop)
 
     asyncio.run(serve())
-
-
-def demo(
-    stop: Annotated[
-        bool, typer.Option("--stop", help="Stop the servers the demo started.")
-    ] = False,
-) -> None:
-    """Run a small cohort end to end through the HTTP API on an accelerated calendar."""
-    from rich.console import Console
-
-    from mentorflow.demo import run_demo
-
-    # The demo narrates; the services' info logs would drown it (MENTORFLOW_LOG_LEVEL wins).
-    if "MENTORFLOW_LOG_LEVEL" not in os.environ:
-        logging.getLogger().setLevel(logging.WARNING)
-    dashboard = asyncio.run(run_demo(Console(highlight=False, soft_wrap=True), stop=stop))
-    typer.echo(
-        f"Demo complete: {dashboard['pairs']} pairs, all closed ({dashboard['pairs_by_stage']})."
-    )
 
 
 def serve(ctx: typer.Context) -> None:

@@ -19,11 +19,11 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from devstack.stack import StackAddresses
 from eventstore import PostgresEventStore
 from mentorflow.api import ApiLimits, create_app
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
-from mentorflow.stack import StackAddresses
 from projections import migrate_read_models
 from tests.api.support import Tokens
 from tests.support import create_database, open_vault

@@ -14,9 +14,9 @@ import asyncpg
 import httpx
 import nats
 
+from devstack.stack import StackAddresses
 from events.personal import ERASED
 from eventstore import PostgresEventStore
-from mentorflow.stack import StackAddresses
 from projections import SCHEMA, ProjectionRunner, all_projections, rebuild_projections
 from tests.api.conftest import ApiStack
 from tests.api.support import Pair, Tokens, conversation, onboard, project, start_pair

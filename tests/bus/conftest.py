@@ -1,4 +1,5 @@
-"""Fixtures of the bus tests: a database and a stream of each test's own."""
+"""Fixtures of the bus tests: the module's database, emptied for each test, and a stream of
+each test's own."""
 
 from __future__ import annotations
 
@@ -9,16 +10,15 @@ import pytest
 from nats.aio.client import Client
 
 from bus import BusConfig
+from devstack.stack import StackAddresses
 from eventstore import PostgresEventStore
-from mentorflow.stack import StackAddresses
 from tests.bus.support import isolated_bus_config
-from tests.support import create_database
 
 
 @pytest.fixture
-async def database_url(postgres_server_url: str) -> str:
-    """A fresh database for this test."""
-    return await create_database(postgres_server_url, "bus")
+async def database_url(clean_database: str) -> str:
+    """The module's database, as if new for this test."""
+    return clean_database
 
 
 @pytest.fixture

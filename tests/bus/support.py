@@ -18,9 +18,9 @@ from nats.aio.client import Client
 from nats.js.api import DeliverPolicy
 
 from bus import BusConfig, RelayOptions, RelayStats, run_relay
+from devstack.stack import free_port
+from devstack.stack.binaries import find_binary
 from eventstore import Position, PostgresEventStore
-from mentorflow.stack import free_port
-from mentorflow.stack.binaries import find_binary
 from tests.support import assert_eventually
 
 

@@ -30,6 +30,8 @@ import yaml
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from devstack.stack import StackAddresses
+from devstack.stack.binaries import find_binary
 from domain.cohort_spec import parse_cohort_spec
 from eventstore import PostgresEventStore
 from mentorflow.api import create_app
@@ -37,8 +39,6 @@ from mentorflow.api.tokens import Role, add_token
 from mentorflow.cohorts import launch_cohort
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
-from mentorflow.stack import StackAddresses
-from mentorflow.stack.binaries import find_binary
 from tests.support import assert_eventually
 from tests.workflows.scenario import log_conversation, onboard, program_terms, running_worker
 from tests.workflows.scenario import start_mentorship as start_relationship

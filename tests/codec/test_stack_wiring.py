@@ -12,11 +12,11 @@ import httpx
 import pytest
 import yaml
 
+from devstack.stack import StackConfig
+from devstack.stack.config import codec_endpoint
+from devstack.stack.temporal_server import TemporalServer
 from mentorflow.api.codec import PREFIX, codec_cors_origins
 from mentorflow.settings import Settings
-from mentorflow.stack import StackConfig
-from mentorflow.stack.config import codec_endpoint
-from mentorflow.stack.temporal_server import TemporalServer
 from tests.support import assert_eventually
 
 COMPOSE_FILE = Path(__file__).resolve().parents[2] / "docker-compose.yml"

@@ -16,9 +16,9 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from devstack.stack import StackAddresses
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
-from mentorflow.stack import StackAddresses
 
 
 @workflow.defn(sandboxed=False)

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from eventstore import PostgresEventStore
-from tests.support import create_database, new_event, unique_stream
+from tests.support import new_event, unique_stream
 
 
 @pytest.mark.parametrize(
@@ -21,9 +21,9 @@ from tests.support import create_database, new_event, unique_stream
     ],
 )
 async def test_a_failed_wake_up_neither_fails_the_append_nor_closing(
-    postgres_server_url: str, failure: Exception, monkeypatch: pytest.MonkeyPatch
+    clean_database: str, failure: Exception, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = await PostgresEventStore.connect(await create_database(postgres_server_url, "wake"))
+    store = await PostgresEventStore.connect(clean_database)
     real_execute = asyncpg.pool.Pool.execute
     notified: list[str] = []
 

@@ -24,7 +24,7 @@ import pytest
 from eventstore import Position, PostgresEventStore, StoredEvent, StreamVersionConflict
 from eventstore import postgres as store_module
 from eventstore.postgres import append_in_transaction
-from tests.support import create_database, new_event, unique_stream
+from tests.support import new_event, unique_stream
 
 WRITERS = 8
 APPENDS_PER_WRITER = 40
@@ -133,8 +133,8 @@ def _assert_every_event_once_in_order(seen: list[StoredEvent], written: list[uui
 
 
 @pytest.fixture
-async def database_url(postgres_server_url: str) -> str:
-    return await create_database(postgres_server_url, "tailing")
+async def database_url(clean_database: str) -> str:
+    return clean_database
 
 
 @pytest.fixture

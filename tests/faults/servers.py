@@ -1,6 +1,6 @@
 """Servers of a fault test's own, to crash and restart without touching the session's stack.
 
-The local stack's own server classes (`mentorflow.stack`) on free ports under a directory of
+The local stack's own server classes (`devstack.stack`) on free ports under a directory of
 the test's own: PostgreSQL, whose cluster survives a crash, and a Temporal dev server kept in
 memory. The session's dev server writes its SQLite file synchronously, which on two cores
 caps a cohort of hundreds of relationships at a few updates a second; this one is for the
@@ -14,18 +14,18 @@ import signal
 import subprocess
 from pathlib import Path
 
-from mentorflow.keyring import generate_password
-from mentorflow.stack import StackConfig, free_port
-from mentorflow.stack.postgres_server import PostgresServer
-from mentorflow.stack.processes import (
+from devstack.stack import StackConfig, free_port
+from devstack.stack.postgres_server import PostgresServer
+from devstack.stack.processes import (
     ProcessRecord,
     clear_leftovers,
     send_signal,
     spawn_detached,
     wait_for_exit,
 )
-from mentorflow.stack.server import LocalServer
-from mentorflow.stack.temporal_server import TemporalServer
+from devstack.stack.server import LocalServer
+from devstack.stack.temporal_server import TemporalServer
+from mentorflow.keyring import generate_password
 
 _TIMEOUT = 60.0
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.stack import StackAddresses
 from eventstore import PostgresEventStore
-from mentorflow.stack import StackAddresses
 from projections import migrate_read_models
 from tests.faults.burst import paced_burst, streams_of
 from tests.faults.figures import Report

@@ -23,8 +23,8 @@ import nats
 from nats.aio.msg import Msg
 
 from bus import RelayOptions
+from devstack.stack import StackAddresses
 from eventstore import PostgresEventStore
-from mentorflow.stack import StackAddresses
 from tests.bus.support import isolated_bus_config, relay_running
 from tests.faults.figures import Report
 from tests.faults.scale import FaultScale

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from devstack.stack import StackAddresses
 from domain.cohort_spec import CohortSpec
 from eventstore import PostgresEventStore
 from mentorflow.cohorts import launch_cohort
 from mentorflow.settings import Settings
-from mentorflow.stack import StackAddresses
 from projections import migrate_read_models
 from tests.bus.support import NatsProcess
 from tests.faults.cohort import (

@@ -32,10 +32,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from devstack.stack import StackAddresses
 from eventstore import PostgresEventStore
 from mentorflow.cohorts import LaunchResult
 from mentorflow.settings import Settings
-from mentorflow.stack import StackAddresses
 from tests.faults.cohort import (
     Participants,
     Relationship,

@@ -16,13 +16,13 @@ from faststream.nats import NatsBroker
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from devstack.stack import StackAddresses
 from domain.cohort_spec import CohortSpec
 from eventstore import PostgresEventStore
 from mentorflow.cohorts import LaunchResult, launch_cohort
 from mentorflow.commands import REPLY_TO_HEADER, CommandsConfig, include_commands
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
-from mentorflow.stack import StackAddresses
 from tests.support import create_database, open_vault
 from worker import build_worker
 

@@ -12,10 +12,10 @@ import nats
 import pytest
 from temporalio.client import Client
 
+from devstack.stack import StackAddresses
 from mentorflow.commands import REPLY_TO_HEADER, CommandsConfig
 from mentorflow.services import serve_all
 from mentorflow.settings import Settings
-from mentorflow.stack import StackAddresses
 from tests.mentorflow.test_launch_command import _spec_json
 from tests.support import assert_eventually, create_database
 

@@ -1,4 +1,4 @@
-"""Fixtures of the projection tests: a fresh database of their own."""
+"""Fixtures of the projection tests: the module's database, emptied for each test."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import pytest
 
 from eventstore import PostgresEventStore
 from projections import migrate_read_models
-from tests.support import create_database
 
 
 @pytest.fixture
-async def database_url(postgres_server_url: str) -> str:
-    """A database of the test's own."""
-    return await create_database(postgres_server_url, "projections")
+async def database_url(clean_database: str) -> str:
+    """The module's database, as if new for this test."""
+    return clean_database
 
 
 @pytest.fixture

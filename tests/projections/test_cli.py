@@ -14,13 +14,12 @@ from mentorflow.settings import Settings
 from projections import ProjectionRunner, all_projections, migrate_read_models
 from tests.projections.streams import append_interleaved, scenario
 from tests.projections.test_runner import PRIVATE, append_poisoned
-from tests.support import create_database
 
 
 @pytest.fixture
-async def settings(postgres_server_url: str) -> Settings:
+async def settings(clean_database: str) -> Settings:
     """Settings pointing at a database holding a small cohort's events."""
-    url = await create_database(postgres_server_url, "projections_cli")
+    url = clean_database
     store = await PostgresEventStore.connect(url)
     try:
         await append_interleaved(store, scenario(2))
@@ -62,9 +61,9 @@ def test_an_unknown_projection_is_bad_input(settings: Settings) -> None:
 
 
 @pytest.fixture
-async def stalled(postgres_server_url: str) -> tuple[Settings, str]:
+async def stalled(clean_database: str) -> tuple[Settings, str]:
     """Settings of a database where every projection stalls at a poison event (its id)."""
-    url = await create_database(postgres_server_url, "projections_cli_stall")
+    url = clean_database
     store = await PostgresEventStore.connect(url)
     try:
         await migrate_read_models(store.pool)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from mentorflow.stack import LocalStack, StackAddresses, StackConfig
+from devstack.stack import LocalStack, StackAddresses, StackConfig
 
 
 @dataclass(frozen=True)

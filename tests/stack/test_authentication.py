@@ -25,12 +25,12 @@ from nats.js.errors import NotFoundError
 from bus import BusConfig
 from bus.broker import close_broker, create_broker
 from bus.stream import ensure_stream
+from devstack.stack import LocalStack, StackConfig, StackConfigInvalid
+from devstack.stack.credentials import NATS_USERS, SERVICE_USER, STREAMS_BY_OWNER
+from devstack.stack.postgres_server import PostgresServer
 from mentorflow.commands import REPLY_TO_HEADER, CommandsConfig, include_commands
 from mentorflow.keyring import KEYS_ENV_FILE, read_env_file
 from mentorflow.settings import Settings
-from mentorflow.stack import LocalStack, StackConfig, StackConfigInvalid
-from mentorflow.stack.credentials import NATS_USERS, SERVICE_USER, STREAMS_BY_OWNER
-from mentorflow.stack.postgres_server import PostgresServer
 from tests.stack.conftest import RunningStack
 from tests.support import assert_eventually
 

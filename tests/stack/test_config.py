@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from devstack.stack import StackConfig, StackConfigInvalid, free_port, redact_password
+from devstack.stack.processes import ProcessRecord, process_start_marker
+from devstack.stack.state import load_records, save_records, write_env_file
 from mentorflow.settings import Settings
-from mentorflow.stack import StackConfig, StackConfigInvalid, free_port, redact_password
-from mentorflow.stack.processes import ProcessRecord, process_start_marker
-from mentorflow.stack.state import load_records, save_records, write_env_file
 
 
 def test_every_bad_address_is_reported_at_once(tmp_path: Path) -> None:

@@ -18,8 +18,7 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from mentorflow.settings import Settings
-from mentorflow.stack import (
+from devstack.stack import (
     SERVER_NAMES,
     LocalStack,
     ServerStartFailed,
@@ -29,7 +28,8 @@ from mentorflow.stack import (
     StackStatus,
     free_port,
 )
-from mentorflow.stack.state import load_records
+from devstack.stack.state import load_records
+from mentorflow.settings import Settings
 from tests.stack.conftest import RunningStack
 from tests.support import assert_eventually
 from workflows.search_attributes import ALL_KEYS, STAGE

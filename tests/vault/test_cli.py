@@ -12,13 +12,12 @@ from typer.testing import CliRunner
 from mentorflow.cli.app import app
 from mentorflow.cli.people import people_app
 from mentorflow.settings import Settings
-from tests.support import create_database
 
 
 @pytest.fixture
-async def settings(postgres_server_url: str) -> Settings:
+async def settings(clean_database: str) -> Settings:
     return Settings(
-        database_url=await create_database(postgres_server_url, "people_cli"),
+        database_url=clean_database,
         master_keys=SecretStr(os.environ["MENTORFLOW_MASTER_KEYS"]),
     )
 

@@ -14,7 +14,6 @@ import pytest
 from events import NewEvent
 from events.personal import ERASED, parse_token
 from mentorflow.keyring import KeyRing
-from tests.support import create_database
 from vault import PersonalDataVault
 from vault.crypto import seal_text
 from vault.store import MissingSubject, SealedAt
@@ -23,8 +22,8 @@ SENTINEL = "quiet-otter-5521"
 
 
 @pytest.fixture
-async def pool(postgres_server_url: str) -> AsyncIterator[asyncpg.Pool]:
-    database = await asyncpg.create_pool(await create_database(postgres_server_url, "vault"))
+async def pool(clean_database: str) -> AsyncIterator[asyncpg.Pool]:
+    database = await asyncpg.create_pool(clean_database)
     try:
         yield database
     finally:

@@ -18,13 +18,13 @@ import pytest
 import yaml
 from temporalio.client import Client
 
+from devstack.stack import StackAddresses
 from domain.cohort_spec import parse_cohort_spec
 from eventstore import PostgresEventStore
 from examples.generate_cohort import generate_cohort
 from mentorflow.cohorts import launch_cohort
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
-from mentorflow.stack import StackAddresses
 from tests.support import assert_eventually, create_database, open_vault
 from worker import build_worker
 from workflows.cohort import CohortWorkflow

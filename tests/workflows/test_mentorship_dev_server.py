@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
+from devstack.stack import StackAddresses
 from domain.mentorship import commands as c
 from eventstore import PostgresEventStore
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
-from mentorflow.stack import StackAddresses
 from tests.support import assert_eventually, create_database
 from tests.workflows.scenario import MENTEE, MENTOR, onboard, program_terms
 from workflows.mentorship import MentorshipWorkflow

@@ -16,10 +16,10 @@ from typing import ClassVar
 
 import structlog
 
-from mentorflow.stack.config import StackConfig
-from mentorflow.stack.endpoints import Endpoint, StackEndpoints
-from mentorflow.stack.errors import ServerStartFailed
-from mentorflow.stack.processes import ProcessRecord, terminate
+from devstack.stack.config import StackConfig
+from devstack.stack.endpoints import Endpoint, StackEndpoints
+from devstack.stack.errors import ServerStartFailed
+from devstack.stack.processes import ProcessRecord, terminate
 
 logger = structlog.get_logger(__name__)
 
@@ -31,7 +31,7 @@ _ATTEMPT_TIMEOUT = 3.0
 class LocalServer(ABC):
     """One server of the stack: how to probe, prepare, start and stop it.
 
-    Subclasses say what differs; `mentorflow.stack.local_stack.LocalStack` decides when.
+    Subclasses say what differs; `devstack.stack.local_stack.LocalStack` decides when.
     """
 
     name: ClassVar[str]

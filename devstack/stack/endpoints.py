@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from mentorflow.stack.errors import StackConfigInvalid
+from devstack.stack.errors import StackConfigInvalid
 
 DEFAULT_NATS_PORT = 4222
 DEFAULT_POSTGRES_PORT = 5432

@@ -19,27 +19,27 @@ from typing import TypeVar
 
 import structlog
 
-from mentorflow.keyring import ensure_local_keys
-from mentorflow.stack.config import StackConfig
-from mentorflow.stack.errors import (
+from devstack.stack.config import StackConfig
+from devstack.stack.errors import (
     AddressInUse,
     ServerStartFailed,
     ServerStopFailed,
     StackConfigInvalid,
 )
-from mentorflow.stack.models import ServerState, ServerStatus, StackAddresses, StackStatus
-from mentorflow.stack.nats_server import NatsServer
-from mentorflow.stack.postgres_server import PostgresServer
-from mentorflow.stack.processes import (
+from devstack.stack.models import ServerState, ServerStatus, StackAddresses, StackStatus
+from devstack.stack.nats_server import NatsServer
+from devstack.stack.postgres_server import PostgresServer
+from devstack.stack.processes import (
     ProcessRecord,
     clear_leftovers,
     exit_code,
     spawn_detached,
     terminate,
 )
-from mentorflow.stack.server import LocalServer
-from mentorflow.stack.state import load_records, save_records, state_lock, write_env_file
-from mentorflow.stack.temporal_server import TemporalServer
+from devstack.stack.server import LocalServer
+from devstack.stack.state import load_records, save_records, state_lock, write_env_file
+from devstack.stack.temporal_server import TemporalServer
+from mentorflow.keyring import ensure_local_keys
 
 logger = structlog.get_logger(__name__)
 

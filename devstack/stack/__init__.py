@@ -3,7 +3,7 @@
 ``mentorflow stack up | down | status`` is a thin layer over this package, and the test suite
 uses the same machinery for a private stack on free ports::
 
-    from mentorflow.stack import LocalStack, StackConfig
+    from devstack.stack import LocalStack, StackConfig
 
     config = StackConfig.for_tests(tmp_path_factory.mktemp("stack"))  # free loopback ports
     stack = LocalStack(config)
@@ -29,9 +29,9 @@ What ``up`` guarantees:
 Every error is a `StackError`; `StackConfigInvalid` (bad input) lists every problem.
 """
 
-from mentorflow.stack.config import StackConfig, free_port
-from mentorflow.stack.endpoints import Endpoint, StackEndpoints, redact_password
-from mentorflow.stack.errors import (
+from devstack.stack.config import StackConfig, free_port
+from devstack.stack.endpoints import Endpoint, StackEndpoints, redact_password
+from devstack.stack.errors import (
     AddressInUse,
     BinaryNotFound,
     SearchAttributeConflict,
@@ -43,8 +43,8 @@ from mentorflow.stack.errors import (
     StackLocked,
     StackStateCorrupt,
 )
-from mentorflow.stack.local_stack import LocalStack
-from mentorflow.stack.models import (
+from devstack.stack.local_stack import LocalStack
+from devstack.stack.models import (
     SERVER_NAMES,
     ServerState,
     ServerStatus,

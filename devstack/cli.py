@@ -1,29 +1,38 @@
-"""``mentorflow stack up | down | status``: the local servers, for developers.
+"""``mentorflow stack up | down | status`` and ``mentorflow demo``: the developers' commands.
 
-A thin layer over `mentorflow.stack.LocalStack`: it builds the configuration from settings
-and the state directory, runs the operation, and renders the result. Errors propagate to the
-root app, which turns them into exit codes.
+The ``mentorflow`` command line finds them through the ``mentorflow.cli`` entry point
+(`extension`, declared in pyproject.toml); the production package imports nothing of here.
+The stack commands are a thin layer over `devstack.stack.LocalStack`: they build the
+configuration from settings and the state directory, run the operation, and render the
+result. Errors propagate to the root app, which turns them into exit codes (the stack's and
+the demo's errors are named in `extension`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from mentorflow.settings import Settings, load_settings, state_dir
-from mentorflow.stack import (
+from devstack.demo import DemoFailed, run_demo
+from devstack.stack import (
     SERVER_NAMES,
     LocalStack,
     ServerState,
     StackAddresses,
     StackConfig,
+    StackConfigInvalid,
+    StackError,
     StackStatus,
     redact_password,
 )
+from mentorflow.cli.extensions import CliExtension
+from mentorflow.settings import Settings, load_settings, state_dir
 
 EXIT_CRASHED = 1
 
@@ -146,3 +155,27 @@ def _print_status(stack_status: StackStatus) -> None:
             f"[bold red]{server.name} {server.state.value}{how}[/]; see {server.log_path}, "
             "then run `mentorflow stack up` to start it again."
         )
+
+
+def demo(
+    stop: Annotated[
+        bool, typer.Option("--stop", help="Stop the servers the demo started.")
+    ] = False,
+) -> None:
+    """Run a small cohort end to end through the HTTP API on an accelerated calendar."""
+    # The demo narrates; the services' info logs would drown it (MENTORFLOW_LOG_LEVEL wins).
+    if "MENTORFLOW_LOG_LEVEL" not in os.environ:
+        logging.getLogger().setLevel(logging.WARNING)
+    dashboard = asyncio.run(run_demo(Console(highlight=False, soft_wrap=True), stop=stop))
+    typer.echo(
+        f"Demo complete: {dashboard['pairs']} pairs, all closed ({dashboard['pairs_by_stage']})."
+    )
+
+
+extension = CliExtension(
+    groups={"stack": stack_app},
+    commands=(demo,),
+    bad_input_errors=(StackConfigInvalid,),
+    failure_errors=(StackError, DemoFailed),
+)
+"""What ``mentorflow`` gains from this package (entry point ``mentorflow.cli: devstack``)."""

@@ -6,7 +6,7 @@ from settings, Web UI on the gRPC port + 1000, its payload codec the API's ``/co
 unless asked otherwise.
 
 Both authenticate: the NATS and PostgreSQL URLs carry the credentials of the stack
-(`mentorflow.stack.credentials`): the ``mentorflow`` NATS user and the database password,
+(`devstack.stack.credentials`): the ``mentorflow`` NATS user and the database password,
 from ``keys.env`` for the developer stack and freshly generated for a test stack.
 """
 
@@ -20,19 +20,16 @@ from urllib.parse import unquote, urlsplit
 
 from temporalio.common import SearchAttributeKey
 
-from mentorflow.settings import STACK_ENV_FILE, Settings
-from mentorflow.stack.credentials import SERVICE_USER, StackCredentials, with_credentials
-from mentorflow.stack.endpoints import (
+from devstack.stack.credentials import SERVICE_USER, StackCredentials, with_credentials
+from devstack.stack.endpoints import (
     POSTGRES_SCHEMES,
     Endpoint,
     StackEndpoints,
     parse_endpoints,
 )
+from mentorflow.api.codec_auth import CODEC_PATH, TEMPORAL_UI_PORT_OFFSET
+from mentorflow.settings import STACK_ENV_FILE, Settings
 from workflows.search_attributes import ALL_KEYS
-
-TEMPORAL_UI_PORT_OFFSET = 1000
-CODEC_PATH = "/codec"
-"""Where the API serves the payload codec (`mentorflow.api.codec`)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:

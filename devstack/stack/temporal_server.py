@@ -25,11 +25,11 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
-from mentorflow.stack.binaries import find_binary
-from mentorflow.stack.config import StackConfig
-from mentorflow.stack.endpoints import Endpoint, StackEndpoints
-from mentorflow.stack.errors import SearchAttributeConflict, ServerSetupFailed
-from mentorflow.stack.server import LocalServer
+from devstack.stack.binaries import find_binary
+from devstack.stack.config import StackConfig
+from devstack.stack.endpoints import Endpoint, StackEndpoints
+from devstack.stack.errors import SearchAttributeConflict, ServerSetupFailed
+from devstack.stack.server import LocalServer
 
 # The dev server's --search-attribute takes these spellings of IndexedValueType.
 _CLI_TYPE_NAMES = {

@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from mentorflow.stack.errors import BinaryNotFound
+from devstack.stack.errors import BinaryNotFound
 
 
 def environment_bin_dir() -> Path:

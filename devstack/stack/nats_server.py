@@ -2,7 +2,7 @@
 
 The JetStream store sits under the state directory, so streams and their messages survive
 a restart. With credentials in the stack's configuration the server admits only the users of
-`mentorflow.stack.credentials.NATS_USERS`, each limited to its subjects.
+`devstack.stack.credentials.NATS_USERS`, each limited to its subjects.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import nats
 
-from mentorflow.stack.binaries import find_binary
-from mentorflow.stack.credentials import NATS_USERS, NatsUser
-from mentorflow.stack.endpoints import Endpoint, redact_password
-from mentorflow.stack.server import LocalServer
+from devstack.stack.binaries import find_binary
+from devstack.stack.credentials import NATS_USERS, NatsUser
+from devstack.stack.endpoints import Endpoint, redact_password
+from devstack.stack.server import LocalServer
 
 
 async def _ignore_error(_error: Exception) -> None:

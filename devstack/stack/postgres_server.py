@@ -30,11 +30,11 @@ from pathlib import Path
 
 import asyncpg
 
-from mentorflow.stack.binaries import postgres_bin_dir
-from mentorflow.stack.endpoints import Endpoint, redact_password
-from mentorflow.stack.errors import ServerSetupFailed, ServerStartFailed, StackConfigInvalid
-from mentorflow.stack.processes import ProcessRecord, terminate, wait_for_exit
-from mentorflow.stack.server import LocalServer
+from devstack.stack.binaries import postgres_bin_dir
+from devstack.stack.endpoints import Endpoint, redact_password
+from devstack.stack.errors import ServerSetupFailed, ServerStartFailed, StackConfigInvalid
+from devstack.stack.processes import ProcessRecord, terminate, wait_for_exit
+from devstack.stack.server import LocalServer
 
 SYSTEM_USER = "embedded_postgres"
 _MAX_SOCKET_PATH = 100

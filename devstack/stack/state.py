@@ -15,8 +15,8 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
-from mentorflow.stack.errors import StackLocked, StackStateCorrupt
-from mentorflow.stack.processes import ProcessRecord
+from devstack.stack.errors import StackLocked, StackStateCorrupt
+from devstack.stack.processes import ProcessRecord
 
 RECORD_VERSION = 1
 _LOCK_POLL_INTERVAL = 0.1

@@ -29,7 +29,7 @@ def read_log_tail(log_path: Path | None, lines: int = LOG_TAIL_LINES) -> str:
 
 
 class StackError(Exception):
-    """Base of every error raised by `mentorflow.stack`."""
+    """Base of every error raised by `devstack.stack`."""
 
 
 class StackConfigInvalid(StackError):

@@ -27,11 +27,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from devstack.stack import LocalStack, StackAddresses, StackConfig
 from events.personal import ERASED
 from mentorflow.api.tokens import Role, add_token
 from mentorflow.services import run_api, serve_all
 from mentorflow.settings import Settings, load_settings, state_dir
-from mentorflow.stack import LocalStack, StackAddresses, StackConfig
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cohort-small.yaml"
 CADENCE = timedelta(seconds=20)  # the survey window is half of it: 10 s
