@@ -435,5 +435,3 @@ def _(state: MentorshipState, event: m.SurveySubmitted, _: None) -> None:
         would_recommend=event.would_recommend,
         comment=event.comment,
     )
-
-
