@@ -4,7 +4,7 @@ Each projection keeps its own copy in its own state (read models are independent
 stage and the shifting of open items by a pause follow the domain's lifecycle rules
 (`domain.mentorship.lifecycle`), the same functions the workflow's state folds with, so a
 read model and the workflow agree on where a relationship stands; an item is the domain's
-action-item value object (`domain.mentorship.values.ActionItemFields`).
+action-item fields and statuses (`domain.mentorship.values`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.mentorship.lifecycle import STAGE_RULES, shift_open_items
-from domain.mentorship.values import ActionItemFields, ActionItemStatus
+from domain.mentorship.values import ActionItemStatus
 from events import DomainEvent
 from events import mentorship as m
 from events.handlers import EventHandlers
+from events.mentorship import ItemOwner
+
+_MATCHED = m.MentorshipMatched
 
 
 @dataclass(slots=True)
@@ -43,7 +46,7 @@ class Relationship:
     def follow(self, event: DomainEvent, occurred_at: datetime) -> None:
         """Track ids and stage through ``event``; other events change nothing."""
         STAGE_RULES.apply(self, event, None)
-        if type(event) is m.MentorshipMatched:
+        if type(event) is _MATCHED:
             self.cohort_id, self.mentor_id, self.mentee_id = (
                 event.cohort_id,
                 event.mentor_id,
@@ -53,14 +56,25 @@ class Relationship:
             self.mentor_capacity = event.mentor_capacity
 
 
-class TrackedItem(ActionItemFields):
-    """An action item as read models follow it (keyed by its id in `ActionItems`)."""
+@dataclass(slots=True)
+class TrackedItem:
+    """An action item as read models follow it (keyed by its id in `ActionItems`).
 
+    The fields of `domain.mentorship.values.ActionItemFields` (owner, description, due date)
+    and their follow-up, as a slots dataclass rather than that pydantic model: items are
+    created and updated on the hot path of a rebuild, where a pydantic model costs about
+    three times as much to build and to change.
+    """
+
+    owner: ItemOwner
     conversation_number: int
+    due_at: datetime
     status: ActionItemStatus = "open"
     completed_at: datetime | None = None
     check_in_due: bool = False
     """The workflow reported the due date reached while the item was open."""
+    description: str = ""
+    """Kept only by read models that show it (the development plan)."""
 
     @property
     def overdue(self) -> bool:
