@@ -7,6 +7,7 @@ through their stored JSON between events as the runner stores them. Pure: no dat
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -216,3 +217,82 @@ def test_a_resume_moves_open_items_by_the_pause_in_both() -> None:
     assert _open_items(domain) == {"a-2": START + 60 * DAY}
     assert domain.action_items["a-1"].due_at == items["a-1"].due_at == START + 2 * DAY
     assert items["a-2"].due_at == START + 60 * DAY
+
+
+# A development plan's state as the release before the shared value objects stored it (the
+# goals without `strengths`), after the first 14 events of `relationship(..., seed=1)`.
+_STORED_BEFORE = {
+    "relationship": {
+        "cohort_id": COHORT,
+        "mentor_id": MENTOR,
+        "mentee_id": MENTEE,
+        "stage": "active",
+        "stage_before_pause": None,
+        "rematch_of": None,
+        "mentor_capacity": 3,
+    },
+    "goals": {
+        goal_id: {
+            "horizon": horizon,
+            "description": description,
+            "motivation": motivation,
+            "set_at": "2027-01-15T09:00:00Z",
+            "target_date": None,
+            "status": "active",
+            "progress": progress,
+            "closed_at": None,
+        }
+        for goal_id, horizon, description, motivation, progress in (
+            ("g-1", "short", "Lead", "x", 0),
+            ("g-2", "long", "Staff", "y", 20),
+        )
+    },
+    "skills": ["stakeholder-management", "skill-1", "skill-2"],
+    "challenges": {},
+    "items": {
+        "items": {
+            f"a-{number}": {
+                "owner": "mentee",
+                "conversation_number": number,
+                "due_at": due_at,
+                "status": "open",
+                "completed_at": None,
+                "check_in_due": number == 1,
+                "description": f"personal plan step {number}",
+            }
+            for number, due_at in ((1, "2027-01-22T09:00:00Z"), (2, "2027-02-05T09:00:00Z"))
+        },
+        "keep_descriptions": True,
+    },
+    "feedback": [
+        {
+            "conversation_number": number,
+            "direction": direction,
+            "text": text,
+            "given_at": given_at,
+        }
+        for number, direction, text, given_at in (
+            (1, "to_mentee", "private feedback 1", "2027-01-15T09:00:00Z"),
+            (2, "to_mentee", "private feedback 2", "2027-01-29T09:00:00Z"),
+            (2, "to_mentor", "thanks 2", "2027-01-29T09:00:00Z"),
+        )
+    ],
+    "given": [],
+    "conversations_held": 2,
+    "updated_at": "2027-01-29T09:00:00Z",
+}
+
+
+def test_a_state_stored_before_the_shared_value_objects_folds_on_to_the_same_rows() -> None:
+    (plan,) = [p for p in all_projections() if p.name == "development_plan"]
+    events = relationship(COHORT, MENTEE, MENTOR, 1, close=True).events
+    fresh = plan.new_state(STREAM)
+    for event, at in events[:14]:
+        plan.apply(fresh, event, at)
+    stored = plan.load_state(STREAM, json.dumps(_STORED_BEFORE))
+    assert plan.rows(STREAM, stored) == plan.rows(STREAM, fresh)
+
+    for event, at in events[14:]:
+        plan.apply(stored, event, at)
+        plan.apply(fresh, event, at)
+    assert plan.rows(STREAM, stored) == plan.rows(STREAM, fresh)
