@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from collections import Counter
 from enum import StrEnum
-from functools import singledispatch
 
 from pydantic import BaseModel, Field
 
 from domain.cohort_spec import CohortSpec, ParticipantSpec
+from domain.mentorship.lifecycle import ENDED_STAGES
+from domain.mentorship.state import Parties
 from domain.mentorship.terms import ProgramTerms
 from events import DomainEvent
 from events import cohort as k
-
-ENDED_STAGES = frozenset({"closing", "closed"})
+from events.handlers import EventHandlers
 
 
 class CohortStage(StrEnum):
@@ -27,12 +27,9 @@ class CohortStage(StrEnum):
     CLOSED = "closed"
 
 
-class Relationship(BaseModel):
-    """A mentorship of the cohort, as the cohort knows it."""
+class Relationship(Parties):
+    """A mentorship of the cohort, as the cohort knows it (the stage it last reported)."""
 
-    stream_id: str
-    mentor_id: str
-    mentee_id: str
     stage: str = "matched"
     rematch: int = 0
 
@@ -108,17 +105,16 @@ def with_participant(spec: CohortSpec, participant: ParticipantSpec) -> CohortSp
 def evolve(state: CohortState, event: DomainEvent) -> CohortState:
     """The state after ``event``; ``state`` itself is left untouched."""
     new_state = state.model_copy(deep=True)
-    _apply(event, new_state)
+    _HANDLERS.apply(new_state, event, None)
     return new_state
 
 
-@singledispatch
-def _apply(event: DomainEvent, state: CohortState) -> None:
-    """Events that change nothing the cohort's rules need."""
+_HANDLERS = EventHandlers[CohortState, None]()
+"""Events without a handler change nothing the cohort's rules need."""
 
 
-@_apply.register
-def _(event: k.MatchingCompleted, state: CohortState) -> None:
+@_HANDLERS.on(k.MatchingCompleted)
+def _(state: CohortState, event: k.MatchingCompleted, _: None) -> None:
     state.matching = event
     state.unmatched = {u.mentee_id: u for u in event.unmatched}
     if not state.spec.program.require_hr_approval:
@@ -128,16 +124,16 @@ def _(event: k.MatchingCompleted, state: CohortState) -> None:
         state.stage = CohortStage.AWAITING_APPROVAL
 
 
-@_apply.register
-def _(event: k.MatchesApproved, state: CohortState) -> None:
+@_HANDLERS.on(k.MatchesApproved)
+def _(state: CohortState, event: k.MatchesApproved, _: None) -> None:
     state.approved_pairs = list(event.pairs)
     approved = {pair.mentee_id for pair in event.pairs}
     state.unmatched = {m: u for m, u in state.unmatched.items() if m not in approved}
     state.stage = CohortStage.RUNNING
 
 
-@_apply.register
-def _(event: k.MentorshipsStarted, state: CohortState) -> None:
+@_HANDLERS.on(k.MentorshipsStarted)
+def _(state: CohortState, event: k.MentorshipsStarted, _: None) -> None:
     by_mentee = {pair.mentee_id: pair for pair in state.approved_pairs or []}
     for stream_id in event.stream_ids:
         mentee_id = stream_id.removeprefix(f"mentorship-{state.cohort_id}-")
@@ -147,13 +143,13 @@ def _(event: k.MentorshipsStarted, state: CohortState) -> None:
         )
 
 
-@_apply.register
-def _(event: k.ParticipantJoined, state: CohortState) -> None:
+@_HANDLERS.on(k.ParticipantJoined)
+def _(state: CohortState, event: k.ParticipantJoined, _: None) -> None:
     """The spec itself is extended by the workflow, which holds the joiner's profile."""
 
 
-@_apply.register
-def _(event: k.MenteeRematched, state: CohortState) -> None:
+@_HANDLERS.on(k.MenteeRematched)
+def _(state: CohortState, event: k.MenteeRematched, _: None) -> None:
     if event.previous_stream_id is not None:
         state.rematches += 1
     state.unmatched.pop(event.pair.mentee_id, None)
@@ -165,11 +161,11 @@ def _(event: k.MenteeRematched, state: CohortState) -> None:
     )
 
 
-@_apply.register
-def _(event: k.RematchFailed, state: CohortState) -> None:
+@_HANDLERS.on(k.RematchFailed)
+def _(state: CohortState, event: k.RematchFailed, _: None) -> None:
     state.unmatched[event.unmatched.mentee_id] = event.unmatched
 
 
-@_apply.register
-def _(event: k.CohortClosed, state: CohortState) -> None:
+@_HANDLERS.on(k.CohortClosed)
+def _(state: CohortState, event: k.CohortClosed, _: None) -> None:
     state.stage = CohortStage.CLOSED

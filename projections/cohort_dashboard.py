@@ -15,8 +15,9 @@ from datetime import datetime
 from events import DomainEvent
 from events import cohort as k
 from events import mentorship as m
+from events.handlers import EventHandlers
 from projections.base import Projection, stream_type_of
-from projections.dispatch import Handlers, StateCodec
+from projections.dispatch import StateCodec
 from projections.relationship import ActionItems, Relationship
 from projections.tables import Rows, Table
 
@@ -101,8 +102,8 @@ class PairFacts:
 DashboardState = CohortFacts | PairFacts
 _COHORT_CODEC = StateCodec(CohortFacts)
 _PAIR_CODEC = StateCodec(PairFacts)
-_COHORT = Handlers[CohortFacts]()
-_PAIR = Handlers[PairFacts]()
+_COHORT = EventHandlers[CohortFacts, datetime]()
+_PAIR = EventHandlers[PairFacts, datetime]()
 
 
 @_COHORT.on(k.CohortLaunched)

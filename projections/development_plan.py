@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from domain.mentorship.values import GoalProgress
 from events import DomainEvent
 from events import mentorship as m
+from events.handlers import EventHandlers
 from projections.base import SingleStateProjection
-from projections.dispatch import Handlers, StateCodec
+from projections.dispatch import StateCodec
 from projections.relationship import ActionItems, Relationship
 from projections.tables import Row, Rows, Table
 
@@ -94,17 +96,10 @@ FEEDBACK_GIVEN = Table(
 )
 
 
-@dataclass(slots=True)
-class GoalEntry:
-    """A goal as the plan shows it."""
+class GoalEntry(GoalProgress):
+    """A goal as the plan shows it: the domain's goal, with when it was set and closed."""
 
-    horizon: str
-    description: str
-    motivation: str
     set_at: datetime
-    target_date: datetime | None = None
-    status: Literal["active", "achieved", "dropped"] = "active"
-    progress: int = 0
     closed_at: datetime | None = None
 
 
@@ -157,7 +152,7 @@ class PlanState:
 
 
 _CODEC = StateCodec(PlanState)
-_HANDLERS = Handlers[PlanState]()
+_HANDLERS = EventHandlers[PlanState, datetime]()
 
 
 @_HANDLERS.on(m.GoalSet)
@@ -166,6 +161,7 @@ def _goal_set(state: PlanState, event: m.GoalSet, at: datetime) -> None:
         horizon=event.horizon,
         description=event.description,
         motivation=event.motivation,
+        strengths=list(event.strengths),
         target_date=event.target_date,
         set_at=at,
     )

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from domain.mentorship.lifecycle import OCCUPYING_STAGES
 from events import DomainEvent
 from projections.base import SingleStateProjection
 from projections.dispatch import StateCodec
-from projections.relationship import ACTIVE_STAGES, Relationship
+from projections.relationship import Relationship
 from projections.tables import Rows, Table
 
 PAIRS = Table(
@@ -58,7 +59,7 @@ class MentorLoad(SingleStateProjection[LoadState]):
             relationship.mentor_id,
             relationship.mentee_id,
             relationship.stage,
-            relationship.stage in ACTIVE_STAGES,
+            relationship.stage in OCCUPYING_STAGES,
             relationship.mentor_capacity,
         )
         return {PAIRS.name: [row]}

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from events import DomainEvent
 from events import mentorship as m
+from events.handlers import EventHandlers
 from projections.base import SingleStateProjection
-from projections.dispatch import Handlers, StateCodec
+from projections.dispatch import StateCodec
 from projections.relationship import ActionItems, Relationship
 from projections.tables import Rows, Table
 
@@ -62,7 +63,7 @@ class OverviewState:
 
 
 _CODEC = StateCodec(OverviewState)
-_HANDLERS = Handlers[OverviewState]()
+_HANDLERS = EventHandlers[OverviewState, datetime]()
 
 
 @_HANDLERS.on(m.MentorshipMatched)

@@ -1,26 +1,34 @@
 """Pieces of a relationship's state that several read models need: who, which stage, items.
 
-Each projection keeps its own copy in its own state (read models are independent), but the
-rules for following a stage or an action item live here once.
+Each projection keeps its own copy in its own state (read models are independent). The
+stage and the shifting of open items by a pause follow the domain's lifecycle rules
+(`domain.mentorship.lifecycle`), the same functions the workflow's state folds with, so a
+read model and the workflow agree on where a relationship stands; an item is the domain's
+action-item fields and statuses (`domain.mentorship.values`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
+from domain.mentorship.lifecycle import STAGE_RULES, shift_open_items
+from domain.mentorship.values import ActionItemStatus
 from events import DomainEvent
 from events import mentorship as m
-from projections.dispatch import Handlers
+from events.handlers import EventHandlers
+from events.mentorship import ItemOwner
 
-ACTIVE_STAGES = frozenset({"matched", "onboarding", "active", "paused"})
-"""Stages in which a relationship occupies its mentor (closing and closed free the place)."""
+_MATCHED = m.MentorshipMatched
 
 
 @dataclass(slots=True)
 class Relationship:
-    """Who is in a relationship and the stage it is in (the contract's stage names)."""
+    """Who is in a relationship and the stage it is in (the contract's stage names).
+
+    The stage is stored as its name (JSON of the projection's state), empty until the
+    relationship is matched.
+    """
 
     cohort_id: str = ""
     mentor_id: str = ""
@@ -37,62 +45,31 @@ class Relationship:
 
     def follow(self, event: DomainEvent, occurred_at: datetime) -> None:
         """Track ids and stage through ``event``; other events change nothing."""
-        _RELATIONSHIP.apply(self, event, occurred_at)
-
-
-_RELATIONSHIP = Handlers[Relationship]()
-
-
-@_RELATIONSHIP.on(m.MentorshipMatched)
-def _matched(state: Relationship, event: m.MentorshipMatched, _: datetime) -> None:
-    state.cohort_id, state.mentor_id, state.mentee_id = (
-        event.cohort_id,
-        event.mentor_id,
-        event.mentee_id,
-    )
-    state.rematch_of = event.rematch_of
-    state.mentor_capacity = event.mentor_capacity
-    state.stage = "matched"
-
-
-@_RELATIONSHIP.on(m.OnboardingStarted)
-def _onboarding(state: Relationship, event: m.OnboardingStarted, _: datetime) -> None:
-    state.stage = "onboarding"
-
-
-@_RELATIONSHIP.on(m.OnboardingCompleted)
-def _active(state: Relationship, event: m.OnboardingCompleted, _: datetime) -> None:
-    state.stage = "active"
-
-
-@_RELATIONSHIP.on(m.MentorshipPaused)
-def _paused(state: Relationship, event: m.MentorshipPaused, _: datetime) -> None:
-    state.stage_before_pause, state.stage = state.stage, "paused"
-
-
-@_RELATIONSHIP.on(m.MentorshipResumed)
-def _resumed(state: Relationship, event: m.MentorshipResumed, _: datetime) -> None:
-    state.stage, state.stage_before_pause = state.stage_before_pause or "active", None
-
-
-@_RELATIONSHIP.on(m.ClosureStarted)
-def _closing(state: Relationship, event: m.ClosureStarted, _: datetime) -> None:
-    state.stage = "closing"
-
-
-@_RELATIONSHIP.on(m.MentorshipClosed)
-def _closed(state: Relationship, event: m.MentorshipClosed, _: datetime) -> None:
-    state.stage = "closed"
+        STAGE_RULES.apply(self, event, None)
+        if type(event) is _MATCHED:
+            self.cohort_id, self.mentor_id, self.mentee_id = (
+                event.cohort_id,
+                event.mentor_id,
+                event.mentee_id,
+            )
+            self.rematch_of = event.rematch_of
+            self.mentor_capacity = event.mentor_capacity
 
 
 @dataclass(slots=True)
 class TrackedItem:
-    """An action item as read models follow it."""
+    """An action item as read models follow it (keyed by its id in `ActionItems`).
 
-    owner: str
+    The fields of `domain.mentorship.values.ActionItemFields` (owner, description, due date)
+    and their follow-up, as a slots dataclass rather than that pydantic model: items are
+    created and updated on the hot path of a rebuild, where a pydantic model costs about
+    three times as much to build and to change.
+    """
+
+    owner: ItemOwner
     conversation_number: int
     due_at: datetime
-    status: Literal["open", "completed"] = "open"
+    status: ActionItemStatus = "open"
     completed_at: datetime | None = None
     check_in_due: bool = False
     """The workflow reported the due date reached while the item was open."""
@@ -115,6 +92,7 @@ class ActionItems:
 
     items: dict[str, TrackedItem] = field(default_factory=dict)
     keep_descriptions: bool = False
+    """Whether items keep their description (only read models that show it do)."""
 
     def follow(self, event: DomainEvent, occurred_at: datetime) -> None:
         """Track the items through ``event``; other events change nothing."""
@@ -141,7 +119,7 @@ class ActionItems:
         return sum(item.status == "completed" for item in self.items.values())
 
 
-_ITEMS = Handlers[ActionItems]()
+_ITEMS = EventHandlers[ActionItems, datetime]()
 
 
 @_ITEMS.on(m.ConversationHeld)
@@ -175,7 +153,4 @@ def _check_in(state: ActionItems, event: m.ActionItemCheckInDue, _: datetime) ->
 
 @_ITEMS.on(m.MentorshipResumed)
 def _shifted(state: ActionItems, event: m.MentorshipResumed, _: datetime) -> None:
-    # The workflow shifts open items by the pause (domain evolve does the same).
-    for item in state.items.values():
-        if item.status == "open":
-            item.due_at += event.paused_for
+    shift_open_items(state.items.values(), event.paused_for)

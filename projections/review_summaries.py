@@ -13,8 +13,9 @@ from typing import Literal
 
 from events import DomainEvent
 from events import mentorship as m
+from events.handlers import EventHandlers
 from projections.base import SingleStateProjection
-from projections.dispatch import Handlers, StateCodec
+from projections.dispatch import StateCodec
 from projections.relationship import Relationship
 from projections.tables import Rows, Table
 
@@ -65,7 +66,7 @@ class ReviewState:
 
 
 _CODEC = StateCodec(ReviewState)
-_HANDLERS = Handlers[ReviewState]()
+_HANDLERS = EventHandlers[ReviewState, datetime]()
 
 
 @_HANDLERS.on(m.ReviewSummaryDrafted)

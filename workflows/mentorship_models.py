@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.mentorship.state import MentorshipState
 from domain.mentorship.terms import ProgramTerms
-from events.mentorship import ActionItem, ClosureReason, GoalHorizon
+from domain.mentorship.values import GoalFields
+from events.mentorship import ActionItem, ClosureReason
 
 DEFAULT_HISTORY_LIMIT = 5_000
 """Continue as new once a run's history has this many events (or when Temporal suggests)."""
 
 
-class CarriedGoal(BaseModel):
+class CarriedGoal(GoalFields):
     """An open goal the mentee takes into a new relationship after a rematch."""
-
-    horizon: GoalHorizon
-    description: str
-    motivation: str = ""
-    strengths: list[str] = Field(default_factory=list)
-    target_date: AwareDatetime | None = None
 
 
 class MentorshipWorkflowInput(BaseModel):

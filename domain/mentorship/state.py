@@ -9,50 +9,38 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from enum import StrEnum
-from functools import singledispatch
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.mentorship.lifecycle import STAGE_RULES, shift_open_items
+from domain.mentorship.lifecycle import Stage as Stage
 from domain.mentorship.terms import ProgramTerms
+from domain.mentorship.values import ActionItemFields, ActionItemStatus, GoalProgress
 from events import DomainEvent
 from events import mentorship as m
+from events.handlers import EventHandlers
 
 
-class Stage(StrEnum):
-    """Stages of the contract."""
-
-    MATCHED = "matched"
-    ONBOARDING = "onboarding"
-    ACTIVE = "active"
-    PAUSED = "paused"
-    CLOSING = "closing"
-    CLOSED = "closed"
+# The id comes from a base listed last so that it stays the first field (pydantic collects
+# fields in reverse MRO order): the state query and continue-as-new payloads keep their shape.
+class _GoalId(BaseModel):
+    goal_id: str
 
 
-class Goal(BaseModel):
+class Goal(GoalProgress, _GoalId):
     """A career goal of the mentee."""
 
-    goal_id: str
-    horizon: m.GoalHorizon
-    description: str
-    motivation: str
-    strengths: list[str] = Field(default_factory=list)
-    target_date: datetime | None = None
-    status: Literal["active", "achieved", "dropped"] = "active"
-    progress: int = 0
+
+class _ItemId(BaseModel):
+    item_id: str
 
 
-class ActionItemState(BaseModel):
+class ActionItemState(ActionItemFields, _ItemId):
     """An action item and its follow-up."""
 
-    item_id: str
-    owner: m.ItemOwner
-    description: str
-    due_at: datetime
     conversation_number: int
-    status: Literal["open", "completed"] = "open"
+    status: ActionItemStatus = "open"
     completed_at: datetime | None = None
     checked_in: bool = False
 
@@ -89,14 +77,19 @@ class Survey(BaseModel):
     comment: str = ""
 
 
-class MentorshipState(BaseModel):
-    """Everything the relationship's rules need, as a fold of its events."""
-
-    model_config = ConfigDict(validate_assignment=False)
+class Parties(BaseModel):
+    """A relationship's stream and its two people (the cohort's view of it shares these)."""
 
     stream_id: str
     mentor_id: str
     mentee_id: str
+
+
+class MentorshipState(Parties):
+    """Everything the relationship's rules need, as a fold of its events."""
+
+    model_config = ConfigDict(validate_assignment=False)
+
     terms: ProgramTerms
     stage: Stage = Stage.MATCHED
     version: int = 0
@@ -194,54 +187,55 @@ def replay(initial: MentorshipState, events: Iterable[DomainEvent]) -> Mentorshi
 
 
 def evolve(state: MentorshipState, event: DomainEvent) -> MentorshipState:
-    """The state after ``event``; ``state`` itself is left untouched."""
+    """The state after ``event``; ``state`` itself is left untouched.
+
+    The stage follows the lifecycle rules the read models share (`STAGE_RULES`); the rest
+    follows this module's handlers. Events neither knows (reminders, check-ins) change
+    nothing the rules need.
+    """
     new_state = state.model_copy(deep=True)
-    _apply(event, new_state)
+    STAGE_RULES.apply(new_state, event, None)
+    _HANDLERS.apply(new_state, event, None)
     return new_state
 
 
-@singledispatch
-def _apply(event: DomainEvent, state: MentorshipState) -> None:
-    """Events that change nothing the rules need (reminders, check-ins) fall through here."""
+_HANDLERS = EventHandlers[MentorshipState, None]()
 
 
-@_apply.register
-def _(event: m.MentorshipMatched, state: MentorshipState) -> None:
-    state.stage = Stage.MATCHED
+@_HANDLERS.on(m.MentorshipMatched)
+def _(state: MentorshipState, event: m.MentorshipMatched, _: None) -> None:
     state.match_score = event.match_score
     state.match_reasons = list(event.reasons)
     state.rematch_of = event.rematch_of
 
 
-@_apply.register
-def _(event: m.OnboardingStarted, state: MentorshipState) -> None:
-    state.stage = Stage.ONBOARDING
+@_HANDLERS.on(m.OnboardingStarted)
+def _(state: MentorshipState, event: m.OnboardingStarted, _: None) -> None:
     state.onboarding_deadline = event.deadline
 
 
-@_apply.register
-def _(event: m.TrainingModuleCompleted, state: MentorshipState) -> None:
+@_HANDLERS.on(m.TrainingModuleCompleted)
+def _(state: MentorshipState, event: m.TrainingModuleCompleted, _: None) -> None:
     state.training_completed.setdefault(event.person_id, []).append(event.module)
 
 
-@_apply.register
-def _(event: m.OnboardingReminderDue, state: MentorshipState) -> None:
+@_HANDLERS.on(m.OnboardingReminderDue)
+def _(state: MentorshipState, event: m.OnboardingReminderDue, _: None) -> None:
     state.onboarding_reminded = True
 
 
-@_apply.register
-def _(event: m.OnboardingOverdue, state: MentorshipState) -> None:
+@_HANDLERS.on(m.OnboardingOverdue)
+def _(state: MentorshipState, event: m.OnboardingOverdue, _: None) -> None:
     state.onboarding_overdue = True
 
 
-@_apply.register
-def _(event: m.OnboardingCompleted, state: MentorshipState) -> None:
-    state.stage = Stage.ACTIVE
+@_HANDLERS.on(m.OnboardingCompleted)
+def _(state: MentorshipState, event: m.OnboardingCompleted, _: None) -> None:
     state.next_conversation_due = event.next_conversation_due
 
 
-@_apply.register
-def _(event: m.GoalSet, state: MentorshipState) -> None:
+@_HANDLERS.on(m.GoalSet)
+def _(state: MentorshipState, event: m.GoalSet, _: None) -> None:
     state.goals_created += 1
     state.goals[event.goal_id] = Goal(
         goal_id=event.goal_id,
@@ -253,8 +247,8 @@ def _(event: m.GoalSet, state: MentorshipState) -> None:
     )
 
 
-@_apply.register
-def _(event: m.GoalRevised, state: MentorshipState) -> None:
+@_HANDLERS.on(m.GoalRevised)
+def _(state: MentorshipState, event: m.GoalRevised, _: None) -> None:
     goal = state.goals[event.goal_id]
     if event.description is not None:
         goal.description = event.description
@@ -264,20 +258,20 @@ def _(event: m.GoalRevised, state: MentorshipState) -> None:
         goal.progress = event.progress
 
 
-@_apply.register
-def _(event: m.GoalAchieved, state: MentorshipState) -> None:
+@_HANDLERS.on(m.GoalAchieved)
+def _(state: MentorshipState, event: m.GoalAchieved, _: None) -> None:
     goal = state.goals[event.goal_id]
     goal.status = "achieved"
     goal.progress = 100
 
 
-@_apply.register
-def _(event: m.GoalDropped, state: MentorshipState) -> None:
+@_HANDLERS.on(m.GoalDropped)
+def _(state: MentorshipState, event: m.GoalDropped, _: None) -> None:
     state.goals[event.goal_id].status = "dropped"
 
 
-@_apply.register
-def _(event: m.ConversationHeld, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ConversationHeld)
+def _(state: MentorshipState, event: m.ConversationHeld, _: None) -> None:
     state.conversations_held += 1
     state.kickoff_held = state.kickoff_held or event.kickoff
     state.last_conversation_at = event.held_at
@@ -297,8 +291,8 @@ def _(event: m.ConversationHeld, state: MentorshipState) -> None:
         _add_action_item(state, item, event.conversation_number)
 
 
-@_apply.register
-def _(event: m.FeedbackGiven, state: MentorshipState) -> None:
+@_HANDLERS.on(m.FeedbackGiven)
+def _(state: MentorshipState, event: m.FeedbackGiven, _: None) -> None:
     giver = "mentee" if event.to == "mentor" else "mentor"
     state.feedback_given.append(f"{event.conversation_number}:{giver}")
     if event.to == "mentee":
@@ -318,51 +312,51 @@ def _add_action_item(state: MentorshipState, item: m.ActionItem, conversation_nu
     )
 
 
-@_apply.register
-def _(event: m.ActionItemsCarriedOver, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ActionItemsCarriedOver)
+def _(state: MentorshipState, event: m.ActionItemsCarriedOver, _: None) -> None:
     for item in event.items:
         _add_action_item(state, item, conversation_number=0)
 
 
-@_apply.register
-def _(event: m.ConversationReminderDue, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ConversationReminderDue)
+def _(state: MentorshipState, event: m.ConversationReminderDue, _: None) -> None:
     state.reminded_for_due = event.due_at
 
 
-@_apply.register
-def _(event: m.ConversationMissed, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ConversationMissed)
+def _(state: MentorshipState, event: m.ConversationMissed, _: None) -> None:
     state.consecutive_misses = event.consecutive_misses
     state.total_misses += 1
     state.next_conversation_due = event.next_conversation_due
 
 
-@_apply.register
-def _(event: m.MentorshipEscalated, state: MentorshipState) -> None:
+@_HANDLERS.on(m.MentorshipEscalated)
+def _(state: MentorshipState, event: m.MentorshipEscalated, _: None) -> None:
     state.escalations += 1
     state.escalated_in_streak = True
 
 
-@_apply.register
-def _(event: m.ActionItemCheckInDue, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ActionItemCheckInDue)
+def _(state: MentorshipState, event: m.ActionItemCheckInDue, _: None) -> None:
     state.action_items[event.item_id].checked_in = True
 
 
-@_apply.register
-def _(event: m.ActionItemCompleted, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ActionItemCompleted)
+def _(state: MentorshipState, event: m.ActionItemCompleted, _: None) -> None:
     item = state.action_items[event.item_id]
     item.status = "completed"
     item.completed_at = event.completed_at
 
 
-@_apply.register
-def _(event: m.ActionItemRescheduled, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ActionItemRescheduled)
+def _(state: MentorshipState, event: m.ActionItemRescheduled, _: None) -> None:
     item = state.action_items[event.item_id]
     item.due_at = event.due_at
     item.checked_in = False
 
 
-@_apply.register
-def _(event: m.ChallengeSet, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ChallengeSet)
+def _(state: MentorshipState, event: m.ChallengeSet, _: None) -> None:
     state.challenges[event.challenge_id] = Challenge(
         challenge_id=event.challenge_id,
         skill=event.skill,
@@ -371,13 +365,13 @@ def _(event: m.ChallengeSet, state: MentorshipState) -> None:
     )
 
 
-@_apply.register
-def _(event: m.ChallengeProgressRecorded, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ChallengeProgressRecorded)
+def _(state: MentorshipState, event: m.ChallengeProgressRecorded, _: None) -> None:
     state.challenges[event.challenge_id].progress = event.progress
 
 
-@_apply.register
-def _(event: m.ReviewSummaryDrafted, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ReviewSummaryDrafted)
+def _(state: MentorshipState, event: m.ReviewSummaryDrafted, _: None) -> None:
     if event.cycle_id not in state.review_cycles_started:
         state.review_cycles_started.append(event.cycle_id)
     state.reviews[event.cycle_id] = ReviewState(
@@ -385,22 +379,20 @@ def _(event: m.ReviewSummaryDrafted, state: MentorshipState) -> None:
     )
 
 
-@_apply.register
-def _(event: m.ReviewSummaryShared, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ReviewSummaryShared)
+def _(state: MentorshipState, event: m.ReviewSummaryShared, _: None) -> None:
     review = state.reviews[event.cycle_id]
     review.status = "shared"
     review.summary = event.summary
 
 
-@_apply.register
-def _(event: m.ReviewSummaryWithheld, state: MentorshipState) -> None:
+@_HANDLERS.on(m.ReviewSummaryWithheld)
+def _(state: MentorshipState, event: m.ReviewSummaryWithheld, _: None) -> None:
     state.reviews[event.cycle_id].status = "withheld"
 
 
-@_apply.register
-def _(event: m.MentorshipPaused, state: MentorshipState) -> None:
-    state.stage_before_pause = state.stage
-    state.stage = Stage.PAUSED
+@_HANDLERS.on(m.MentorshipPaused)
+def _(state: MentorshipState, event: m.MentorshipPaused, _: None) -> None:
     state.pause_reason = event.reason
     state.paused_at = event.paused_at
 
@@ -409,20 +401,17 @@ def _shift(moment: datetime | None, by: timedelta) -> datetime | None:
     return None if moment is None else moment + by
 
 
-@_apply.register
-def _(event: m.MentorshipResumed, state: MentorshipState) -> None:
-    state.stage = state.stage_before_pause or Stage.ACTIVE
-    state.stage_before_pause = None
+@_HANDLERS.on(m.MentorshipResumed)
+def _(state: MentorshipState, event: m.MentorshipResumed, _: None) -> None:
     state.pause_reason = None
     state.paused_at = None
     state.onboarding_deadline = _shift(state.onboarding_deadline, event.paused_for)
     state.next_conversation_due = event.next_conversation_due
-    for item in state.open_action_items():
-        state.action_items[item.item_id].due_at = item.due_at + event.paused_for
+    shift_open_items(state.action_items.values(), event.paused_for)
 
 
-@_apply.register
-def _(event: m.DeadlineExtended, state: MentorshipState) -> None:
+@_HANDLERS.on(m.DeadlineExtended)
+def _(state: MentorshipState, event: m.DeadlineExtended, _: None) -> None:
     if event.deadline == "onboarding":
         state.onboarding_deadline = event.new_deadline
         state.onboarding_overdue = False
@@ -431,15 +420,14 @@ def _(event: m.DeadlineExtended, state: MentorshipState) -> None:
         state.next_conversation_due = event.new_deadline
 
 
-@_apply.register
-def _(event: m.ClosureStarted, state: MentorshipState) -> None:
-    state.stage = Stage.CLOSING
+@_HANDLERS.on(m.ClosureStarted)
+def _(state: MentorshipState, event: m.ClosureStarted, _: None) -> None:
     state.closure_reason = event.reason
     state.survey_closes_at = event.survey_closes_at
 
 
-@_apply.register
-def _(event: m.SurveySubmitted, state: MentorshipState) -> None:
+@_HANDLERS.on(m.SurveySubmitted)
+def _(state: MentorshipState, event: m.SurveySubmitted, _: None) -> None:
     state.surveys[event.person_id] = Survey(
         person_id=event.person_id,
         satisfaction=event.satisfaction,
@@ -447,8 +435,3 @@ def _(event: m.SurveySubmitted, state: MentorshipState) -> None:
         would_recommend=event.would_recommend,
         comment=event.comment,
     )
-
-
-@_apply.register
-def _(event: m.MentorshipClosed, state: MentorshipState) -> None:
-    state.stage = Stage.CLOSED
