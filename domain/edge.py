@@ -16,8 +16,11 @@ import types
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 from pydantic.fields import FieldInfo
+
+from domain.cohort_spec import PARTICIPANT_ID_PATTERN
+from domain.text import Label, LocalId, SafeText, ShortText
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +69,18 @@ def edge_annotation(annotation: Any) -> Any:
     if origin is list:
         return list[edge_annotation(args[0])]  # type: ignore[misc]
     return annotation
+
+
+# The kinds of command fields, inert inside the domain, strict at the edge.
+PersonIdText = Annotated[str, StringConstraints(pattern=rf"^{PARTICIPANT_ID_PATTERN}$")]
+Text = Annotated[str, AtEdge(SafeText)]
+"""Free text (descriptions, notes, comments): at the edge up to 4,000 safe characters."""
+Short = Annotated[str, AtEdge(ShortText)]
+"""A short reason: at the edge up to 200 safe characters."""
+Name = Annotated[str, AtEdge(Label)]
+"""A skill or module: at the edge a non-empty label of up to 100 safe characters."""
+ItemId = Annotated[str, AtEdge(LocalId)]
+"""A goal, action item, challenge or review cycle id."""
+Percent = Annotated[int, AtEdge(Annotated[int, Field(ge=0, le=100)])]
+Rating = Annotated[int, AtEdge(Annotated[int, Field(ge=1, le=5)])]
+OptionalRating = Annotated[int | None, AtEdge(Annotated[int, Field(ge=1, le=5)] | None)]

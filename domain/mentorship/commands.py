@@ -16,27 +16,23 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     model_validator,
 )
 
-from domain.cohort_spec import PARTICIPANT_ID_PATTERN
-from domain.edge import AtEdge
-from domain.text import LIST_ITEMS, Label, LocalId, SafeText, ShortText
-from events.mentorship import ClosureReason, GoalHorizon, ItemOwner
-
-PersonIdText = Annotated[str, StringConstraints(pattern=rf"^{PARTICIPANT_ID_PATTERN}$")]
-Text = Annotated[str, AtEdge(SafeText)]
-"""Free text (descriptions, notes, comments): at the edge up to 4,000 safe characters."""
-Short = Annotated[str, AtEdge(ShortText)]
-"""A short reason: at the edge up to 200 safe characters."""
-Name = Annotated[str, AtEdge(Label)]
-"""A skill or module: at the edge a non-empty label of up to 100 safe characters."""
-ItemId = Annotated[str, AtEdge(LocalId)]
-"""A goal, action item, challenge or review cycle id."""
-Percent = Annotated[int, AtEdge(Annotated[int, Field(ge=0, le=100)])]
-Rating = Annotated[int, AtEdge(Annotated[int, Field(ge=1, le=5)])]
-OptionalRating = Annotated[int | None, AtEdge(Annotated[int, Field(ge=1, le=5)] | None)]
+from domain.edge import (
+    AtEdge,
+    ItemId,
+    Name,
+    OptionalRating,
+    Percent,
+    PersonIdText,
+    Rating,
+    Short,
+    Text,
+)
+from domain.mentorship.values import ActionItemFields, GoalFields
+from domain.text import LIST_ITEMS, Label, LocalId, SafeText
+from events.mentorship import ClosureReason
 
 
 class Actor(BaseModel):
@@ -69,22 +65,6 @@ class CompleteTraining(Command):
     module: Name = Field(examples=["active-listening"])
 
 
-class GoalFields(BaseModel):
-    """What describes a career goal of the mentee."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    horizon: GoalHorizon = Field(description="short or long term")
-    description: Text = Field(examples=["Lead a design review"])
-    motivation: Text = ""
-    strengths: Annotated[list[str], AtEdge(Annotated[list[ShortText], Field(max_length=20)])] = (
-        Field(default_factory=list, description="Strengths to build on (≤ 20)")
-    )
-    target_date: AwareDatetime | None = Field(
-        default=None, description="ISO 8601 with offset, in the future"
-    )
-
-
 class AddGoal(GoalFields, Command):
     """The mentee records a short- or long-term career goal."""
 
@@ -113,14 +93,10 @@ class DropGoal(Command):
     reason: Short = ""
 
 
-class ActionItemInput(BaseModel):
+class ActionItemInput(ActionItemFields):
     """One step of the action plan a conversation concludes with."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    owner: ItemOwner = Field(description="Who does it")
-    description: Text = Field(examples=["Draft the design-review proposal"])
-    due_at: AwareDatetime = Field(description="ISO 8601 with offset, after held_at")
 
     @model_validator(mode="before")
     @classmethod

@@ -5,19 +5,22 @@ state, the goals a rematched mentee carries into the next relationship, the deve
 read model); an action item has an owner, a description and a due date. Each model that
 holds one inherits these fields from here instead of declaring them again.
 
+Their fields say what they accept from outside (`domain.edge.AtEdge`), for the commands built
+on them (`commands.AddGoal`, `commands.ActionItemInput`); inside the domain that is inert.
 Events are facts with published schemas and keep declaring their own fields
 (`events.mentorship.GoalSet`, `events.mentorship.ActionItem`, typed as personal text); these
 models declare the same names, and a model built from an event takes the event's values as
-they are. Commands and the API's models (`domain.mentorship.commands.AddGoal`,
-`ActionItemInput`, the request bodies) can adopt them too: the names and types are theirs.
+they are.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from domain.edge import AtEdge, Text
+from domain.text import ShortText
 from events.mentorship import GoalHorizon, ItemOwner
 
 GoalStatus = Literal["active", "achieved", "dropped"]
@@ -27,11 +30,15 @@ ActionItemStatus = Literal["open", "completed"]
 class GoalFields(BaseModel):
     """A career goal as the mentee states it: horizon, wording, motivation and target."""
 
-    horizon: GoalHorizon
-    description: str
-    motivation: str = ""
-    strengths: list[str] = Field(default_factory=list)
-    target_date: AwareDatetime | None = None
+    horizon: GoalHorizon = Field(description="short or long term")
+    description: Text = Field(examples=["Lead a design review"])
+    motivation: Text = ""
+    strengths: Annotated[list[str], AtEdge(Annotated[list[ShortText], Field(max_length=20)])] = (
+        Field(default_factory=list, description="Strengths to build on (≤ 20)")
+    )
+    target_date: AwareDatetime | None = Field(
+        default=None, description="ISO 8601 with offset, in the future"
+    )
 
 
 class GoalProgress(GoalFields):
@@ -44,6 +51,6 @@ class GoalProgress(GoalFields):
 class ActionItemFields(BaseModel):
     """One step of an action plan: who does what by when."""
 
-    owner: ItemOwner
-    description: str
-    due_at: AwareDatetime
+    owner: ItemOwner = Field(description="Who does it")
+    description: Text = Field(examples=["Draft the design-review proposal"])
+    due_at: AwareDatetime = Field(description="ISO 8601 with offset, after held_at")
