@@ -377,12 +377,15 @@ class MentorshipWorkflow:
     @workflow.query
     def state(self) -> MentorshipSnapshot:
         """The full snapshot, private notes excepted."""
-        snapshot = self._state.model_dump(mode="json", exclude={"private_notes"})
-        snapshot["overdue_action_items"] = [
-            item.item_id for item in self._state.overdue_action_items(workflow.now())
-        ]
-        snapshot["details"] = self._details(next_wakeup(self._state))
-        return snapshot
+        return MentorshipSnapshot.model_validate(
+            {
+                **self._state.model_dump(exclude={"private_notes"}),
+                "overdue_action_items": [
+                    item.item_id for item in self._state.action_items_overdue_at(workflow.now())
+                ],
+                "details": self._details(next_wakeup(self._state)),
+            }
+        )
 
 
 def _opening_events(request: MentorshipWorkflowInput) -> list[DomainEvent]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.mentorship.state import MentorshipState
@@ -89,4 +87,11 @@ class StageChangedSignal(BaseModel):
     stage: str
 
 
-MentorshipSnapshot = dict[str, Any]
+class MentorshipSnapshot(MentorshipState):
+    """What the ``state`` query answers: the relationship's state as the workflow holds it,
+    without private notes, with the action items overdue now and the current details."""
+
+    private_notes: list[str] = Field(default_factory=list, exclude=True)
+    """Never answered: the notes stay in the workflow (and sealed in the store)."""
+    overdue_action_items: list[str] = Field(default_factory=list)
+    details: str = ""

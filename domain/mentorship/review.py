@@ -23,7 +23,7 @@ def draft_review_summary(state: MentorshipState, now: datetime) -> ReviewSummary
         if goal.status != "dropped"
     ]
     completed = sum(item.status == "completed" for item in state.action_items.values())
-    overdue = len(state.overdue_action_items(now))
+    overdue = len(state.action_items_overdue_at(now))
     skill_counts = Counter(state.skills_worked_on)
     skill_counts.update(challenge.skill for challenge in state.challenges.values())
     themes = [f"worked on {skill}" for skill, _ in skill_counts.most_common(_THEMES)]

@@ -150,7 +150,7 @@ class MentorshipState(Parties):
         items = [item for item in self.action_items.values() if item.status == "open"]
         return sorted(items, key=lambda item: (item.due_at, item.item_id))
 
-    def overdue_action_items(self, now: datetime) -> list[ActionItemState]:
+    def action_items_overdue_at(self, now: datetime) -> list[ActionItemState]:
         """Open action items past their due date."""
         return [item for item in self.open_action_items() if item.due_at < now]
 

@@ -38,9 +38,9 @@ def relationship_of(mentorship_id: str, snapshot: MentorshipSnapshot) -> Relatio
     """Who is in a relationship, from its workflow's live state."""
     return Relationship(
         mentorship_id,
-        str(snapshot["terms"]["cohort_id"]),
-        str(snapshot["mentor_id"]),
-        str(snapshot["mentee_id"]),
+        snapshot.terms.cohort_id,
+        snapshot.mentor_id,
+        snapshot.mentee_id,
     )
 
 

@@ -79,9 +79,9 @@ async def get_mentorship(
         cohort_id=relationship.cohort_id,
         mentor_id=relationship.mentor_id,
         mentee_id=relationship.mentee_id,
-        stage=snapshot["stage"],
+        stage=snapshot.stage.value,
         stage_source="workflow",
-        details=snapshot.get("details"),
+        details=snapshot.details,
         overview=None if projected is None else projected[1],
     )
 
@@ -104,13 +104,13 @@ async def get_review_summary(
         caller.role is not Role.HR_ADMIN and caller.person_id != relationship.mentee_id
     ):
         raise Forbidden("only the mentee (and HR) read a summary before it is shared")
-    review = snapshot.get("reviews", {}).get(cycle_id)
+    review = snapshot.reviews.get(cycle_id)
     if review is None:
         raise NotFound(f"no review summary for cycle {cycle_id}")
     return ReviewSummaryView(
         mentorship_id=mentorship_id,
         cycle_id=cycle_id,
-        status=review["status"],
-        respond_by=review["respond_by"],
-        summary=review["summary"],
+        status=review.status,
+        respond_by=review.respond_by,
+        summary=review.summary,
     )

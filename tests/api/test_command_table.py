@@ -144,9 +144,9 @@ async def test_hr_changes_a_relationship_from_the_cli_recorded_as_hrs_change(
     assert code == 0, err
 
     handle = api_stack.client.get_workflow_handle_for(MentorshipWorkflow.run, pair.mentorship_id)
-    goal = (await handle.query(MentorshipWorkflow.state))["goals"][goal_id]
-    assert goal["strengths"] == ["facilitation", "writing"]
-    assert goal["progress"] == 40
+    goal = (await handle.query(MentorshipWorkflow.state)).goals[goal_id]
+    assert goal.strengths == ["facilitation", "writing"]
+    assert goal.progress == 40
     events = await api_stack.store.read_stream(pair.mentorship_id)
     by_hr = [e for e in events if e.event_type == "ChangeMadeByHr"]
     assert len(by_hr) == 3

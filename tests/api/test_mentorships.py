@@ -274,7 +274,7 @@ async def test_a_mentee_shares_a_review_summary_after_hr_starts_the_cycle(
     workflow = api_stack.client.get_workflow_handle(pair.mentorship_id)
     await assert_eventually(
         lambda: workflow.query(MentorshipWorkflow.state),
-        lambda state: "2027-h1" in state["reviews"],
+        lambda state: "2027-h1" in state.reviews,
         timeout=30,
     )
     summary_path = f"/mentorships/{pair.mentorship_id}/review-summaries/2027-h1"

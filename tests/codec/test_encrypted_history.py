@@ -166,7 +166,7 @@ async def test_notes_are_ciphertext_in_temporal_and_readable_through_the_codec(
         state = await handle.query(MentorshipWorkflow.state)
 
     assert result.recorded == ["ConversationHeld"]
-    assert state["stage"] == "active"
+    assert state.stage.value == "active"
     assert not reveals(raw, sentinel)
     assert "encryption-key-id" in raw
     assert reveals(decoded, sentinel)
@@ -229,6 +229,6 @@ async def test_a_cohort_starts_its_children_and_search_attributes_find_them_unde
     assert len(children) >= 2
     assert onboarding == children
     assert by_mentee == {f"mentorship-{cohort_id}-{first.mentee_id}"}
-    assert child_state["mentor_id"] == first.mentor_id
+    assert child_state.mentor_id == first.mentor_id
     for name in names:  # the spec, the cohort workflow's input, is ciphertext in Temporal
         assert not reveals(raw_cohort, name), name

@@ -302,10 +302,10 @@ class Participants:
     async def _stage_after_the_end(self, handle: MentorshipHandle) -> str:
         async def stage() -> str:
             try:
-                state: dict[str, Any] = await handle.query(MentorshipWorkflow.state)
+                state = await handle.query(MentorshipWorkflow.state)
             except RPCError:
                 return "unknown"  # no worker to answer right now (or already closed)
-            return str(state["stage"])
+            return state.stage.value
 
         async def closing_or_closed() -> str:
             if not await _still_open(handle):

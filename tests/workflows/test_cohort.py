@@ -80,7 +80,7 @@ async def test_a_fifty_person_cohort_runs_from_launch_to_close(
         )
         for pair in pairs[:3]:
             child = env.client.get_workflow_handle(f"mentorship-{spec.cohort_id}-{pair.mentee_id}")
-            assert (await child.query(MentorshipWorkflow.state))["mentor_id"] == pair.mentor_id
+            assert (await child.query(MentorshipWorkflow.state)).mentor_id == pair.mentor_id
         await env.sleep(61 * DAY + spec.program.conversation_cadence)
         result = await _cohort(env.client, spec.cohort_id).result()
 
@@ -206,7 +206,7 @@ async def test_a_rematch_starts_a_new_relationship_with_the_open_goals_and_anoth
             message="the cohort rematched the mentee",
         )
         second = env.client.get_workflow_handle(f"{first.id}-r1")
-        second_state = await second.query(MentorshipWorkflow.state)
+        second_state = (await second.query(MentorshipWorkflow.state)).model_dump(mode="json")
         harness.started.append(second)
 
     assert second_state["mentor_id"] != pair.mentor_id

@@ -37,7 +37,7 @@ async def _event_types(store: PostgresEventStore, stream_id: str) -> list[str]:
 
 
 async def _state(handle: Handle) -> dict[str, Any]:
-    return await handle.query(MentorshipWorkflow.state)
+    return (await handle.query(MentorshipWorkflow.state)).model_dump(mode="json")
 
 
 async def _complete_open_items(handle: Handle) -> None:

@@ -53,8 +53,8 @@ async def test_three_years_of_fortnightly_conversations_keep_each_run_bounded(
         for _ in range(78):
             await env.sleep(14 * DAY)
             state = await handle.query(MentorshipWorkflow.state)
-            for item_id, item in state["action_items"].items():
-                if item["status"] == "open":
+            for item_id, item in state.action_items.items():
+                if item.status == "open":
                     await execute_command(
                         handle,
                         c.CompleteActionItem(item_id=item_id),
