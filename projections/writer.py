@@ -204,7 +204,10 @@ class ProjectionWriter:
                 )
             after = projection.rows(stream_id, state)
             for table in projection.tables:
-                changes = diff_rows(table, before.get(table.name, ()), after.get(table.name, ()))
+                old_rows, new_rows = before.get(table.name, ()), after.get(table.name, ())
+                if old_rows == new_rows:
+                    continue  # most events change few of a projection's tables
+                changes = diff_rows(table, old_rows, new_rows)
                 upserts[table.name] += changes.upserts
                 deletes[table.name] += changes.deletes
             saves.append(
