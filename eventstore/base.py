@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
@@ -76,6 +77,17 @@ class StoredEvent:
     def stream_version(self) -> int:
         """Its version in the stream."""
         return int(self._row["stream_version"])
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version the event was stored with."""
+        return int(self._row["schema_version"])
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When the fact happened."""
+        occurred_at: datetime = self._row["occurred_at"]
+        return occurred_at
 
     @property
     def data_json(self) -> str:

@@ -17,6 +17,7 @@ A live read model and a rebuild of it therefore stay equal, forgotten people inc
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from events.personal import ERASED, SEALED_PREFIX, tokens_in
@@ -42,7 +43,7 @@ async def erase_forgotten(
 
     ``rows`` itself when no row holds a forgotten person's token (the usual case: no copy).
     """
-    people = {token.person_id for table_rows in rows.values() for token in tokens_in(table_rows)}
+    people = _people_in(rows)
     if not people:
         return rows
     await lock_for_forgetting(connection, exclusive=False)
@@ -53,6 +54,26 @@ async def erase_forgotten(
         name: [erase_tokens_of(row, gone) for row in table_rows]
         for name, table_rows in rows.items()
     }
+
+
+def _people_in(rows: dict[str, list[Row]]) -> set[str]:
+    """Whose tokens ``rows`` hold: `tokens_in` over every value, with a fast path for the
+    plain values that make up nearly all of them (a writer calls this for every batch)."""
+    people: set[str] = set()
+    for table_rows in rows.values():
+        for row in table_rows:
+            for value in row:
+                kind = type(value)
+                if kind is str:
+                    if not value.startswith(SEALED_PREFIX):
+                        continue
+                elif kind in _PLAIN:
+                    continue
+                people.update(token.person_id for token in tokens_in(value))
+    return people
+
+
+_PLAIN = frozenset({int, float, bool, type(None), datetime})
 
 
 async def sweep_forgotten(

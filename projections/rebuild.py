@@ -35,6 +35,7 @@ from projections.registry import select_projections
 from projections.schema import SCHEMA, migrate_read_models
 from projections.tables import Row
 from projections.writer import ProjectionWriter
+from vault.store import SCHEMA as VAULT_SCHEMA
 
 STAGING_SCHEMA = "read_models_rebuild"
 _LOCK = "SELECT pg_try_advisory_lock(hashtextextended('mentorflow:projections:rebuild', 0))"
@@ -63,6 +64,8 @@ class RebuildResult:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
+_ANYONE_FORGOTTEN = f"SELECT EXISTS (SELECT FROM {VAULT_SCHEMA}.forgotten_people)"
+
 _STATES_TABLE = """
 CREATE TEMPORARY TABLE projection_states (
     projection text, stream_id text, version integer, skipped integer, last_position bigint,
@@ -88,17 +91,9 @@ class _Fold:
                 self.projection.new_state(stream_id),
                 StreamProgress(),
             )
-        state, progress = entry
         if self.skipped and event_id in self.skipped:
             decoded = None
-        apply_one(
-            self.projection,
-            state,
-            progress,
-            stream_version=version,
-            global_position=position,
-            decode=lambda: decoded,
-        )
+        apply_one(self.projection, entry[0], entry[1], version, position, decoded)
 
     async def copy_into(self, connection: Connection, schema: str) -> None:
         projection = self.projection
@@ -119,9 +114,11 @@ class _Fold:
                     projection.dump_state(state),
                 )
             )
-        records = await erase_forgotten(
-            connection, {name: list(by_key.values()) for name, by_key in rows.items()}
-        )
+        records = {name: list(by_key.values()) for name, by_key in rows.items()}
+        if await connection.fetchval(_ANYONE_FORGOTTEN):
+            # Nobody forgotten (the usual case): no need to look for tokens in every row.
+            # Whoever is forgotten from now on is swept from the staging tables in the swap.
+            records = await erase_forgotten(connection, records)
         for table in projection.tables:
             await connection.copy_records_to_table(
                 table.name,
@@ -204,28 +201,34 @@ async def _replay(
             by_type.setdefault(stream_type, []).append(fold)
     skipped: set[UUID | None] = {event_id for fold in folds for event_id in fold.skipped}
     read, end = 0, Position.START
+    interested_in: dict[str, list[_Fold]] = {}  # by stream id
     # The next page is requested before this one is folded, so that the server reads it
     # while this process folds (the fold is CPU-bound; the read mostly waits).
     next_page = asyncio.ensure_future(store.read_all(Position.START, page_size))
     try:
         while page := await next_page:
-            next_page = asyncio.ensure_future(store.read_all(page[-1].position, page_size))
+            end = page[-1].position
+            next_page = asyncio.ensure_future(store.read_all(end, page_size))
             for stored in page:
                 stream_id = stored.stream_id
-                interested = by_type.get(stream_type_of(stream_id))
-                if interested:
-                    version = stored.stream_version
-                    event_id = stored.event_id if skipped else None
-                    decoded = (
-                        None  # skipped by every projection reading it: never decoded
-                        if event_id in skipped and all(event_id in f.skipped for f in interested)
-                        else decode_stored(stored, catalog)
+                interested = interested_in.get(stream_id)
+                if interested is None:
+                    interested = interested_in[stream_id] = by_type.get(
+                        stream_type_of(stream_id), []
                     )
-                    position = stored.position.global_position
-                    for fold in interested:
-                        fold.add(stream_id, version, position, decoded, event_id)
+                if not interested:
+                    continue
+                event_id = stored.event_id if skipped else None
+                decoded = (
+                    None  # skipped by every projection reading it: never decoded
+                    if event_id in skipped and all(event_id in f.skipped for f in interested)
+                    else decode_stored(stored, catalog)
+                )
+                version = stored.stream_version
+                position = stored.position.global_position
+                for fold in interested:
+                    fold.add(stream_id, version, position, decoded, event_id)
             read += len(page)
-            end = page[-1].position
             if on_progress is not None:
                 on_progress(read, max(total, read))
     finally:

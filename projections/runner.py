@@ -45,6 +45,7 @@ from eventstore.migrator import Connection
 from eventstore.notifications import AppendNotifications, WakeFlag
 from projections.base import Projection
 from projections.errors import describe_error
+from projections.folding import DecodeCache
 from projections.metrics import RateMeter
 from projections.registry import select_projections
 from projections.schema import SCHEMA, migrate_read_models
@@ -56,14 +57,6 @@ LOCK_PREFIX = "mentorflow:projection:"
 _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
 _LOAD = f"""
 SELECT transaction_id, global_position FROM {SCHEMA}.positions WHERE projection = $1
-"""
-_SAVE = f"""
-INSERT INTO {SCHEMA}.positions AS p (projection, transaction_id, global_position)
-VALUES ($1, $2, $3)
-ON CONFLICT (projection) DO UPDATE
-SET transaction_id = excluded.transaction_id, global_position = excluded.global_position,
-    updated_at = now(), stalled_event_id = NULL, stalled_error = NULL, stalled_since = NULL,
-    stalled_attempts = 0
 """
 _STALL = f"""
 INSERT INTO {SCHEMA}.positions AS p (projection, stalled_event_id, stalled_error, stalled_since,
@@ -101,6 +94,47 @@ class RunnerOptions:
     batch_window: float = 0.01
 
 
+class SharedReads:
+    """`read_all` for the runners of one process: runners reading the same page share a query.
+
+    Runners wake on the same notifications and mostly stand at the same position, so each
+    wake-up would otherwise read the same page once per projection. A runner joins a read
+    in flight only if it started after the runner's `mark` (taken when it cleared its wake-up
+    flag): an older read might miss the commit that woke it.
+    """
+
+    def __init__(self, store: PostgresEventStore) -> None:
+        self.store = store
+        self._started = 0
+        self._reads: dict[tuple[Position, int], tuple[int, asyncio.Future[list[StoredEvent]]]] = {}
+
+    def mark(self) -> int:
+        """Reads started so far; pass it to `read_all` to join only reads started later."""
+        return self._started
+
+    async def read_all(self, after: Position, limit: int, since: int) -> list[StoredEvent]:
+        """``store.read_all(after, limit)``, or the same read started after ``since``."""
+        key = (after, limit)
+        entry = self._reads.get(key)
+        if entry is None or entry[0] <= since:
+            self._started += 1
+            future = asyncio.ensure_future(self.store.read_all(after, limit))
+            entry = self._reads[key] = (self._started, future)
+            future.add_done_callback(functools.partial(self._done, key, entry))
+        return await asyncio.shield(entry[1])
+
+    def _done(
+        self,
+        key: tuple[Position, int],
+        entry: tuple[int, asyncio.Future[list[StoredEvent]]],
+        future: asyncio.Future[list[StoredEvent]],
+    ) -> None:
+        if self._reads.get(key) is entry:
+            del self._reads[key]
+        if not future.cancelled():
+            future.exception()  # retrieved: whoever awaited it has it, nobody else needs it
+
+
 class _LockLost(Exception):
     """The connection holding the projection's lock ended: another runner may take over."""
 
@@ -114,6 +148,9 @@ class ProjectionRunner:
         options: Page size, polling and retry timing.
         meter: Counts applied events (for logs and status).
         wake_ups: Notifications of commits; without them the runner only polls.
+        catalog: The event types it decodes.
+        decoder: Decoded events shared with the process's other runners.
+        reads: Reads of the store shared with the process's other runners.
     """
 
     def __init__(
@@ -125,13 +162,16 @@ class ProjectionRunner:
         meter: RateMeter | None = None,
         wake_ups: WakeFlag | None = None,
         catalog: EventCatalog = CATALOG,
+        decoder: DecodeCache | None = None,
+        reads: SharedReads | None = None,
     ) -> None:
         self.projection = projection
+        self.reads = reads or SharedReads(store)
         self.store = store
         self.options = options or RunnerOptions()
         self.meter = meter or RateMeter()
         self.wake_ups = wake_ups
-        self.writer = ProjectionWriter(projection, SCHEMA, catalog)
+        self.writer = ProjectionWriter(projection, SCHEMA, catalog, decoder)
         self.log = logger.bind(projection=projection.name)
         self.position = Position.START
 
@@ -185,16 +225,19 @@ class ProjectionRunner:
 
     async def _apply(self, events: Sequence[StoredEvent]) -> None:
         streams: dict[str, list[StoredEvent]] = {}
+        handles = self.projection.handles
         for event in events:
-            if self.projection.handles(event.stream_id):
+            if handles(event.stream_id):
                 streams.setdefault(event.stream_id, []).append(event)
         last = events[-1].position
-        async with self.store.pool.acquire() as connection, connection.transaction():
-            batch = await self.writer.apply_streams(connection, streams) if streams else None
-            await connection.execute(_SAVE, self.name, last.transaction_id, last.global_position)
+        async with self.store.pool.acquire() as connection:
+            if streams:
+                async with connection.transaction():
+                    batch = await self.writer.apply_streams(connection, streams, last)
+                self.meter.add(sum(update.applied for update in batch.updates.values()))
+            else:  # nothing of ours: only the position moves, in one statement
+                await self.writer.apply_streams(connection, streams, last)
         self.position = last
-        if batch is not None:
-            self.meter.add(sum(update.applied for update in batch.updates.values()))
 
     async def _failed(self, event: StoredEvent, error: Exception) -> None:
         if isinstance(translate(error), DatabaseUnavailable):
@@ -217,8 +260,9 @@ class ProjectionRunner:
                     self.log.info("projection.active", position=str(self.position))
                 if self.wake_ups is not None:
                     self.wake_ups.clear()  # before reading: a commit from now on wakes us
+                since = self.reads.mark()
                 read_at = time.monotonic()
-                page = await self.store.read_all(self.position, self.options.page_size)
+                page = await self.reads.read_all(self.position, self.options.page_size, since)
                 if page:
                     await self.apply_page(page)
                 backoff.reset()
@@ -353,9 +397,16 @@ async def run_projector(
     meter = meter or RateMeter()
     await migrate_read_models(store.pool)
     notifications = AppendNotifications(dsn)
+    decoder, reads = DecodeCache(), SharedReads(store)
     runners = [
         ProjectionRunner(
-            projection, store, options=options, meter=meter, wake_ups=notifications.subscribe()
+            projection,
+            store,
+            options=options,
+            meter=meter,
+            wake_ups=notifications.subscribe(),
+            decoder=decoder,
+            reads=reads,
         )
         for projection in projections or select_projections()
     ]

@@ -50,16 +50,20 @@ class Table:
         """Insert a row, or update every non-key column of the row with its key."""
         columns = ", ".join(self.columns)
         placeholders = ", ".join(f"${index}" for index in range(1, len(self.columns) + 1))
+        return (
+            f"INSERT INTO {schema}.{self.name} ({columns}) VALUES ({placeholders}) "
+            + self.on_conflict_sql()
+        )
+
+    def on_conflict_sql(self) -> str:
+        """The ``ON CONFLICT`` clause of an upsert: update every non-key column."""
         values = self.columns[self.key_size :]
         action = (
             "DO UPDATE SET " + ", ".join(f"{column} = EXCLUDED.{column}" for column in values)
             if values
             else "DO NOTHING"
         )
-        return (
-            f"INSERT INTO {schema}.{self.name} ({columns}) VALUES ({placeholders}) "
-            f"ON CONFLICT ({', '.join(self.key_columns)}) {action}"
-        )
+        return f"ON CONFLICT ({', '.join(self.key_columns)}) {action}"
 
     def delete_sql(self, schema: str) -> str:
         """Delete the row with a key."""

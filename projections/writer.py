@@ -8,27 +8,31 @@ checkpoints are written in the same transaction. Whatever the broker does (redel
 reorder, deliver after a crash), each event therefore takes effect exactly once, and two
 deliveries of one stream's events serialise on its row lock.
 
-A batch of streams costs a fixed number of statements (lock, then one ``executemany`` per
-table), not a number per event: that is what keeps a busy projector ahead of the store.
+A batch of streams costs a fixed number of round trips, not a number per event or table:
+lock the checkpoints, read the skips, then one statement that deletes and upserts the rows
+of every table, saves the checkpoints and (live) the projection's position. Round trips,
+not SQL, are what a busy projector spends its time on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from events import CATALOG, EventCatalog
-from eventstore import StoredEvent
+from eventstore import Position, StoredEvent
 from eventstore.migrator import Connection
 from projections.base import Projection, StreamProgress
 from projections.errors import ProjectionError
-from projections.folding import apply_one, decode_stored
+from projections.folding import DecodeCache, apply_one
 from projections.forgetting import erase_forgotten
 from projections.schema import SCHEMA
-from projections.tables import Row, diff_rows
+from projections.tables import Row, Table, diff_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +64,30 @@ class MissingEvents(ProjectionError):
         self.from_version = from_version
 
 
+SAVE_POSITION = """
+INSERT INTO {schema}.positions AS p (projection, transaction_id, global_position)
+VALUES ($1, $7, $8)
+ON CONFLICT (projection) DO UPDATE
+SET transaction_id = excluded.transaction_id, global_position = excluded.global_position,
+    updated_at = now(), stalled_event_id = NULL, stalled_error = NULL, stalled_since = NULL,
+    stalled_attempts = 0
+"""
+"""A projection's position (the live schema's), clearing a stall: parameters $1, $7, $8."""
+
+
 class ProjectionWriter:
     """The SQL of one projection in one schema (the live one or a rebuild's staging one)."""
 
     def __init__(
-        self, projection: Projection[Any], schema: str = SCHEMA, catalog: EventCatalog = CATALOG
+        self,
+        projection: Projection[Any],
+        schema: str = SCHEMA,
+        catalog: EventCatalog = CATALOG,
+        decoder: DecodeCache | None = None,
     ) -> None:
         self.projection = projection
         self.catalog = catalog
+        self.decoder = decoder or DecodeCache(catalog)
         checkpoints = f"{schema}.checkpoints"
         self._create = (
             f"INSERT INTO {checkpoints} (projection, stream_id, version) "
@@ -79,17 +99,24 @@ class ProjectionWriter:
             f"FROM {checkpoints} WHERE projection = $1 AND stream_id = ANY($2::text[]) "
             "ORDER BY stream_id FOR UPDATE"
         )
+        # Every stream's new checkpoint in one statement (arrays, one element per stream).
         self._save = (
-            f"UPDATE {checkpoints} SET version = $3, skipped = $4, last_position = $5, "
-            "state = $6::jsonb WHERE projection = $1 AND stream_id = $2"
+            f"UPDATE {checkpoints} AS c SET version = s.version, skipped = s.skipped, "
+            "last_position = s.last_position, state = s.state::jsonb "
+            "FROM unnest($2::text[], $3::integer[], $4::integer[], $5::bigint[], $6::text[]) "
+            "AS s(stream_id, version, skipped, last_position, state) "
+            "WHERE c.projection = $1 AND c.stream_id = s.stream_id"
         )
+        # Rows, checkpoints and (live) the position, all in one statement.
+        self._write = {
+            with_position: _write_sql(schema, projection.tables, self._save, with_position)
+            for with_position in (False, True)
+        }
         # Skips are decided on the live schema only, whoever writes (see `skip_event`).
         self._skips = (
             f"SELECT event_id FROM {SCHEMA}.skips "
             "WHERE projection = $1 AND event_id = ANY($2::uuid[])"
         )
-        self._upserts = {table.name: table.upsert_sql(schema) for table in projection.tables}
-        self._deletes = {table.name: table.delete_sql(schema) for table in projection.tables}
 
     async def apply(
         self, connection: Connection, stream_id: str, events: Sequence[StoredEvent]
@@ -99,14 +126,20 @@ class ProjectionWriter:
         return batch.updates[stream_id]
 
     async def apply_streams(
-        self, connection: Connection, streams: Mapping[str, Sequence[StoredEvent]]
+        self,
+        connection: Connection,
+        streams: Mapping[str, Sequence[StoredEvent]],
+        position: Position | None = None,
     ) -> BatchUpdate:
         """Apply what is new in ``streams``, inside the caller's transaction.
 
         Args:
-            connection: A connection in an open transaction.
+            connection: A connection in an open transaction (none is needed when
+                ``streams`` is empty: only the position is written, in one statement).
             streams: Events by stream, each list in version order; events at or below a
                 stream's checkpoint are ignored as duplicates.
+            position: The projection's new position, saved (in the live schema) with the
+                checkpoints; its stall, if any, is cleared.
 
         Raises:
             MissingEvents: A stream's new events do not start right after its checkpoint.
@@ -114,6 +147,11 @@ class ProjectionWriter:
                 fails; the caller's transaction must then be rolled back.
         """
         projection, name = self.projection, self.projection.name
+        result = BatchUpdate()
+        if not streams:
+            if position is not None:
+                await self._write_all(connection, {}, {}, [], position)
+            return result
         stream_ids = sorted(streams)
         rows = await connection.fetch(self._lock, name, stream_ids)
         if len(rows) < len(stream_ids):
@@ -135,7 +173,6 @@ class ProjectionWriter:
             if candidates
             else ()
         )
-        result = BatchUpdate()
         upserts: dict[str, list[Row]] = {table.name: [] for table in projection.tables}
         deletes: dict[str, list[Row]] = {table.name: [] for table in projection.tables}
         saves: list[tuple[Any, ...]] = []
@@ -161,18 +198,20 @@ class ProjectionWriter:
                     projection,
                     state,
                     progress,
-                    stream_version=event.stream_version,
-                    global_position=event.position.global_position,
-                    decode=partial(decode_stored, event, self.catalog, skipped_ids),
+                    event.stream_version,
+                    event.position.global_position,
+                    self.decoder.decode(event, skipped_ids),
                 )
             after = projection.rows(stream_id, state)
             for table in projection.tables:
-                changes = diff_rows(table, before.get(table.name, ()), after.get(table.name, ()))
+                old_rows, new_rows = before.get(table.name, ()), after.get(table.name, ())
+                if old_rows == new_rows:
+                    continue  # most events change few of a projection's tables
+                changes = diff_rows(table, old_rows, new_rows)
                 upserts[table.name] += changes.upserts
                 deletes[table.name] += changes.deletes
             saves.append(
                 (
-                    name,
                     stream_id,
                     progress.version,
                     progress.skipped,
@@ -184,11 +223,81 @@ class ProjectionWriter:
                 len(pending), progress.skipped - skipped, progress.version
             )
         upserts = await erase_forgotten(connection, upserts)
-        for table in projection.tables:
-            if deletes[table.name]:
-                await connection.executemany(self._deletes[table.name], deletes[table.name])
-            if upserts[table.name]:
-                await connection.executemany(self._upserts[table.name], upserts[table.name])
-        if saves:
-            await connection.executemany(self._save, saves)
+        await self._write_all(connection, upserts, deletes, saves, position)
         return result
+
+    async def _write_all(
+        self,
+        connection: Connection,
+        upserts: Mapping[str, list[Row]],
+        deletes: Mapping[str, list[Row]],
+        saves: list[tuple[Any, ...]],
+        position: Position | None,
+    ) -> None:
+        """One statement: deletes and upserts of every table, checkpoints, position."""
+        checkpoints = [list(column) for column in zip(*saves, strict=True)] if saves else [[]] * 5
+        tables: list[str] = []
+        for table in self.projection.tables:
+            tables.append(_rows_json(table.key_columns, deletes.get(table.name, ())))
+            tables.append(_rows_json(table.columns, upserts.get(table.name, ())))
+        where = [position.transaction_id, position.global_position] if position else []
+        await connection.execute(
+            self._write[position is not None],
+            self.projection.name,
+            *checkpoints,
+            *where,
+            *tables,
+        )
+
+
+def _write_sql(
+    schema: str, tables: Sequence[Table], save_checkpoints: str, with_position: bool
+) -> str:
+    """The write statement: a CTE per table's deletes and upserts, one for checkpoints.
+
+    Parameters: $1 projection, $2-$6 checkpoint columns (as in ``save_checkpoints``), with
+    the position $7 and $8, then per table its deletes' keys and its upserted rows as JSON
+    arrays of objects (`_rows_json`). Rows belong to one stream each and every stream comes
+    once, so no two parts of the statement touch the same row.
+    """
+    number = 8 if with_position else 6
+    parts = []
+    for index, table in enumerate(tables):
+        qualified = f"{schema}.{table.name}"
+        keys = " AND ".join(f"t.{column} = k.{column}" for column in table.key_columns)
+        columns = ", ".join(table.columns)
+        parts.append(
+            f"delete_{index} AS (DELETE FROM {qualified} AS t USING "
+            f"json_populate_recordset(NULL::{qualified}, ${number + 1}::json) AS k "
+            f"WHERE {keys})"
+        )
+        parts.append(
+            f"upsert_{index} AS (INSERT INTO {qualified} ({columns}) SELECT {columns} "
+            f"FROM json_populate_recordset(NULL::{qualified}, ${number + 2}::json) "
+            f"{table.on_conflict_sql()})"
+        )
+        number += 2
+    parts.append(f"saved AS ({save_checkpoints})")
+    main = SAVE_POSITION.format(schema=SCHEMA) if with_position else "SELECT 1"
+    return "WITH " + ",\n".join(parts) + "\n" + main
+
+
+def _rows_json(columns: Sequence[str], rows: Iterable[Row]) -> str:
+    """Rows as a JSON array of objects by column, as ``json_populate_recordset`` reads them.
+
+    Values convert exactly: JSON numbers are printed round-trip, timestamps in ISO format
+    with their offset (a naive one is taken as local time, as asyncpg takes it).
+    """
+    return json.dumps(
+        [dict(zip(columns, row, strict=False)) for row in rows],
+        default=_json_value,
+        separators=(",", ":"),
+    )
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is not None else value.astimezone()).isoformat()
+    if isinstance(value, date | UUID | Decimal):
+        return str(value)
+    raise TypeError(f"a read-model value of type {type(value).__name__} has no JSON form")
