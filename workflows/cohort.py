@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from events import DomainEvent
     from events import cohort as k
-    from matching import MatchedPair, UnmatchedMentee, assignment_violations
+    from matching import MatchedPair, MatchingResult, UnmatchedMentee, assignment_violations
     from workflows import search_attributes as sa
     from workflows.cohort_models import (
         AddParticipant,
@@ -51,6 +51,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.recording import ACTIVITY_RETRY, record_events
 
 MATCHING_TIMEOUT = timedelta(minutes=10)
+SCORE_BREAKDOWNS_PATCH = "matching-completed-v2-score-breakdowns"
+"""Record `MatchingCompleted` with each pair's score breakdown and the solver's report.
+
+Histories from before it replay the event without them (as its version 1 is read)."""
 
 
 @workflow.defn
@@ -101,15 +105,8 @@ class CohortWorkflow:
                 retry_policy=ACTIVITY_RETRY,
                 summary=f"match {len(spec.mentees)} mentees with {len(spec.mentors)} mentors",
             )
-            await self._record(
-                [
-                    k.MatchingCompleted(
-                        pairs=[_pair(matched) for matched in result.pairs],
-                        unmatched=[_unmatched(unmatched) for unmatched in result.unmatched],
-                        total_score=result.total_score,
-                    )
-                ]
-            )
+            explained = workflow.patched(SCORE_BREAKDOWNS_PATCH)
+            await self._record([_matching_completed(result, explained=explained)])
         workflow.set_current_details(f"cohort {self._state.stage.value}")
         await workflow.wait_condition(
             lambda: self._state.stage is not CohortStage.AWAITING_APPROVAL,
@@ -383,12 +380,16 @@ class CohortWorkflow:
         matching = self._state.matching
         if matching is None:
             return None
+        approved = self._state.approved_pairs
         return MatchingOutcome(
             cohort_id=self._state.cohort_id,
             awaiting_approval=self._state.stage is CohortStage.AWAITING_APPROVAL,
             pairs=list(matching.pairs),
             unmatched=list(matching.unmatched),
             total_score=matching.total_score,
+            breakdowns=dict(matching.breakdowns),
+            solver=matching.solver,
+            approved_pairs=None if approved is None else list(approved),
         )
 
     @workflow.query
@@ -414,6 +415,27 @@ def _pair(matched: MatchedPair) -> k.Pair:
         mentee_id=matched.mentee_id,
         score=matched.score,
         reasons=list(matched.reasons),
+    )
+
+
+def _matching_completed(result: MatchingResult, *, explained: bool) -> k.MatchingCompleted:
+    """The engine's result as the event; ``explained`` adds what version 2 keeps (each pair's
+    score breakdown and the solver's report), which runs from before it did not record."""
+    event = k.MatchingCompleted(
+        pairs=[_pair(matched) for matched in result.pairs],
+        unmatched=[_unmatched(unmatched) for unmatched in result.unmatched],
+        total_score=result.total_score,
+    )
+    if not explained:
+        return event
+    return event.model_copy(
+        update={
+            "breakdowns": {
+                matched.mentee_id: k.ScoreBreakdown(**matched.breakdown.model_dump())
+                for matched in result.pairs
+            },
+            "solver": k.SolverReport(**result.solver.model_dump()),
+        }
     )
 
 

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.cohort_spec import CohortSpec, ParticipantSpec
 from domain.cohort_state import CohortState
-from events.cohort import Pair, Unmatched
+from events.cohort import Pair, ScoreBreakdown, SolverReport, Unmatched
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_COHORT_HISTORY_LIMIT = 10_000
@@ -39,9 +39,18 @@ class MatchingOutcome(BaseModel):
 
     cohort_id: str
     awaiting_approval: bool
-    pairs: list[Pair]
+    pairs: list[Pair] = Field(description="The engine's proposal")
     unmatched: list[Unmatched]
     total_score: float
+    breakdowns: dict[str, ScoreBreakdown] = Field(
+        default_factory=dict,
+        description="Mentee id → the parts of the proposed pair's score (empty for matchings "
+        "recorded before breakdowns were kept)",
+    )
+    solver: SolverReport | None = Field(default=None, description="How the optimum was found")
+    approved_pairs: list[Pair] | None = Field(
+        default=None, description="The pairs that start, with HR's overrides; null until approved"
+    )
 
 
 class PairOverride(BaseModel):
