@@ -31,6 +31,7 @@ from mentorflow.cli.people import people_app
 from mentorflow.cli.projections import projections_app, projector
 from mentorflow.cli.services import demo, serve, worker
 from mentorflow.cli.stack import stack_app
+from mentorflow.cohorts import CohortNotFound, MatchingNotDone
 from mentorflow.demo import DemoFailed
 from mentorflow.keyring import KeyRingInvalid
 from mentorflow.logging import configure_logging
@@ -46,6 +47,7 @@ EXIT_BAD_INPUT = 2
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     StackConfigInvalid,
     CohortSpecInvalid,
+    CohortNotFound,
     PersonIdInvalid,
     EventNotFound,
     EventAlreadyApplied,
@@ -58,6 +60,7 @@ FAILURE_ERRORS: tuple[type[Exception], ...] = (
     BusError,
     ProjectionError,
     DemoFailed,
+    MatchingNotDone,
 )
 
 
