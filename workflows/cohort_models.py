@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.cohort_spec import CohortSpec, ParticipantSpec
 from domain.cohort_state import CohortState
@@ -13,15 +15,26 @@ DEFAULT_COHORT_HISTORY_LIMIT = 10_000
 
 
 class CohortWorkflowInput(BaseModel):
-    """A cohort to run (or to continue, with ``state`` set, after continue-as-new)."""
+    """A cohort to run (or to continue, with ``state`` set, after continue-as-new).
+
+    A launch gives the ``spec``. A continued run gets the ``state``, which holds the spec as
+    it is now (late joiners included), and no second copy of it: runs that continued before
+    that change carry both, and the state's wins.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    spec: CohortSpec
+    spec: CohortSpec | None = None
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=1000)
     history_limit: int = Field(default=DEFAULT_COHORT_HISTORY_LIMIT, ge=200)
     mentorship_history_limit: int | None = None
     state: CohortState | None = None
+
+    @model_validator(mode="after")
+    def _spec_or_state(self) -> Self:
+        if self.spec is None and self.state is None:
+            raise ValueError("a cohort needs its spec (at launch) or its state (continuing)")
+        return self
 
 
 class CohortWorkflowResult(BaseModel):
