@@ -150,7 +150,8 @@ async def test_a_cohort_continues_as_new_between_batches_and_rematches_in_its_ne
     # And sends a rematch only the mentors, the mentee and their reporting line.
     (rematch,) = [
         event.activity_task_scheduled_event_attributes
-        for event in runs[-1].events
+        for run in runs
+        for event in run.events
         if event.activity_task_scheduled_event_attributes.activity_type.name == "rematch_mentee"
     ][:1]
     (sent,) = await client.data_converter.decode(rematch.input.payloads, [RematchMenteeInput])
