@@ -11,7 +11,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.cohort_spec import CohortSpec
-from events.cohort import ScoreBreakdown, SolverReport, Unmatched
+from events.cohort import Pair, ScoreBreakdown, SolverReport, Unmatched
 from workflows.cohort import CohortWorkflow
 from workflows.cohort_models import CohortWorkflowInput, CohortWorkflowResult, MatchingOutcome
 from workflows.ids import cohort_workflow_id
@@ -89,22 +89,26 @@ class CohortMatching(BaseModel):
             cohort_id=outcome.cohort_id,
             status="draft" if outcome.awaiting_approval else "final",
             awaiting_approval=outcome.awaiting_approval,
-            pairs=[
-                MatchingPair(
-                    mentor_id=pair.mentor_id,
-                    mentee_id=pair.mentee_id,
-                    score=pair.score,
-                    reasons=list(pair.reasons),
-                    breakdown=None if by_hr else outcome.breakdowns.get(pair.mentee_id),
-                    chosen_by_hr=by_hr,
-                )
-                for pair in pairs
-                for by_hr in [proposed.get(pair.mentee_id) != pair]
-            ],
+            pairs=[_matching_pair(pair, proposed, outcome.breakdowns) for pair in pairs],
             unmatched=[u for u in outcome.unmatched if u.mentee_id not in matched],
             total_score=outcome.total_score,
             solver=outcome.solver,
         )
+
+
+def _matching_pair(
+    pair: Pair, proposed: dict[str, Pair], breakdowns: dict[str, ScoreBreakdown]
+) -> MatchingPair:
+    """A pair with its breakdown; one that is not the engine's proposal is HR's choice."""
+    by_hr = proposed.get(pair.mentee_id) != pair
+    return MatchingPair(
+        mentor_id=pair.mentor_id,
+        mentee_id=pair.mentee_id,
+        score=pair.score,
+        reasons=list(pair.reasons),
+        breakdown=None if by_hr else breakdowns.get(pair.mentee_id),
+        chosen_by_hr=by_hr,
+    )
 
 
 async def read_matching(client: Client, cohort_id: str) -> CohortMatching:
