@@ -51,13 +51,51 @@ class Unmatched(BaseModel):
     reason: str
 
 
-class MatchingCompleted(_CohortEvent):
-    """The matching engine proposed pairs (optimal: most mentees, then best total score)."""
+class ScoreBreakdown(BaseModel):
+    """The four parts of a pair's compatibility score, each in [0, 1].
 
+    Named as the matching engine names them (``matching.ScoreBreakdown``); the score is their
+    mean weighted by the program's matching weights.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    skills: float = Field(ge=0, le=1, description="Coverage of the mentee's wanted skills")
+    objectives: float = Field(ge=0, le=1, description="Shared career objectives")
+    personality: float = Field(ge=0, le=1, description="Work-style (Big Five) fit")
+    logistics: float = Field(ge=0, le=1, description="Time zones and languages")
+
+
+class SolverReport(BaseModel):
+    """How the matching engine found its optimum (deterministic: no timings)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: Literal["sparse", "dense"]
+    rounds: int = Field(ge=0, description="Candidate-graph rounds until proven optimal")
+    candidate_pairs: int = Field(ge=0, description="Mentor-mentee pairs the solver weighed")
+
+
+class MatchingCompleted(_CohortEvent):
+    """The matching engine proposed pairs (optimal: most mentees, then best total score).
+
+    Version 2 added each pair's score ``breakdowns`` and the ``solver`` report; version 1
+    events read them as unknown (no breakdowns, no report).
+    """
+
+    schema_version: ClassVar[int] = 2
     event_type: Literal["MatchingCompleted"] = "MatchingCompleted"
     pairs: list[Pair]
     unmatched: list[Unmatched]
     total_score: float = Field(ge=0)
+    breakdowns: dict[str, ScoreBreakdown] = Field(
+        default_factory=dict,
+        description="Mentee id → the parts of their pair's score (every pair; empty when the "
+        "matching was recorded before version 2)",
+    )
+    solver: SolverReport | None = Field(
+        default=None, description="How the optimum was found; null before version 2"
+    )
 
 
 class MatchesApproved(_CohortEvent):

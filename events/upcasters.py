@@ -17,3 +17,9 @@ UPCASTERS = UpcasterChain()
 def _mentorship_matched_v1(data: dict[str, Any]) -> dict[str, Any]:
     """v2 added the mentor's capacity; v1 events did not know it."""
     return {**data, "mentor_capacity": None}
+
+
+@UPCASTERS.register("MatchingCompleted", 1)
+def _matching_completed_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 kept each pair's score breakdown and the solver's report; v1 events dropped them."""
+    return {**data, "breakdowns": {}, "solver": None}

@@ -15,6 +15,7 @@ from matching.engine import (
     match_problem,
     override_violations,
     rematch_mentee,
+    rematch_participants,
 )
 from matching.errors import MatchingError, SolverFailed, UnknownParticipant
 from matching.problem import MatchingProblem
@@ -45,4 +46,5 @@ __all__ = [
     "match_problem",
     "override_violations",
     "rematch_mentee",
+    "rematch_participants",
 ]

@@ -7,9 +7,9 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-from domain.cohort_spec import CohortSpec
+from domain.cohort_spec import CohortSpec, ParticipantSpec
 from matching.constraints import CohortRules, allowed_block
-from matching.problem import IntArray, MatchingProblem
+from matching.problem import IntArray, MatchingProblem, reporting_line
 from matching.reasons import pair_reasons, unmatched_reason
 from matching.results import (
     MatchedPair,
@@ -115,6 +115,20 @@ def rematch_mentee(
     mentor = int(np.argmax(np.where(units >= 0, units * problem.mentor_count + order, -1)))
     scores = score_pairs(problem, np.array([mentee]), np.array([mentor]))
     return _pair(problem, mentee, mentor, scores, 0)
+
+
+def rematch_participants(spec: CohortSpec, mentee_id: str) -> list[ParticipantSpec]:
+    """The participants a rematch of ``mentee_id`` looks at, in spec order.
+
+    Every mentor (each is a candidate), the mentee, and the people up the mentee's reporting
+    line (the rule that none of them mentors the mentee needs the whole line). The other
+    mentees play no part: a pair's score, constraints and reasons depend on the pair alone,
+    so :func:`rematch_mentee` answers the same on these participants as on the whole spec.
+    Pure Python, light enough for workflow code.
+    """
+    by_id = {participant.id: participant for participant in spec.participants}
+    needed = {mentee_id, *reporting_line(mentee_id, by_id)}
+    return [p for p in spec.participants if p.is_mentor or p.id in needed]
 
 
 def override_violations(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.cohort_spec import CohortSpec
+from events.cohort import Pair, ScoreBreakdown, SolverReport, Unmatched
 from workflows.cohort import CohortWorkflow
 from workflows.cohort_models import CohortWorkflowInput, CohortWorkflowResult, MatchingOutcome
 from workflows.ids import cohort_workflow_id
@@ -21,6 +24,110 @@ class LaunchResult(BaseModel):
     workflow_id: str
     already_launched: bool
     outcome: MatchingOutcome
+
+
+class CohortNotFound(LookupError):
+    """No cohort workflow has this id."""
+
+    def __init__(self, cohort_id: str) -> None:
+        super().__init__(f"no cohort {cohort_id!r}")
+        self.cohort_id = cohort_id
+
+
+class MatchingNotDone(RuntimeError):
+    """The cohort's matching is still running."""
+
+    def __init__(self, cohort_id: str) -> None:
+        super().__init__(f"the matching of cohort {cohort_id!r} is not done yet; try again soon")
+        self.cohort_id = cohort_id
+
+
+class MatchingPair(BaseModel):
+    """A pair of the matching, with its score, the parts of that score and the reasons."""
+
+    mentor_id: str
+    mentee_id: str
+    score: float = Field(ge=0, le=1, description="Compatibility, 0..1 (0 for HR's choices)")
+    reasons: list[str] = Field(description="Top reasons in plain words, strongest first")
+    breakdown: ScoreBreakdown | None = Field(
+        description="The parts of the score as the matching engine weighed them; null for "
+        "HR's choices and for matchings recorded before breakdowns were kept"
+    )
+    chosen_by_hr: bool = Field(description="HR's override of the engine's proposal")
+
+
+class CohortMatching(BaseModel):
+    """A cohort's matching: the draft awaiting HR's approval, or the final one."""
+
+    cohort_id: str
+    status: Literal["draft", "final"] = Field(
+        description="draft while awaiting HR's approval; final once approved, or at once when "
+        "the program needs no approval"
+    )
+    awaiting_approval: bool
+    pairs: list[MatchingPair] = Field(
+        description="The pairs, by mentee id: the engine's proposal while a draft, the "
+        "approved pairs (HR's overrides included) once final"
+    )
+    unmatched: list[Unmatched] = Field(
+        description="Mentees the matching leaves without a mentor, each with the reason"
+    )
+    total_score: float = Field(ge=0, description="Total score of the engine's proposal")
+    solver: SolverReport | None = Field(
+        description="How the engine found its optimum; null for matchings recorded before "
+        "reports were kept"
+    )
+
+    @classmethod
+    def of(cls, outcome: MatchingOutcome) -> CohortMatching:
+        """The matching as the cohort workflow's ``matching`` query answers it."""
+        proposed = {pair.mentee_id: pair for pair in outcome.pairs}
+        final = outcome.approved_pairs
+        pairs = sorted(outcome.pairs if final is None else final, key=lambda p: p.mentee_id)
+        matched = {pair.mentee_id for pair in pairs}
+        return cls(
+            cohort_id=outcome.cohort_id,
+            status="draft" if outcome.awaiting_approval else "final",
+            awaiting_approval=outcome.awaiting_approval,
+            pairs=[_matching_pair(pair, proposed, outcome.breakdowns) for pair in pairs],
+            unmatched=[u for u in outcome.unmatched if u.mentee_id not in matched],
+            total_score=outcome.total_score,
+            solver=outcome.solver,
+        )
+
+
+def _matching_pair(
+    pair: Pair, proposed: dict[str, Pair], breakdowns: dict[str, ScoreBreakdown]
+) -> MatchingPair:
+    """A pair with its breakdown; one that is not the engine's proposal is HR's choice."""
+    by_hr = proposed.get(pair.mentee_id) != pair
+    return MatchingPair(
+        mentor_id=pair.mentor_id,
+        mentee_id=pair.mentee_id,
+        score=pair.score,
+        reasons=list(pair.reasons),
+        breakdown=None if by_hr else breakdowns.get(pair.mentee_id),
+        chosen_by_hr=by_hr,
+    )
+
+
+async def read_matching(client: Client, cohort_id: str) -> CohortMatching:
+    """The cohort's matching, from its workflow's ``matching`` query (also once it closed).
+
+    Raises:
+        CohortNotFound: No cohort workflow has this id.
+        MatchingNotDone: The matching is still running.
+    """
+    handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
+    try:
+        outcome = await handle.query(CohortWorkflow.matching)
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise CohortNotFound(cohort_id) from error
+        raise
+    if outcome is None:
+        raise MatchingNotDone(cohort_id)
+    return CohortMatching.of(outcome)
 
 
 async def launch_cohort(

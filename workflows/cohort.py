@@ -29,7 +29,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from events import DomainEvent
     from events import cohort as k
-    from matching import MatchedPair, UnmatchedMentee, assignment_violations
+    from matching import (
+        MatchedPair,
+        MatchingResult,
+        UnmatchedMentee,
+        assignment_violations,
+        rematch_participants,
+    )
     from workflows import search_attributes as sa
     from workflows.cohort_models import (
         AddParticipant,
@@ -51,6 +57,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.recording import ACTIVITY_RETRY, record_events
 
 MATCHING_TIMEOUT = timedelta(minutes=10)
+CONTINUE_WITHOUT_SPEC_COPY_PATCH = "continue-as-new-without-a-second-spec"
+"""Continue as new with the spec once (in the state), not also as the launch input."""
+REMATCH_PARTICIPANTS_PATCH = "rematch-with-the-participants-it-needs"
+"""Send a rematch the mentors, the mentee and their reporting line, not the whole spec."""
+SCORE_BREAKDOWNS_PATCH = "matching-completed-v2-score-breakdowns"
+"""Record `MatchingCompleted` with each pair's score breakdown and the solver's report.
+
+Histories from before it replay the event without them (as its version 1 is read)."""
 
 
 @workflow.defn
@@ -60,9 +74,11 @@ class CohortWorkflow:
     @workflow.init
     def __init__(self, request: CohortWorkflowInput) -> None:
         self._input = request
-        self._state = request.state or CohortState(
-            cohort_id=request.spec.cohort_id, spec=request.spec
-        )
+        if request.state is not None:
+            self._state = request.state
+        else:
+            assert request.spec is not None  # the input's validator: spec or state
+            self._state = CohortState(cohort_id=request.spec.cohort_id, spec=request.spec)
         self._lock = asyncio.Lock()
         self._rematch_requests: list[RematchRequestedSignal] = []
         self._changed = False
@@ -101,15 +117,8 @@ class CohortWorkflow:
                 retry_policy=ACTIVITY_RETRY,
                 summary=f"match {len(spec.mentees)} mentees with {len(spec.mentors)} mentors",
             )
-            await self._record(
-                [
-                    k.MatchingCompleted(
-                        pairs=[_pair(matched) for matched in result.pairs],
-                        unmatched=[_unmatched(unmatched) for unmatched in result.unmatched],
-                        total_score=result.total_score,
-                    )
-                ]
-            )
+            explained = workflow.patched(SCORE_BREAKDOWNS_PATCH)
+            await self._record([_matching_completed(result, explained=explained)])
         workflow.set_current_details(f"cohort {self._state.stage.value}")
         await workflow.wait_condition(
             lambda: self._state.stage is not CohortStage.AWAITING_APPROVAL,
@@ -206,11 +215,12 @@ class CohortWorkflow:
             )
             outcome = await workflow.execute_activity_method(
                 MatchingActivities.rematch_mentee,
-                RematchMenteeInput(
-                    spec=state.spec,
-                    mentee_id=request.mentee_id,
+                _rematch_input(
+                    state.spec,
+                    request.mentee_id,
                     mentor_loads=state.mentor_loads(),
                     excluded_mentor_ids=excluded,
+                    whole_spec=not workflow.patched(REMATCH_PARTICIPANTS_PATCH),
                 ),
                 start_to_close_timeout=MATCHING_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY,
@@ -249,7 +259,10 @@ class CohortWorkflow:
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() >= self._input.history_limit
         ) and workflow.all_handlers_finished():
-            workflow.continue_as_new(self._input.model_copy(update={"state": self._state}))
+            carried: dict[str, object] = {"state": self._state}
+            if workflow.patched(CONTINUE_WITHOUT_SPEC_COPY_PATCH):
+                carried["spec"] = None
+            workflow.continue_as_new(self._input.model_copy(update=carried))
 
     async def _record(self, events: Sequence[DomainEvent]) -> None:
         async with self._lock:
@@ -383,12 +396,16 @@ class CohortWorkflow:
         matching = self._state.matching
         if matching is None:
             return None
+        approved = self._state.approved_pairs
         return MatchingOutcome(
             cohort_id=self._state.cohort_id,
             awaiting_approval=self._state.stage is CohortStage.AWAITING_APPROVAL,
             pairs=list(matching.pairs),
             unmatched=list(matching.unmatched),
             total_score=matching.total_score,
+            breakdowns=dict(matching.breakdowns),
+            solver=matching.solver,
+            approved_pairs=None if approved is None else list(approved),
         )
 
     @workflow.query
@@ -414,6 +431,54 @@ def _pair(matched: MatchedPair) -> k.Pair:
         mentee_id=matched.mentee_id,
         score=matched.score,
         reasons=list(matched.reasons),
+    )
+
+
+def _rematch_input(
+    spec: CohortSpec,
+    mentee_id: str,
+    *,
+    mentor_loads: dict[str, int],
+    excluded_mentor_ids: list[str],
+    whole_spec: bool,
+) -> RematchMenteeInput:
+    """The rematch activity's input: the participants it needs (the whole spec in runs that
+    scheduled it so before `REMATCH_PARTICIPANTS_PATCH`)."""
+    if whole_spec:
+        return RematchMenteeInput(
+            spec=spec,
+            mentee_id=mentee_id,
+            mentor_loads=mentor_loads,
+            excluded_mentor_ids=excluded_mentor_ids,
+        )
+    return RematchMenteeInput(
+        cohort_id=spec.cohort_id,
+        program=spec.program,
+        participants=rematch_participants(spec, mentee_id),
+        mentee_id=mentee_id,
+        mentor_loads=mentor_loads,
+        excluded_mentor_ids=excluded_mentor_ids,
+    )
+
+
+def _matching_completed(result: MatchingResult, *, explained: bool) -> k.MatchingCompleted:
+    """The engine's result as the event; ``explained`` adds what version 2 keeps (each pair's
+    score breakdown and the solver's report), which runs from before it did not record."""
+    event = k.MatchingCompleted(
+        pairs=[_pair(matched) for matched in result.pairs],
+        unmatched=[_unmatched(unmatched) for unmatched in result.unmatched],
+        total_score=result.total_score,
+    )
+    if not explained:
+        return event
+    return event.model_copy(
+        update={
+            "breakdowns": {
+                matched.mentee_id: k.ScoreBreakdown(**matched.breakdown.model_dump())
+                for matched in result.pairs
+            },
+            "solver": k.SolverReport(**result.solver.model_dump()),
+        }
     )
 
 

@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.cohort_spec import CohortSpec, ParticipantSpec
 from domain.cohort_state import CohortState
-from events.cohort import Pair, Unmatched
+from events.cohort import Pair, ScoreBreakdown, SolverReport, Unmatched
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_COHORT_HISTORY_LIMIT = 10_000
 
 
 class CohortWorkflowInput(BaseModel):
-    """A cohort to run (or to continue, with ``state`` set, after continue-as-new)."""
+    """A cohort to run (or to continue, with ``state`` set, after continue-as-new).
+
+    A launch gives the ``spec``. A continued run gets the ``state``, which holds the spec as
+    it is now (late joiners included), and no second copy of it: runs that continued before
+    that change carry both, and the state's wins.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    spec: CohortSpec
+    spec: CohortSpec | None = None
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=1000)
     history_limit: int = Field(default=DEFAULT_COHORT_HISTORY_LIMIT, ge=200)
     mentorship_history_limit: int | None = None
     state: CohortState | None = None
+
+    @model_validator(mode="after")
+    def _spec_or_state(self) -> Self:
+        if self.spec is None and self.state is None:
+            raise ValueError("a cohort needs its spec (at launch) or its state (continuing)")
+        return self
 
 
 class CohortWorkflowResult(BaseModel):
@@ -39,9 +52,18 @@ class MatchingOutcome(BaseModel):
 
     cohort_id: str
     awaiting_approval: bool
-    pairs: list[Pair]
+    pairs: list[Pair] = Field(description="The engine's proposal")
     unmatched: list[Unmatched]
     total_score: float
+    breakdowns: dict[str, ScoreBreakdown] = Field(
+        default_factory=dict,
+        description="Mentee id → the parts of the proposed pair's score (empty for matchings "
+        "recorded before breakdowns were kept)",
+    )
+    solver: SolverReport | None = Field(default=None, description="How the optimum was found")
+    approved_pairs: list[Pair] | None = Field(
+        default=None, description="The pairs that start, with HR's overrides; null until approved"
+    )
 
 
 class PairOverride(BaseModel):

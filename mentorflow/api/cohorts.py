@@ -32,7 +32,7 @@ from mentorflow.api.models.cohorts import (
 from mentorflow.api.models.identifiers import COHORT_ID_PATTERN, PERSON_ID_PATTERN, CohortIdPath
 from mentorflow.api.read_models import cohort_dashboard, cohort_page, cohort_summary
 from mentorflow.api.temporal import cohort_matching, cohort_snapshot, launch, update_cohort
-from mentorflow.cohorts import LaunchResult
+from mentorflow.cohorts import CohortMatching, LaunchResult
 from workflows.cohort import CohortWorkflow
 from workflows.cohort_models import (
     AddParticipant,
@@ -200,16 +200,23 @@ async def get_dashboard(
 
 @router.get(
     "/cohorts/{cohort_id}/matching",
-    summary="The cohort's matching: pairs with scores and reasons, unmatched with reasons",
+    summary="The cohort's matching: each pair's score breakdown and reasons, unmatched mentees "
+    "with reasons",
     responses=NOT_FOUND_RESPONSE,
 )
 async def get_matching(
     cohort_id: CohortIdPath, services: Services, _caller: HrOrService
-) -> MatchingOutcome:
-    """The draft (while awaiting HR's approval) or the final matching, live from the cohort."""
-    return await cohort_matching(
+) -> CohortMatching:
+    """The draft (while awaiting HR's approval) or the final matching, live from the cohort.
+
+    Each pair has its score, the score's parts (skills, objectives, personality, logistics)
+    and the reasons in plain words; each unmatched mentee the reason; and the solver's report
+    says how the optimum was found. 404 until the matching is done.
+    """
+    outcome = await cohort_matching(
         services.client, cohort_id, timeout=services.limits.query_timeout_seconds
     )
+    return CohortMatching.of(outcome)
 
 
 @router.post(

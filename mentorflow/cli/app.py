@@ -33,6 +33,7 @@ from mentorflow.cli.mentorships import mentorship_app
 from mentorflow.cli.people import people_app
 from mentorflow.cli.projections import projections_app, projector
 from mentorflow.cli.services import serve, worker
+from mentorflow.cohorts import CohortNotFound, MatchingNotDone
 from mentorflow.keyring import KeyRingInvalid
 from mentorflow.logging import configure_logging
 from mentorflow.people import PersonIdInvalid
@@ -50,6 +51,7 @@ EXTENSIONS = load_extensions()
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     *(error for extension in EXTENSIONS for error in extension.bad_input_errors),
     CohortSpecInvalid,
+    CohortNotFound,
     PersonIdInvalid,
     EventNotFound,
     EventAlreadyApplied,
@@ -61,6 +63,7 @@ FAILURE_ERRORS: tuple[type[Exception], ...] = (
     EventStoreError,
     BusError,
     ProjectionError,
+    MatchingNotDone,
 )
 
 

@@ -1,4 +1,5 @@
-"""``mentorflow cohort launch FILE [--wait]`` and ``mentorflow cohort status COHORT_ID``."""
+"""``mentorflow cohort launch FILE [--wait]``, ``mentorflow cohort status COHORT_ID`` and
+``mentorflow cohort matching COHORT_ID``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from domain.cohort_spec import CohortSpec, CohortSpecInvalid, parse_cohort_spec
-from mentorflow.cohorts import LaunchResult, launch_cohort
+from mentorflow.cohorts import CohortMatching, LaunchResult, launch_cohort, read_matching
 from mentorflow.settings import Settings
 from workflows.cohort import CohortWorkflow
 from workflows.ids import cohort_workflow_id
@@ -126,3 +127,59 @@ async def _status(settings: Settings, cohort_id: str) -> dict[str, Any]:
     handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
     state: dict[str, Any] = await handle.query(CohortWorkflow.state)
     return state
+
+
+@cohort_app.command()
+def matching(
+    ctx: typer.Context,
+    cohort_id: Annotated[str, typer.Argument(help="The cohort id.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show a cohort's draft or final matching: each pair's score and its parts, the reasons,
+    and every unmatched mentee with the reason."""
+    result = asyncio.run(_matching(ctx.obj, cohort_id))
+    if json_output:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    print_matching(result, Console(highlight=False, soft_wrap=True))
+
+
+async def _matching(settings: Settings, cohort_id: str) -> CohortMatching:
+    from worker import connect_client
+
+    return await read_matching(await connect_client(settings), cohort_id)
+
+
+BREAKDOWN_PARTS = ("skills", "objectives", "personality", "logistics")
+
+
+def print_matching(result: CohortMatching, console: Console) -> None:
+    """The matching as a table: one row a pair, with the parts of its score."""
+    table = Table(
+        title=f"Cohort {result.cohort_id}: {result.status} matching, {len(result.pairs)} pairs, "
+        f"total score {result.total_score:.3f}"
+    )
+    table.add_column("mentee", overflow="fold")
+    table.add_column("mentor", overflow="fold")
+    for number in ("score", *BREAKDOWN_PARTS):
+        table.add_column(number, justify="right")
+    table.add_column("reasons", overflow="fold")
+    for pair in result.pairs:
+        parts = (
+            [f"{getattr(pair.breakdown, part):.3f}" for part in BREAKDOWN_PARTS]
+            if pair.breakdown is not None
+            else ["-"] * len(BREAKDOWN_PARTS)
+        )
+        reasons = "; ".join(pair.reasons) + (" [HR]" if pair.chosen_by_hr else "")
+        table.add_row(pair.mentee_id, pair.mentor_id, f"{pair.score:.3f}", *parts, reasons)
+    console.print(table)
+    for unmatched in result.unmatched:
+        console.print(f"[yellow]unmatched[/] {unmatched.mentee_id}: {unmatched.reason}")
+    if result.solver is not None:
+        solver = result.solver
+        console.print(
+            f"Solver: {solver.method}, {solver.rounds} rounds, "
+            f"{solver.candidate_pairs} candidate pairs."
+        )
+    if result.status == "draft":
+        console.print("Draft: awaiting HR approval before relationships start.")

@@ -10,7 +10,9 @@ import httpx
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.cohort_spec import parse_cohort_spec
 from examples.generate_cohort import generate_cohort
+from matching import assignment_violations
 from tests.api.conftest import ApiStack
 from tests.api.support import Tokens, cohort_spec, project, unique
 from tests.support import assert_eventually
@@ -260,3 +262,77 @@ async def test_hr_reviews_approves_and_extends_a_cohort_through_the_api(
     assert joined.json()["participant_id"] == "p-late"
     assert hostile.status_code == 422
     assert any("name" in problem for problem in hostile.json()["error"]["problems"])
+
+
+BREAKDOWN_PARTS = {"skills", "objectives", "personality", "logistics"}
+
+
+async def test_the_matching_shows_each_pairs_score_breakdown_as_a_draft_then_as_approved(
+    http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack
+) -> None:
+    spec = cohort_spec()
+    spec["program"]["require_hr_approval"] = True
+    cohort_id = spec["cohort_id"]
+    launched = await _launch(http, tokens, spec)
+    assert launched.status_code == 202, launched.text
+
+    draft = await http.get(f"/cohorts/{cohort_id}/matching", headers=tokens.hr)
+    proposal = {p["mentee_id"]: p["mentor_id"] for p in draft.json()["pairs"]}
+    override = _allowed_override(spec, proposal)
+    approved = await http.post(
+        f"/cohorts/{cohort_id}/approval", json={"overrides": [override]}, headers=tokens.hr
+    )
+    final = await http.get(f"/cohorts/{cohort_id}/matching", headers=tokens.hr)
+    by_mentor = await http.get(
+        f"/cohorts/{cohort_id}/matching", headers=tokens.headers(override["mentor_id"])
+    )
+    await _relationships_started(api_stack, cohort_id, len(final.json()["pairs"]))
+    (recorded,) = [
+        e
+        for e in await api_stack.store.read_stream(f"cohort-{cohort_id}")
+        if e.event_type == "MatchingCompleted"
+    ]
+
+    assert draft.status_code == 200, draft.text
+    body = draft.json()
+    assert (body["status"], body["awaiting_approval"]) == ("draft", True)
+    assert body["pairs"]
+    assert all(pair["reasons"] for pair in body["pairs"])
+    for pair in body["pairs"]:
+        assert set(pair["breakdown"]) == BREAKDOWN_PARTS
+        assert all(0 <= value <= 1 for value in pair["breakdown"].values())
+        assert pair["chosen_by_hr"] is False
+    assert body["solver"]["method"] in {"dense", "sparse"}
+    assert body["solver"]["candidate_pairs"] >= len(body["pairs"])
+    unmatched = {u["mentee_id"]: u for u in body["unmatched"]}
+    assert unmatched["p-013"]["reason_code"] == "no_senior_mentor"
+    assert "seniority" in unmatched["p-013"]["reason"]
+    assert approved.status_code == 200, approved.text
+    assert by_mentor.status_code == 403
+    assert final.status_code == 200, final.text
+    body = final.json()
+    assert (body["status"], body["awaiting_approval"]) == ("final", False)
+    chosen = {p["mentee_id"]: p for p in body["pairs"] if p["chosen_by_hr"]}
+    assert list(chosen) == [override["mentee_id"]]
+    assert chosen[override["mentee_id"]]["mentor_id"] == override["mentor_id"]
+    assert chosen[override["mentee_id"]]["breakdown"] is None
+    kept = [p for p in body["pairs"] if not p["chosen_by_hr"]]
+    assert all(set(p["breakdown"]) == BREAKDOWN_PARTS for p in kept)
+    assert body["solver"] == draft.json()["solver"]
+    # The event keeps what the answer shows: version 2, a breakdown for every proposed pair.
+    assert recorded.schema_version == 2
+    assert set(recorded.data["breakdowns"]) == set(proposal)
+    assert recorded.data["solver"] == body["solver"]
+
+
+def _allowed_override(spec: dict[str, Any], proposal: dict[str, str]) -> dict[str, str]:
+    """HR's choice of another mentor for one mentee that breaks no hard constraint."""
+    parsed = parse_cohort_spec(spec)
+    for mentee_id in sorted(proposal):
+        for mentor in parsed.mentors:
+            pairs = {**proposal, mentee_id: mentor.id}
+            if mentor.id != proposal[mentee_id] and not assignment_violations(
+                parsed, [(m, e) for e, m in pairs.items()]
+            ):
+                return {"mentor_id": mentor.id, "mentee_id": mentee_id}
+    raise AssertionError("no other allowed mentor for any mentee of the example cohort")

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from events import CATALOG, DomainEvent, EventCatalog, EventEnvelope, NewEvent, UnknownEventType
 from events.catalog import DOMAIN_EVENT_ADAPTER
-from events.cohort import CohortLaunched
+from events.cohort import CohortLaunched, MatchingCompleted, ScoreBreakdown, SolverReport
 from events.mentorship import MentorshipMatched
 from events.schema import SCHEMA_FILE, render_event_schemas
 from events.upcasting import MissingUpcaster, UpcasterChain
@@ -77,6 +77,35 @@ def test_a_version_1_mentorship_matched_reads_with_an_unknown_capacity() -> None
     assert isinstance(new, MentorshipMatched)
     assert new.mentor_capacity == 3
     assert MentorshipMatched.schema_version == 2
+
+
+def test_a_version_1_matching_completed_reads_without_breakdowns_and_version_2_keeps_them() -> None:
+    data = {
+        "pairs": [{"mentor_id": "a", "mentee_id": "b", "score": 0.8, "reasons": ["x"]}],
+        "unmatched": [{"mentee_id": "c", "reason_code": "capacity_exhausted", "reason": "full"}],
+        "total_score": 0.8,
+    }
+    explained = {
+        "breakdowns": {
+            "b": {"skills": 0.9, "objectives": 1.0, "personality": 0.6, "logistics": 0.5}
+        },
+        "solver": {"method": "dense", "rounds": 0, "candidate_pairs": 4},
+    }
+
+    old = CATALOG.decode(_envelope("MatchingCompleted", 1, data)).event
+    new = CATALOG.decode(_envelope("MatchingCompleted", 2, {**data, **explained})).event
+
+    assert MatchingCompleted.schema_version == 2
+    assert isinstance(old, MatchingCompleted)
+    assert (old.breakdowns, old.solver) == ({}, None)
+    assert old.pairs[0].reasons == ["x"]
+    assert old.unmatched[0].reason == "full"
+    assert isinstance(new, MatchingCompleted)
+    assert new.breakdowns == {
+        "b": ScoreBreakdown(skills=0.9, objectives=1.0, personality=0.6, logistics=0.5)
+    }
+    assert new.solver == SolverReport(method="dense", rounds=0, candidate_pairs=4)
+    assert new.to_data() == {**data, **explained}
 
 
 def test_unknown_event_type_is_a_typed_error() -> None:

@@ -9,8 +9,16 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from activities.matching import MatchingActivities, RematchMenteeInput
 from domain.cohort_spec import CohortSpec
-from matching import MatchingProblem, SolverOptions, match_cohort, override_violations
+from matching import (
+    MatchingProblem,
+    SolverOptions,
+    match_cohort,
+    override_violations,
+    rematch_mentee,
+    rematch_participants,
+)
 from matching.engine import units_rows_for
 from matching.problem import IntArray
 from matching.solver import solve, solve_dense
@@ -236,3 +244,36 @@ def test_sparse_solver_with_tiny_candidate_graphs_equals_the_dense_optimum(
         return len(matched), int(units[matched, mentor_of[matched]].sum())
 
     assert objective(sparse_answer) == objective(dense_answer)
+
+
+@PROPERTY_SETTINGS
+@given(small_cohorts(), st.data())
+def test_a_rematch_answers_the_same_from_the_participants_it_needs_as_from_the_whole_spec(
+    spec: CohortSpec, data: st.DataObject
+) -> None:
+    mentee = data.draw(st.sampled_from(spec.mentees))
+    mentor_ids = [mentor.id for mentor in spec.mentors]
+    loads = data.draw(st.dictionaries(st.sampled_from(mentor_ids), st.integers(0, 3)))
+    excluded = data.draw(st.lists(st.sampled_from(mentor_ids), unique=True))
+    # What the workflow sends, through JSON as the activity receives it.
+    sent = RematchMenteeInput(
+        cohort_id=spec.cohort_id,
+        program=spec.program,
+        participants=rematch_participants(spec, mentee.id),
+        mentee_id=mentee.id,
+        mentor_loads=loads,
+        excluded_mentor_ids=excluded,
+    )
+    received = RematchMenteeInput.model_validate_json(sent.model_dump_json())
+
+    whole = rematch_mentee(spec, mentee.id, mentor_loads=loads, excluded_mentor_ids=excluded)
+    sliced = MatchingActivities().rematch_mentee(received)
+    older = MatchingActivities().rematch_mentee(
+        RematchMenteeInput(
+            spec=spec, mentee_id=mentee.id, mentor_loads=loads, excluded_mentor_ids=excluded
+        )
+    )
+
+    assert (sliced.pair or sliced.unmatched) == whole
+    assert older == sliced
+    assert {p.id for p in received.participants} >= {m.id for m in spec.mentors} | {mentee.id}

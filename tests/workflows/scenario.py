@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.service import RPCError
 
 from domain.mentorship import commands as c
 from domain.mentorship.terms import ProgramTerms
 from eventstore import PostgresEventStore
+from mentorflow.converter import data_converter
+from mentorflow.keyring import KeyRing
 from tests.support import open_vault
 from worker import build_worker
 from workflows.mentorship import MentorshipWorkflow
@@ -30,6 +32,11 @@ from workflows.mentorship_models import (
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORD_ENV = "MENTORFLOW_RECORD_HISTORIES"
+FIXTURE_PAYLOAD_KEYS = KeyRing.parse(
+    "replay fixtures", "fixtures-1=mUnO6XoNp5J+4Cn2BJokge4g6KitYSykuLWtp1UzINM=", None
+)
+"""The payload key of histories recorded after payloads were encrypted: a published test key,
+so that the committed fixtures replay in any later session (it protects nothing real)."""
 
 MENTOR = "p-001"
 MENTEE = "p-002"
@@ -149,6 +156,13 @@ async def log_conversation(
     )
 
 
+def fixture_client(client: Client) -> Client:
+    """``client``'s connection with the fixtures' payload key (see `FIXTURE_PAYLOAD_KEYS`)."""
+    config = client.config()
+    config["data_converter"] = data_converter(FIXTURE_PAYLOAD_KEYS)
+    return Client(**config)
+
+
 async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     """With MENTORFLOW_RECORD_HISTORIES=1, save the run's history as a replay fixture.
 
@@ -157,6 +171,12 @@ async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     """
     if os.environ.get(RECORD_ENV) != "1":
         return
-    history = await handle.fetch_history()
+    await save_history(await handle.fetch_history(), name)
+
+
+async def save_history(history: WorkflowHistory, name: str) -> None:
+    """With MENTORFLOW_RECORD_HISTORIES=1, save ``history`` as the replay fixture ``name``."""
+    if os.environ.get(RECORD_ENV) != "1":
+        return
     HISTORIES.mkdir(exist_ok=True)
     (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")

@@ -201,3 +201,49 @@ async def test_a_cohort_of_ten_thousand_mentees_fits_temporal_payload_limits(
         if e.event_type == "MatchingCompleted"
     ]
     assert len(matching.data["pairs"]) == 10_000
+
+
+async def test_the_cli_shows_a_draft_matching_with_each_pairs_score_breakdown(
+    stack: StackAddresses, store: PostgresEventStore, tmp_path: Path
+) -> None:
+    path, cohort_id = _spec_file(tmp_path)
+    spec = parse_cohort_spec(path.read_text(encoding="utf-8"), "yaml")
+    spec = spec.model_copy(
+        update={"program": spec.program.model_copy(update={"require_hr_approval": True})}
+    )
+    task_queue = f"cohort-dev-{uuid.uuid4().hex[:8]}"
+    environment = {
+        **os.environ,
+        "MENTORFLOW_STATE_DIR": str(tmp_path),
+        "MENTORFLOW_TEMPORAL_ADDRESS": stack.temporal_address,
+        "MENTORFLOW_TASK_QUEUE": task_queue,
+    }
+    client = await Client.connect(
+        stack.temporal_address, data_converter=data_converter(Settings().payload_keyring())
+    )
+    async with build_worker(client, store, task_queue, await open_vault(store.pool)):
+        launched = await launch_cohort(client, spec, task_queue)
+        json_code, as_json = await _cli(environment, "cohort", "matching", cohort_id, "--json")
+        table_code, table = await _cli(
+            {**environment, "COLUMNS": "250"}, "cohort", "matching", cohort_id
+        )
+        unknown_code, _ = await _cli(environment, "cohort", "matching", "no-such-cohort")
+        await client.get_workflow_handle(launched.workflow_id).terminate("test finished")
+
+    assert (json_code, table_code, unknown_code) == (0, 0, 2)
+    matching: dict[str, Any] = json.loads(as_json)
+    assert matching["status"] == "draft"
+    assert [p["mentee_id"] for p in matching["pairs"]] == [
+        p.mentee_id for p in launched.outcome.pairs
+    ]
+    for pair in matching["pairs"]:
+        assert set(pair["breakdown"]) == {"skills", "objectives", "personality", "logistics"}
+    assert matching["solver"]["method"] in {"dense", "sparse"}
+    assert "p-013" in {u["mentee_id"] for u in matching["unmatched"]}
+    assert f"Cohort {cohort_id}: draft matching, {len(matching['pairs'])} pairs" in table
+    for header in ("mentee", "mentor", "score", "skills", "objectives", "logistics", "reasons"):
+        assert header in table
+    first = matching["pairs"][0]
+    assert f"{first['breakdown']['skills']:.3f}" in table
+    assert "unmatched p-013" in table
+    assert "awaiting HR approval" in table

@@ -1,7 +1,9 @@
 """Recorded histories replay against today's workflow code: determinism is guarded in CI.
 
-A change to `MentorshipWorkflow` that would break running workflows fails here; such a change
-needs `workflow.patched(...)`. Re-record the fixtures only for a deliberate, versioned change:
+A change to `MentorshipWorkflow` or `CohortWorkflow` that would break running workflows fails
+here; such a change needs `workflow.patched(...)`. Histories named ``cohort_*`` are the cohort
+workflow's (recorded by `test_cohort_history` with the fixtures' payload key). Re-record the
+fixtures only for a deliberate, versioned change:
 ``MENTORFLOW_RECORD_HISTORIES=1 pytest tests/workflows``.
 """
 
@@ -13,7 +15,8 @@ from temporalio.worker import Replayer
 
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
-from tests.workflows.scenario import HISTORIES
+from tests.workflows.scenario import FIXTURE_PAYLOAD_KEYS, HISTORIES
+from workflows.cohort import CohortWorkflow
 from workflows.mentorship import MentorshipWorkflow
 
 FIXTURES = sorted(HISTORIES.glob("*.json"))
@@ -28,15 +31,23 @@ def test_every_scenario_has_a_recorded_history() -> None:
         "rematch",
         "review_withheld",
         "three_years_final_run",
+        "cohort_first_run",
+        "cohort_last_run",
     }
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
 async def test_recorded_history_replays_without_nondeterminism(name: str) -> None:
     history = WorkflowHistory.from_json(f"replay-{name}", TEXTS[name])
-    # The histories were recorded before payloads were encrypted: they pass through.
-    converter = data_converter(Settings().payload_keyring(), require_encryption=False)
-    replayer = Replayer(workflows=[MentorshipWorkflow], data_converter=converter)
+    if name.startswith("cohort_"):
+        # Recorded with the fixtures' payload key.
+        converter = data_converter(FIXTURE_PAYLOAD_KEYS)
+        workflows: list[type] = [CohortWorkflow]
+    else:
+        # The histories were recorded before payloads were encrypted: they pass through.
+        converter = data_converter(Settings().payload_keyring(), require_encryption=False)
+        workflows = [MentorshipWorkflow]
+    replayer = Replayer(workflows=workflows, data_converter=converter)
 
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
 
