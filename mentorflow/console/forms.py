@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Annotated, Any, Union, get_args, get_origin
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from domain.edge import edge_model
@@ -70,8 +70,10 @@ def _unwrap(annotation: Any) -> list[Any]:
 
 
 def _is_datetime(annotation: Any) -> bool:
+    # pydantic's AwareDatetime is a marker class of its own, not a datetime subclass.
     return any(
-        isinstance(kind, type) and issubclass(kind, datetime) for kind in _unwrap(annotation)
+        kind is AwareDatetime or (isinstance(kind, type) and issubclass(kind, datetime))
+        for kind in _unwrap(annotation)
     )
 
 

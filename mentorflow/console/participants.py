@@ -202,7 +202,11 @@ def _form_endpoint(
                 f"/relationships/{mentorship_id}?done={entry.update}#{entry.update}",
                 status_code=303,
             )
-        typed = {key: str(value) for key, value in form.items() if key != "csrf_token"}
+        typed = {
+            key: ",".join(str(value) for value in form.getlist(key))
+            for key in form
+            if key != "csrf_token"
+        }
         return await _page(
             request,
             services,
