@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from domain.mentorship.catalog import BY_UPDATE
 from domain.mentorship.commands import GiveFeedback, LogConversation
@@ -15,7 +15,7 @@ from mentorflow.console.web import time_zone_or_utc
 
 
 def _form(**fields: str | list[str]) -> FormData:
-    items: list[tuple[str, str]] = []
+    items: list[tuple[str, str | UploadFile]] = []
     for name, value in fields.items():
         key = name.replace("__", "-")
         items += [(key, item) for item in value] if isinstance(value, list) else [(key, value)]
