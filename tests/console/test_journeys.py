@@ -114,13 +114,27 @@ async def test_a_mentor_and_a_mentee_onboard_log_a_conversation_and_give_feedbac
     await expect(mentee.get_by_text("Saved: give your own feedback")).to_be_visible()
     await expect(mentee.locator("#give_feedback")).to_contain_text("feedback given")
     await expect(mentee.locator(".stage")).to_have_text("active")
+    await mentee.get_by_text("Change “Become a staff engineer”").click()
+    await mentee.get_by_label("Progress of “Become a staff engineer” (%)").fill("40")
+    await (
+        mentee.locator("#goals li", has_text="Become a staff engineer")
+        .get_by_role("button", name="Save the goal")
+        .click()
+    )
+    await expect(mentee.get_by_text("Saved: revise a goal")).to_be_visible()
+    await expect(mentee.locator("#goals li", has_text="Become a staff engineer")).to_contain_text(
+        "40%"
+    )
     await assert_accessible(mentee)
     await screenshot(mentee, "relationship")
+    await mentee.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await screenshot(mentee, "relationship-phone")
 
     state = await pair.handle.query("state")
     assert state["conversations_held"] == 1
     assert state["feedback_given"] == ["1:mentee"]
     assert state["goals"]["g-1"]["description"] == "Lead a design review ✓ — Ünïcödé"
+    assert state["goals"]["g-2"]["progress"] == 40
 
 
 async def test_a_participant_opening_another_pairs_page_gets_404(
