@@ -10,17 +10,17 @@ from playwright.async_api import BrowserContext, Page, expect
 from mentorflow.api.read_models import cohort_summary, mentorship_overview
 from mentorflow.api.tokens import Role
 from tests.api.conftest import ApiStack
-from tests.api.support import MODULES, Pair, Tokens, cohort_spec, project, start_pair
+from tests.api.support import MODULES, Tokens, cohort_spec, project, start_pair
 from tests.console.conftest import Console, assert_accessible, screenshot
 from tests.support import assert_eventually
 
 
-async def _projected(api_stack: ApiStack, pair: Pair) -> None:
+async def _projected(api_stack: ApiStack, mentorship_id: str) -> None:
     """Wait until the pair's relationship is in the read models (the list page reads them)."""
 
     async def probe() -> object:
         await project(api_stack.store)
-        return await mentorship_overview(api_stack.store.pool, pair.mentorship_id)
+        return await mentorship_overview(api_stack.store.pool, mentorship_id)
 
     await assert_eventually(probe, timeout=30, message="the relationship was not projected")
 
@@ -49,7 +49,7 @@ async def test_a_mentor_and_a_mentee_onboard_log_a_conversation_and_give_feedbac
     console: Console, api_stack: ApiStack, context: BrowserContext, new_context: object
 ) -> None:
     pair = await start_pair(api_stack.client, api_stack.task_queue)
-    await _projected(api_stack, pair)
+    await _projected(api_stack, pair.mentorship_id)
     mentee = await context.new_page()
     mentor_context = await new_context(timezone_id="Europe/Berlin")  # type: ignore[operator]
     mentor = await mentor_context.new_page()
@@ -243,3 +243,13 @@ async def test_hr_sees_the_cohorts_and_a_matching(
     await screenshot(page, "matching")
     participant_view = await page.request.get(f"{console.base_url}/relationships")
     assert participant_view.ok  # HR is sent on to the cohorts
+
+    # HR opens a pair's relationship (read-only in the console): no participant's forms.
+    first = pairs[0]
+    mentorship_id = f"mentorship-{spec['cohort_id']}-{first['mentee_id']}"
+    await _projected(api_stack, mentorship_id)
+    await table.get_by_role("link", name=first["mentee_id"], exact=True).click()
+    await expect(
+        page.get_by_role("heading", name=f"{first['mentor_id']} mentors {first['mentee_id']}")
+    ).to_be_visible()
+    await expect(page.locator("form[action$='/conversations']")).to_have_count(0)
