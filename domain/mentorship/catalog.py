@@ -27,7 +27,8 @@ MENTEE: frozenset[Side] = frozenset({"mentee"})
 NOBODY: frozenset[Side] = frozenset()
 
 Created = Literal["goal_id", "challenge_id", "action_item_ids"]
-"""What an answer names besides the recorded events: the id(s) the command created."""
+"""What an answer names besides the recorded events: the id(s) the command created. It is the
+answer type: `CommandAccepted`, or `GoalAdded`, `ChallengeSet`, `ConversationLogged`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +53,6 @@ class CommandEntry:
     status_code: int = 200
     idempotent: bool = False
     """Accepts an ``Idempotency-Key``: repeating the request answers its first outcome."""
-    answer: str = "CommandAccepted"
-    """The name of the answer's schema in the OpenAPI document."""
 
     @property
     def path_fields(self) -> tuple[str, ...]:
@@ -85,7 +84,6 @@ COMMANDS: tuple[CommandEntry, ...] = (
         created="goal_id",
         status_code=201,
         idempotent=True,
-        answer="GoalAdded",
     ),
     CommandEntry(
         c.ReviseGoal,
@@ -120,7 +118,6 @@ COMMANDS: tuple[CommandEntry, ...] = (
         created="action_item_ids",
         status_code=201,
         idempotent=True,
-        answer="ConversationLogged",
     ),
     CommandEntry(
         c.SkipConversation,
@@ -153,7 +150,6 @@ COMMANDS: tuple[CommandEntry, ...] = (
         created="challenge_id",
         status_code=201,
         idempotent=True,
-        answer="ChallengeSet",
     ),
     CommandEntry(
         c.RecordChallengeProgress,
