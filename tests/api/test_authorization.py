@@ -251,6 +251,7 @@ ROUTES = [
     Route("POST", "/people/nobody-matrix/forget", _none, HR),
     # Last: they change the relationship's stage (later changes are then refused by the
     # rules, 422, which still shows that authorization let them through).
+    Route("POST", "/mentorships/{m}/conversations/skip", _none, BOTH),
     Route("POST", "/mentorships/{m}/pause", _json({"reason": "leave"}), BOTH),
     Route("POST", "/mentorships/{m}/rematch", _json({"reason": "time zones"}), BOTH),
 ]
