@@ -186,7 +186,7 @@ def _accelerated_spec(now: datetime) -> dict[str, Any]:
             "name": "Engineering Mentorship (demo calendar)",
             "starts_at": now.isoformat(),
             # After the last round, the next conversation would fall due after the end date.
-            "ends_at": (now + ROUNDS * CADENCE + timedelta(seconds=3)).isoformat(),
+            "ends_at": (now + ROUNDS * CADENCE + CADENCE / 2).isoformat(),
             "conversation_cadence": f"PT{int(CADENCE.total_seconds())}S",
             "grace_period": f"PT{int(GRACE.total_seconds())}S",
             "onboarding_window": "PT60S",
@@ -267,7 +267,9 @@ async def _relationship(api: Api, pair: Pair, ends_at: datetime, skip_round: int
         await asyncio.sleep((CADENCE - timedelta(seconds=2)).total_seconds())
         if round_number == skip_round:
             await asyncio.sleep((GRACE + timedelta(seconds=3)).total_seconds())  # a missed one
-        if datetime.now(UTC) >= ends_at - timedelta(seconds=3):
+        # No round starts within half a cadence of the end: its calls would still be running
+        # when the short survey window (also half a cadence) opens and closes.
+        if datetime.now(UTC) >= ends_at - CADENCE / 2:
             break
         for item_id in pair.open_items:
             await api.call(mentee, "POST", f"{base}/action-items/{item_id}/complete")
