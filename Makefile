@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV := .venv
 RUN := $(UV) run --frozen
 
-.PHONY: venv test test-fast soak lint demo bench stack-up stack-down format clean
+.PHONY: venv chromium vendor test test-fast soak lint demo bench stack-up stack-down format clean
 
 venv: $(VENV)/.synced
 
@@ -13,8 +13,22 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	$(UV) sync --frozen
 	@touch $@
 
-test: venv
+test: venv chromium
 	$(RUN) pytest $(PYTEST_ARGS)
+
+# The console's browser tests drive Debian's Chromium (Playwright's own browser download is
+# not reachable): installed with apt-get when missing (CI runs as root on a clean machine).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Re-vendor the console's browser libraries (htmx, axe-core) from the npm registry: exact
+# versions and their licences, committed; only needed to change a version.
+vendor:
+	mentorflow/console/static/vendor/fetch.sh
 
 # Everything that needs no server (no PostgreSQL, NATS or Temporal): the inner loop, under a
 # minute. Tests using a server fixture or marked `servers` are left out (tests/conftest.py).

@@ -37,6 +37,7 @@ from mentorflow.api.middleware import (
 from mentorflow.api.rate_limits import WriteRateLimitMiddleware, document_rate_limit
 from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.tokens import TokenRegistry
+from mentorflow.console.app import install_console
 from mentorflow.settings import Settings
 from projections import migrate_read_models
 from vault import PersonalDataVault
@@ -123,7 +124,7 @@ def _lifespan(
                 stack.push_async_callback(pool.close)
                 services.database = pool
             await migrate_read_models(services.pool)  # the vault's schema too
-            await migrate_api_schema(services.pool)  # codec sessions
+            await migrate_api_schema(services.pool)  # codec and console sessions
             services.personal_data = PersonalDataVault(
                 services.pool, services.settings.master_keyring()
             )
@@ -188,6 +189,7 @@ def create_app(
     install_error_handlers(app)
     for module in (health, cohorts, review_cycles, mentorships, relationship_commands, people):
         app.include_router(module.router)
+    install_console(app)  # the web console at /, signed in by session cookie
     # Outermost first: request id and access log; the token, before any body is read; the
     # token's write rate; the body limit.
     app.add_middleware(BodyLimitMiddleware, body_limit=_body_limit(limits))

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mentorflow.api.auth import PRINCIPAL_SCOPE_KEY, authenticate, bearer_token
 from mentorflow.api.errors import PayloadTooLarge, Unauthenticated, error_response, request_id_var
 from mentorflow.api.tokens import TokenRegistry
+from mentorflow.console.paths import is_console_path
 
 log = structlog.get_logger("mentorflow.api")
 
@@ -50,8 +51,9 @@ PUBLIC_PATH_PREFIXES = ("/codec/",)
 
 
 def is_public_path(path: str) -> bool:
-    """Whether a request to ``path`` is served without a bearer token."""
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PATH_PREFIXES)
+    """Whether a request to ``path`` is served without a bearer token (the web console's
+    pages sign in by session cookie instead)."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PATH_PREFIXES) or is_console_path(path)
 
 
 def _request_id(headers: Headers) -> str:

@@ -28,6 +28,7 @@ from eventstore import EventStoreError
 from mentorflow.cli.api import api, tokens_app
 from mentorflow.cli.bus import events_app, relay
 from mentorflow.cli.cohorts import cohort_app
+from mentorflow.cli.console import login_link
 from mentorflow.cli.extensions import load_extensions
 from mentorflow.cli.mentorships import mentorship_app
 from mentorflow.cli.people import people_app
@@ -138,6 +139,7 @@ app.command()(projector)
 app.add_typer(projections_app, name="projections")
 app.command()(api)
 app.add_typer(tokens_app, name="tokens")
+app.command("login-link")(login_link)
 app.add_typer(people_app, name="people")
 app.command()(serve)
 app.command()(worker)

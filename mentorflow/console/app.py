@@ -1,0 +1,29 @@
+"""`install_console`: the console's routes, static files and error pages on the API app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from mentorflow.console import hr, participants, sign_in
+from mentorflow.console.auth import ConsoleError, SignInRequired
+from mentorflow.console.web import STATIC_DIRECTORY, error_page
+
+
+async def _sign_in_required(_request: Request, _error: Exception) -> Response:
+    return RedirectResponse("/", status_code=303)
+
+
+async def _console_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ConsoleError)
+    return error_page(request, error.status_code, error.title, error.message)
+
+
+def install_console(app: FastAPI) -> None:
+    """Serve the console from ``app``."""
+    for module in (sign_in, participants, hr):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static")
+    app.add_exception_handler(SignInRequired, _sign_in_required)
+    app.add_exception_handler(ConsoleError, _console_error)

@@ -1,0 +1,12 @@
+// The viewer's time zone, sent with the sign-in form: the console shows every date in it.
+document.addEventListener("DOMContentLoaded", function () {
+  var zone = "UTC";
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch (error) {
+    // Old browsers: dates stay in UTC, and say so.
+  }
+  document.querySelectorAll("input[name=time_zone]").forEach(function (input) {
+    input.value = zone;
+  });
+});
