@@ -21,7 +21,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from domain.mentorship.catalog import BY_UPDATE, CommandEntry
-from domain.mentorship.state import MentorshipState
 from mentorflow.api.access import ensure_can_read
 from mentorflow.api.changes import change, resolve
 from mentorflow.api.context import ApiServices, Services
@@ -128,7 +127,7 @@ async def _page(
     except NotFound:
         return not_found(request, viewer)
     projected = await mentorship_overview(services.pool, mentorship_id)
-    state = MentorshipState.model_validate(snapshot)
+    state = snapshot
     side = relationship.side_of(viewer.person_id)
     zone = viewer.time_zone
     conversations = sorted((int(n), at) for n, at in state.conversation_times.items())
@@ -137,7 +136,7 @@ async def _page(
         "relationship": relationship,
         "state": state,
         "side": side,
-        "details": snapshot.get("details"),
+        "details": snapshot.details,
         "overview": None if projected is None else projected[1],
         "zone": zone,
         # Now in the viewer's zone, as a datetime-local value: the conversation's default.
@@ -149,7 +148,7 @@ async def _page(
         "action_items": sorted(
             state.action_items.values(), key=lambda item: (item.status, item.due_at)
         ),
-        "overdue": set(snapshot.get("overdue_action_items", [])),
+        "overdue": set(snapshot.overdue_action_items),
         "conversations": conversations,
         "feedback_open": [
             number
