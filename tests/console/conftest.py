@@ -73,7 +73,7 @@ async def console(api_stack: ApiStack) -> AsyncIterator[Console]:
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(build_app(api_stack), log_level="warning", lifespan="on")
+        uvicorn.Config(build_app(api_stack), log_config=None, access_log=False, lifespan="on")
     )
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:
