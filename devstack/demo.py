@@ -14,6 +14,7 @@ not show every pair closed, or forgetting leaves anything readable or changes a 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from rich.table import Table
 from devstack.stack import LocalStack, StackAddresses, StackConfig
 from events.personal import ERASED
 from mentorflow.api.tokens import Role, add_token
+from mentorflow.cli.console import console_url, create_link
 from mentorflow.services import run_api, serve_all
 from mentorflow.settings import Settings, load_settings, state_dir
 
@@ -72,20 +74,24 @@ async def run_demo(console: Console, *, stop: bool) -> dict[str, Any]:
     services_stop = asyncio.Event()
     services = asyncio.create_task(serve_all(settings, services_stop, extra=[run_api]))
     try:
-        dashboard = await _play(console, settings, services)
+        dashboard, pair = await _play(console, settings, services)
+        _print_where_to_look(console, addresses, dashboard["cohort_id"])
+        await _print_console_links(console, settings, pair, running=not stop)
+        if not stop:
+            console.print("The console keeps running with the demo's cohort; Ctrl-C stops it.")
+            await _until_interrupted(services)
     finally:
         services_stop.set()
         await asyncio.wait_for(services, timeout=60)
         if stop:
             await local_stack.down()
             console.print("Stopped the servers the demo started.")
-    _print_where_to_look(console, addresses, dashboard["cohort_id"])
     return dashboard
 
 
 async def _play(
     console: Console, settings: Settings, services: asyncio.Task[None]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Pair]:
     spec = _accelerated_spec(datetime.now(UTC))
     tokens = _tokens(settings, spec)
     base_url = f"http://{settings.api_host}:{settings.api_port}"
@@ -108,7 +114,10 @@ async def _play(
         dashboard = await _final_dashboard(api, spec["cohort_id"], len(pairs))
         _print_dashboard(console, dashboard)
         await _forget_one(console, api, spec["cohort_id"], pairs[-1], dashboard)
-    return dashboard
+        page = await http.get("/")
+        if page.status_code != 200 or "text/html" not in page.headers.get("content-type", ""):
+            raise DemoFailed(f"the web console at / answered {page.status_code}")
+    return dashboard, pairs[0]
 
 
 FIGURES = (  # the dashboard's figures: printed, and unchanged by forgetting a person
@@ -423,6 +432,46 @@ def _print_dashboard(console: Console, dashboard: dict[str, Any]) -> None:
         if key in dashboard:
             table.add_row(key.replace("_", " "), str(dashboard[key]))
     console.print(table)
+
+
+async def _print_console_links(
+    console: Console, settings: Settings, pair: Pair, *, running: bool
+) -> None:
+    """The console's address and single-use sign-in links for HR and one pair."""
+    base = console_url(settings)
+    if not running:
+        console.print(
+            f"Web console: {base} stopped with the demo; run `make demo` without --stop "
+            "to keep it running and sign in."
+        )
+        return
+    console.rule("Web console")
+    console.print(f"Web console: {base}/ (sign-in links work once, within 15 minutes)")
+    for who, role, person in (
+        ("HR", Role.HR_ADMIN, None),
+        (f"mentor {pair.mentor_id}", Role.MENTOR, pair.mentor_id),
+        (f"mentee {pair.mentee_id}", Role.MENTEE, pair.mentee_id),
+    ):
+        token = await create_link(settings, role, person)
+        console.print(f"  {who}: {base}/sign-in?token={token}")
+    console.print(
+        "More links: mentorflow login-link PERSON_ID, or mentorflow login-link --role hr_admin"
+    )
+
+
+async def _until_interrupted(services: asyncio.Task[None]) -> None:
+    """Keep the console (and every service) running until Ctrl-C or SIGTERM."""
+    interrupted = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, interrupted.set)
+    waiting = asyncio.create_task(interrupted.wait())
+    try:
+        await asyncio.wait({waiting, services}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signal_number)
 
 
 def _print_where_to_look(console: Console, addresses: StackAddresses, cohort_id: str) -> None:

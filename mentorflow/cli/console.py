@@ -60,14 +60,20 @@ def login_link(
             typer.echo(f"Error: {problem}", err=True)
         raise typer.Exit(2)
     settings = _settings(ctx)
-    token = asyncio.run(_create_link(settings, Role(role), person_id))
-    base = (base_url or f"http://{settings.api_host}:{settings.api_port}").rstrip("/")
+    token = asyncio.run(create_link(settings, Role(role), person_id))
+    base = (base_url or console_url(settings)).rstrip("/")
     minutes = int(LINK_LIFETIME.total_seconds() // 60)
     typer.echo(f"{base}/sign-in?token={token}")
     typer.echo(f"Valid once, for {minutes} minutes.", err=True)
 
 
-async def _create_link(settings: Settings, role: Role, person_id: str | None) -> str:
+def console_url(settings: Settings) -> str:
+    """Where the API (and so the console) is reached by default."""
+    return f"http://{settings.api_host}:{settings.api_port}"
+
+
+async def create_link(settings: Settings, role: Role, person_id: str | None) -> str:
+    """A fresh single-use sign-in token (stored as a hash), in the settings' database."""
     pool = await create_pool(settings.database)
     try:
         await migrate_api_schema(pool)
