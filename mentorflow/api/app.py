@@ -34,7 +34,11 @@ from mentorflow.api.middleware import (
     BodyLimitMiddleware,
     RequestContextMiddleware,
 )
-from mentorflow.api.rate_limits import WriteRateLimitMiddleware, document_rate_limit
+from mentorflow.api.rate_limits import (
+    WriteRateLimiter,
+    WriteRateLimitMiddleware,
+    document_rate_limit,
+)
 from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.console.app import install_console
@@ -186,6 +190,7 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     app.state.services = services
+    app.state.write_limiter = WriteRateLimiter(settings.write_rate_limit)  # API and console
     install_error_handlers(app)
     for module in (health, cohorts, review_cycles, mentorships, relationship_commands, people):
         app.include_router(module.router)
@@ -193,7 +198,7 @@ def create_app(
     # Outermost first: request id and access log; the token, before any body is read; the
     # token's write rate; the body limit.
     app.add_middleware(BodyLimitMiddleware, body_limit=_body_limit(limits))
-    app.add_middleware(WriteRateLimitMiddleware, rate=settings.write_rate_limit)
+    app.add_middleware(WriteRateLimitMiddleware, limiter=app.state.write_limiter)
     app.add_middleware(AuthenticationMiddleware, tokens=tokens)
     app.add_middleware(RequestContextMiddleware)
     codec.install_codec_server(app, settings)

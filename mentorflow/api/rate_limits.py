@@ -9,7 +9,9 @@ processes behind a balancer admit up to N times the rate (`limits` offers Redis 
 shared storages should that matter; PostgreSQL is not among them).
 
 The layer runs after authentication and before the body is read, so a throttled client costs
-no parsing either.
+no parsing either. Console form posts (signed in by session cookie, not by token) count
+against the same limit per session, in `mentorflow.console.auth.checked_form`, before their
+form is read.
 """
 
 from __future__ import annotations
@@ -67,9 +69,9 @@ class WriteRateLimiter:
 class WriteRateLimitMiddleware:
     """429 for a token's write over the limit; everything else passes through."""
 
-    def __init__(self, app: ASGIApp, rate: str) -> None:
+    def __init__(self, app: ASGIApp, limiter: WriteRateLimiter) -> None:
         self.app = app
-        self.limiter = WriteRateLimiter(rate)
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Count one request, or refuse it."""

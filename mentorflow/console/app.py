@@ -17,7 +17,9 @@ async def _sign_in_required(_request: Request, _error: Exception) -> Response:
 
 async def _console_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ConsoleError)
-    return error_page(request, error.status_code, error.title, error.message)
+    page = error_page(request, error.status_code, error.title, error.message)
+    page.headers.update(error.headers)
+    return page
 
 
 def install_console(app: FastAPI) -> None:

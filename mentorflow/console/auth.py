@@ -23,6 +23,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from mentorflow.api.context import Services
+from mentorflow.api.rate_limits import WriteRateLimiter
 from mentorflow.api.tokens import Principal, Role
 from mentorflow.console.sessions import ConsoleSession, ConsoleSessionStore
 
@@ -34,11 +35,18 @@ CSRF_HEADER = "X-CSRF-Token"
 class ConsoleError(Exception):
     """An error the console shows as a page."""
 
-    def __init__(self, status_code: int, title: str, message: str) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        title: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.title = title
         self.message = message
+        self.headers = headers or {}
 
 
 class SignInRequired(Exception):
@@ -130,9 +138,20 @@ async def checked_form(request: Request, viewer: SignedIn) -> FormData:
     """The POSTed form, once its form token matches the session's.
 
     Raises:
-        ConsoleError: 403 without the session's form token, or from another site.
+        ConsoleError: 403 without the session's form token, or from another site; 429 over
+            the write rate limit (the API's, counted per session).
     """
     ensure_same_origin(request)
+    limiter: WriteRateLimiter = request.app.state.write_limiter
+    retry_after = limiter.acquire(viewer.principal.token_id)
+    if retry_after is not None:
+        raise ConsoleError(
+            429,
+            "Too many changes",
+            f"Too many changes in a short time. Wait {retry_after} seconds, then send the "
+            "form again.",
+            headers={"Retry-After": str(retry_after)},
+        )
     form = await request.form()
     given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     if not isinstance(given, str) or not secrets.compare_digest(
