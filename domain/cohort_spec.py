@@ -480,6 +480,8 @@ def load_spec_document(
         raise CohortSpecInvalid([problem]) from error
     except yaml.YAMLError as error:
         raise CohortSpecInvalid([f"document: invalid YAML: {error}"]) from error
+    except UnicodeDecodeError as error:
+        raise CohortSpecInvalid([f"document: not UTF-8 text ({error.reason})"]) from error
 
 
 def _load_document(raw: str | bytes, format: Literal["json", "yaml"]) -> object:
