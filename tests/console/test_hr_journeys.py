@@ -287,3 +287,32 @@ async def test_hr_forgets_a_person_after_seeing_what_will_be_erased(
     again = await http.post(f"/people/{mentee_id}/forget", headers=tokens.hr)
     assert again.status_code == 200, again.text
     assert again.json()["already_forgotten"] is True
+
+
+async def test_hr_pages_refuse_posts_without_the_form_token_and_hide_from_participants(
+    console: Console, page: Page, new_context: Any
+) -> None:
+    await console.sign_in(page, Role.HR_ADMIN)
+    posts = {
+        "/hr/cohorts/new": {"spec_text": "cohort_id: x"},
+        "/hr/cohorts/c-1/overrides/check": {"mentee_id": "p-1", "mentor_id": "p-2"},
+        "/hr/cohorts/c-1/overrides": {"mentee_id": "p-1", "mentor_id": "p-2"},
+        "/hr/cohorts/c-1/approval": {},
+        "/hr/cohorts/c-1/review-cycles": {"cycle_id": "x"},
+        "/hr/people/forget/confirm": {"person_id": "p-1"},
+        "/hr/people/forget": {"person_id": "p-1", "confirmed": "yes"},
+    }
+    refused = {
+        path: (await page.request.post(f"{console.base_url}{path}", form=form)).status
+        for path, form in posts.items()
+    }
+    participant_context = await new_context()
+    participant = await participant_context.new_page()
+    await console.sign_in(participant, Role.MENTEE, "p-007")
+    hidden = {
+        path: (await participant.request.get(f"{console.base_url}{path}")).status
+        for path in ("/hr/cohorts/new", "/hr/people/forget", "/hr/cohorts/c-1/review-cycles")
+    }
+
+    assert set(refused.values()) == {403}, refused
+    assert set(hidden.values()) == {404}, hidden
