@@ -293,7 +293,7 @@ async def test_hr_pages_refuse_posts_without_the_form_token_and_hide_from_partic
     console: Console, page: Page, new_context: Any
 ) -> None:
     await console.sign_in(page, Role.HR_ADMIN)
-    posts = {
+    posts: dict[str, dict[str, str | float | bool]] = {
         "/hr/cohorts/new": {"spec_text": "cohort_id: x"},
         "/hr/cohorts/c-1/overrides/check": {"mentee_id": "p-1", "mentor_id": "p-2"},
         "/hr/cohorts/c-1/overrides": {"mentee_id": "p-1", "mentor_id": "p-2"},
