@@ -1,13 +1,17 @@
-"""HR pages' pure parts: spec problems by participant, Temporal UI links, override forms."""
+"""HR pages' pure parts: spec problems by participant, Temporal UI links, override forms,
+review-cycle outcomes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from starlette.datastructures import FormData
 
 from events.cohort import Pair
+from mentorflow.api.models.review_cycles import CohortRelationship, ReviewOutcome
 from mentorflow.console.hr_approval import merged, pending_overrides, requested
+from mentorflow.console.hr_reviews import cycles_of
 from mentorflow.console.ops import OpsLinks
 from mentorflow.console.spec_problems import WHOLE, group_problems
 from mentorflow.settings import Settings
@@ -136,3 +140,41 @@ def test_pending_overrides_keep_only_what_the_page_could_have_written() -> None:
     )
 
     assert pending_overrides(form) == [PairOverride(mentee_id="e-1", mentor_id="m-3")]
+
+
+def _outcome(mentorship_id: str, cycle_id: str, status: str) -> ReviewOutcome:
+    moment = datetime(2027, 6, 30, tzinfo=UTC)
+    return ReviewOutcome.model_validate(
+        {
+            "mentorship_id": mentorship_id,
+            "cycle_id": cycle_id,
+            "mentor_id": "m-1",
+            "mentee_id": mentorship_id[-3:],
+            "status": status,
+            "drafted_at": moment,
+            "respond_by": moment,
+            "decided_at": None if status == "awaiting_mentee" else moment,
+            "edited_by_mentee": False,
+        }
+    )
+
+
+def test_a_cycle_lists_each_decision_and_the_running_pairs_without_a_summary() -> None:
+    relationships = [
+        CohortRelationship(mentorship_id=f"m-c-{e}", mentor_id="m-1", mentee_id=e, stage=stage)
+        for e, stage in (("e-1", "active"), ("e-2", "active"), ("e-3", "active"), ("e-4", "closed"))
+    ]
+    outcomes = [
+        _outcome("m-c-e-2", "h2", "withheld"),
+        _outcome("m-c-e-1", "h2", "shared"),
+        _outcome("m-c-e-1", "h1", "awaiting_mentee"),
+    ]
+
+    cycles = cycles_of(outcomes, relationships)
+
+    assert [cycle.cycle_id for cycle in cycles] == ["h2", "h1"]
+    h2, h1 = cycles
+    assert [o.mentorship_id for o in h2.outcomes] == ["m-c-e-1", "m-c-e-2"]
+    assert (h2.count("shared"), h2.count("withheld"), h2.count("awaiting_mentee")) == (1, 1, 0)
+    assert [r.mentee_id for r in h2.not_drafted] == ["e-3"]  # e-4 closed: not expected
+    assert [r.mentee_id for r in h1.not_drafted] == ["e-2", "e-3"]
