@@ -429,16 +429,63 @@ _SpecYamlLoader.add_implicit_resolver(
 )
 
 
-def _load_document(raw: str | bytes, format: Literal["json", "yaml"]) -> object:
+class _AliasFreeSpecYamlLoader(_SpecYamlLoader):
+    """YAML as `_SpecYamlLoader` reads it, refusing aliases (``*name``).
+
+    A few lines of nested aliases expand into a document exponentially larger than its text
+    (the "billion laughs"): PyYAML shares the aliased objects, but validation walks every
+    copy. A spec has no need of them, so text from an untrusted sender (an upload in the web
+    console) is read with this loader.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not accepted in a cohort spec", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def load_spec_document(
+    raw: str | bytes,
+    format: Literal["json", "yaml"],
+    *,
+    aliases: bool = True,
+    max_bytes: int | None = None,
+) -> object:
+    """Decode a spec's text (JSON or YAML, safely: plain data only) without validating it.
+
+    Args:
+        raw: The text.
+        format: How it is written.
+        aliases: Whether YAML aliases are followed; refuse them for untrusted senders.
+        max_bytes: The largest text accepted, in UTF-8 bytes.
+
+    Raises:
+        CohortSpecInvalid: The text is too large, or not JSON / YAML (where it went wrong).
+    """
+    size = len(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
+    if max_bytes is not None and size > max_bytes:
+        raise CohortSpecInvalid(
+            [f"document: {size} bytes, larger than the limit of {max_bytes} bytes"]
+        )
+    loader = _SpecYamlLoader if aliases else _AliasFreeSpecYamlLoader
     try:
         if format == "json":
             return json.loads(raw)
-        return yaml.load(raw, Loader=_SpecYamlLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(raw, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except json.JSONDecodeError as error:
         problem = f"document: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
         raise CohortSpecInvalid([problem]) from error
     except yaml.YAMLError as error:
         raise CohortSpecInvalid([f"document: invalid YAML: {error}"]) from error
+    except UnicodeDecodeError as error:
+        raise CohortSpecInvalid([f"document: not UTF-8 text ({error.reason})"]) from error
+
+
+def _load_document(raw: str | bytes, format: Literal["json", "yaml"]) -> object:
+    return load_spec_document(raw, format)
 
 
 class _CohortShell(_SpecModel):

@@ -182,6 +182,14 @@ class Settings(BaseSettings):
             "127.0.0.1 and localhost)"
         ),
     )
+    temporal_ui_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of the Temporal Web UI (http://localhost:8233); the web console links "
+            "each cohort and relationship to it with a search-attribute query. Default none: "
+            "no links (`mentorflow stack up` writes the local UI's URL to stack.env)"
+        ),
+    )
     trusted_proxies: str = Field(
         default="",
         description=(

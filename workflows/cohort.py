@@ -328,14 +328,23 @@ class CohortWorkflow:
 
     @approve_matches.validator
     def _check_approve_matches(self, request: ApproveMatches) -> None:
-        if self._state.stage is not CohortStage.AWAITING_APPROVAL:
-            raise _rejected([f"the cohort is {self._state.stage.value}, not awaiting approval"])
-        _, pairs = self._approved_pairs(request)
-        problems = assignment_violations(
-            self._state.spec, [(pair.mentor_id, pair.mentee_id) for pair in pairs]
-        )
+        problems = self._approval_problems(request)
         if problems:
             raise _rejected(problems)
+
+    def _approval_problems(self, request: ApproveMatches) -> list[str]:
+        if self._state.stage is not CohortStage.AWAITING_APPROVAL:
+            return [f"the cohort is {self._state.stage.value}, not awaiting approval"]
+        _, pairs = self._approved_pairs(request)
+        return assignment_violations(
+            self._state.spec, [(pair.mentor_id, pair.mentee_id) for pair in pairs]
+        )
+
+    @workflow.query
+    def approval_problems(self, request: ApproveMatches) -> list[str]:
+        """A dry run of ``approve_matches``: every rule its validator would refuse
+        ``request`` for (empty when it would be accepted). Records nothing."""
+        return self._approval_problems(request)
 
     @workflow.update
     async def add_participant(self, request: AddParticipant) -> ParticipantAdded:

@@ -102,9 +102,13 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+LAUNCH_PATHS = frozenset({"/cohorts", "/hr/cohorts/new"})
+"""The API's launch and the console's: a whole cohort spec in the body."""
+
+
 def _body_limit(limits: ApiLimits) -> Callable[[Scope], int]:
     def limit(scope: Scope) -> int:
-        if scope["method"] == "POST" and scope["path"].rstrip("/") == "/cohorts":
+        if scope["method"] == "POST" and scope["path"].rstrip("/") in LAUNCH_PATHS:
             return limits.max_cohort_body_bytes
         if scope["path"].startswith(codec.PREFIX + "/"):  # a compressed cohort spec, in base64
             return limits.max_cohort_body_bytes

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from domain.cohort_spec import CohortSpecInvalid, ParticipantSpec, parse_cohort_spec
 from mentorflow.api.auth import HrAdmin, HrOrService
-from mentorflow.api.context import Services
+from mentorflow.api.context import ApiServices, Services
 from mentorflow.api.errors import (
     ERROR_RESPONSES,
     NOT_FOUND_RESPONSE,
@@ -102,7 +102,20 @@ async def launch_cohort(
     again, even concurrently or after the cohort closed, starts nothing: the answer (200) has
     ``already_launched: true`` and the existing cohort's matching.
     """
-    document = await _spec_document(request)
+    result = await launch_document(services, await _spec_document(request))
+    response.status_code = 200 if result.already_launched else 202
+    response.headers["Location"] = f"/cohorts/{result.cohort_id}"
+    return result
+
+
+async def launch_document(services: ApiServices, document: object) -> LaunchResult:
+    """Validate a decoded spec and launch it: ``POST /cohorts`` and the web console's launch.
+
+    Raises:
+        InvalidInput: The spec is invalid (every problem named); nothing was started.
+        LimitExceeded: Too many participants, or too large for a Temporal payload.
+        ServiceUnavailable: Temporal did not answer.
+    """
     if not isinstance(document, dict):
         raise InvalidInput(
             "the cohort spec is invalid; nothing was launched",
@@ -120,8 +133,6 @@ async def launch_cohort(
         ) from invalid
     result = await launch(services.client, spec, services.settings.task_queue)
     log.info("cohort launch", cohort_id=spec.cohort_id, already_launched=result.already_launched)
-    response.status_code = 200 if result.already_launched else 202
-    response.headers["Location"] = f"/cohorts/{spec.cohort_id}"
     return result
 
 

@@ -27,6 +27,7 @@ from mentorflow.api.models.people import (
     PlanGoal,
     PlanPart,
 )
+from mentorflow.api.models.review_cycles import CohortRelationship, ReviewOutcome
 from projections import SCHEMA, read_cohort_dashboard, read_mentor_load
 from projections.development_plan import RATINGS
 
@@ -160,6 +161,30 @@ async def running_mentorships(pool: Pool, cohort_id: str) -> list[str]:
         list(RUNNING_STAGES),
     )
     return [row["stream_id"] for row in rows]
+
+
+@_translated
+async def cohort_relationships(pool: Pool, cohort_id: str) -> list[CohortRelationship]:
+    """Every relationship of the cohort (rematches included), in id order."""
+    rows = await pool.fetch(
+        f"SELECT stream_id AS mentorship_id, mentor_id, mentee_id, stage "
+        f"FROM {SCHEMA}.mentorship_overview WHERE cohort_id = $1 ORDER BY stream_id",
+        cohort_id,
+    )
+    return [_model(CohortRelationship, row) for row in rows]
+
+
+@_translated
+async def review_outcomes(pool: Pool, cohort_id: str) -> list[ReviewOutcome]:
+    """The cohort's review summaries, newest cycle first: status and dates, never the text."""
+    rows = await pool.fetch(
+        "SELECT stream_id AS mentorship_id, cycle_id, mentor_id, mentee_id, status, "
+        "drafted_at, respond_by, decided_at, edited_by_mentee "
+        f"FROM {SCHEMA}.review_summaries WHERE cohort_id = $1 "
+        "ORDER BY drafted_at DESC, cycle_id, stream_id",
+        cohort_id,
+    )
+    return [_model(ReviewOutcome, row) for row in rows]
 
 
 _PLANS = f"""

@@ -37,7 +37,7 @@ from mentorflow.api.errors import (
 )
 from mentorflow.cohorts import LaunchResult, launch_cohort
 from workflows.cohort import CohortWorkflow
-from workflows.cohort_models import MatchingOutcome
+from workflows.cohort_models import ApproveMatches, MatchingOutcome
 from workflows.ids import cohort_workflow_id
 from workflows.mentorship import MentorshipWorkflow
 from workflows.mentorship_client import execute_command
@@ -174,6 +174,23 @@ async def cohort_matching(client: Client, cohort_id: str, *, timeout: float) -> 
     if outcome is None:
         raise NotFound(f"the matching of cohort {cohort_id} is not done yet")
     return outcome
+
+
+async def cohort_approval_problems(
+    client: Client, cohort_id: str, request: ApproveMatches, *, timeout: float
+) -> list[str]:
+    """What ``approve_matches`` would refuse ``request`` for, asked without recording it
+    (the cohort's ``approval_problems`` query runs its update validator's rules).
+
+    Raises:
+        NotFound: No cohort workflow has this id.
+        ServiceUnavailable: The workflow did not answer in time.
+    """
+    handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
+    with _query_errors(f"no cohort {cohort_id}"):
+        return await handle.query(
+            CohortWorkflow.approval_problems, request, rpc_timeout=timedelta(seconds=timeout)
+        )
 
 
 async def update_cohort(

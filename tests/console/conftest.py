@@ -14,6 +14,7 @@ import os
 import shutil
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,11 +70,20 @@ class Console:
 @pytest.fixture(scope="module")
 async def console(api_stack: ApiStack) -> AsyncIterator[Console]:
     """The API with its console, served by uvicorn in the test loop on a free port."""
+    async with serving_console(api_stack) as served:
+        yield served
+
+
+@asynccontextmanager
+async def serving_console(api_stack: ApiStack, **settings: object) -> AsyncIterator[Console]:
+    """The console on ``api_stack``, with some settings changed (``temporal_ui_url``)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(build_app(api_stack), log_config=None, access_log=False, lifespan="on")
+        uvicorn.Config(
+            build_app(api_stack, None, **settings), log_config=None, access_log=False, lifespan="on"
+        )
     )
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:
