@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Literal
 
+import structlog
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
@@ -15,6 +18,8 @@ from events.cohort import Pair, ScoreBreakdown, SolverReport, Unmatched
 from workflows.cohort import CohortWorkflow
 from workflows.cohort_models import CohortWorkflowInput, CohortWorkflowResult, MatchingOutcome
 from workflows.ids import cohort_workflow_id
+
+log = structlog.get_logger(__name__)
 
 
 class LaunchResult(BaseModel):
@@ -158,17 +163,54 @@ async def launch_cohort(
     except WorkflowAlreadyStartedError:
         handle = client.get_workflow_handle_for(CohortWorkflow.run, workflow_id)
         already_launched = True
-    outcome: MatchingOutcome | None
-    try:
-        outcome = await handle.execute_update(CohortWorkflow.matching_outcome)
-    except RPCError:
-        # A cohort that already closed takes no updates, but still answers queries.
-        outcome = await handle.query(CohortWorkflow.matching)
-        if outcome is None:
-            raise
+    outcome = await _matching_outcome(handle)
     return LaunchResult(
         cohort_id=spec.cohort_id,
         workflow_id=workflow_id,
         already_launched=already_launched,
         outcome=outcome,
+    )
+
+
+NOT_READY_PATIENCE_SECONDS = 60.0
+"""How long a launch waits for a cohort workflow whose task failed to run again."""
+
+
+async def _matching_outcome(
+    handle: WorkflowHandle[CohortWorkflow, CohortWorkflowResult],
+) -> MatchingOutcome:
+    """The cohort's matching, waited for.
+
+    A workflow task that failed answers no update or query until Temporal's retry of it
+    succeeds (``WorkflowNotReadyFailure``): a large cohort's first task can outlast the
+    SDK's deadlock timeout on a loaded worker and is simply run again. That is waited out
+    with backoff, within `NOT_READY_PATIENCE_SECONDS`; a task that keeps failing surfaces.
+    """
+    deadline = time.monotonic() + NOT_READY_PATIENCE_SECONDS
+    delay = 0.25
+    while True:
+        try:
+            try:
+                return await handle.execute_update(CohortWorkflow.matching_outcome)
+            except RPCError:
+                # A cohort that already closed takes no updates, but still answers queries.
+                outcome = await handle.query(CohortWorkflow.matching)
+                if outcome is None:
+                    raise
+                return outcome
+        except RPCError as error:
+            if not _workflow_not_ready(error) or time.monotonic() + delay > deadline:
+                raise
+            log.warning("cohort workflow task failed; waiting for its retry", delay=delay)
+            await _pause(delay)
+            delay = min(delay * 2, 4.0)
+
+
+_pause = asyncio.sleep  # tests make the backoff instant
+
+
+def _workflow_not_ready(error: RPCError) -> bool:
+    """Whether Temporal refused because the workflow's task is in a failed state."""
+    return error.status is RPCStatusCode.FAILED_PRECONDITION and any(
+        detail.type_url.endswith("WorkflowNotReadyFailure") for detail in error.grpc_status.details
     )
