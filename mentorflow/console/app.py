@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from mentorflow.console import hr, participants, sign_in
+from mentorflow.console import dashboard, hr, participants, sign_in
 from mentorflow.console.auth import ConsoleError, SignInRequired
 from mentorflow.console.web import STATIC_DIRECTORY, error_page
 
@@ -22,7 +22,7 @@ async def _console_error(request: Request, error: Exception) -> Response:
 
 def install_console(app: FastAPI) -> None:
     """Serve the console from ``app``."""
-    for module in (sign_in, participants, hr):
+    for module in (sign_in, participants, hr, dashboard):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static")
     app.add_exception_handler(SignInRequired, _sign_in_required)

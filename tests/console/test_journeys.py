@@ -231,7 +231,7 @@ async def test_hr_sees_the_cohorts_and_a_matching(
     await expect(row).to_contain_text(spec["program"]["name"])
     await assert_accessible(page)
     await screenshot(page, "cohorts")
-    await row.get_by_role("link").click()
+    await row.get_by_role("link", name=f"Matching of {spec['cohort_id']}").click()
 
     await expect(
         page.get_by_role("heading", name=f"Matching of {spec['cohort_id']}")
