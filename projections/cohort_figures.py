@@ -8,12 +8,13 @@ week from that Monday on.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from eventstore.pool import Pool
 from projections.development_plan import RATINGS
 from projections.queries import Reader
 from projections.schema import SCHEMA
@@ -92,60 +93,57 @@ class CohortFigures(BaseModel):
     escalations: list[ValueCount] = Field(description="Pairs by how often they were escalated")
 
 
-def _monday(moment: datetime, zone: ZoneInfo) -> date:
-    day = moment.astimezone(zone).date()
-    return day - timedelta(days=day.weekday())
+_STAGE_DELTAS = f"""
+WITH changes AS (
+    SELECT date_trunc('week', changed_at AT TIME ZONE $2)::date AS week, stage,
+           lag(stage) OVER (PARTITION BY stream_id ORDER BY change_number) AS previous
+    FROM {SCHEMA}.dashboard_stage_changes WHERE cohort_id = $1
+)
+SELECT week, stage, count(*) AS delta FROM changes GROUP BY 1, 2
+UNION ALL
+SELECT week, previous, -count(*) FROM changes WHERE previous IS NOT NULL GROUP BY 1, 2
+"""
 
 
-async def _stages_by_week(reader: Reader, cohort_id: str, zone: ZoneInfo) -> list[WeekCount]:
-    """Sweep the stage changes in time order: each week's end sees each pair's latest stage."""
-    changes = await reader.fetch(
-        f"SELECT stream_id, stage, changed_at FROM {SCHEMA}.dashboard_stage_changes "
-        "WHERE cohort_id = $1 ORDER BY changed_at, stream_id, change_number",
-        cohort_id,
-    )
-    if not changes:
+async def _stages_by_week(pool: Pool, cohort_id: str, time_zone: str) -> list[WeekCount]:
+    """Pairs per stage at each week's end: the database sums, per week and stage, the pairs
+    that entered it (+1) and left it (-1); the running total of those is each week's count."""
+    deltas = await pool.fetch(_STAGE_DELTAS, cohort_id, time_zone)
+    if not deltas:
         return []
-    first = _monday(changes[0]["changed_at"], zone)
-    last = _monday(changes[-1]["changed_at"], zone)
-    weeks = (last - first).days // 7 + 1
-    start = first + timedelta(weeks=max(0, weeks - MAX_WEEKS))
-    current: dict[str, str] = {}
+    by_week: dict[date, Counter[str]] = {}
+    for row in deltas:
+        by_week.setdefault(row["week"], Counter())[row["stage"]] += int(row["delta"])
+    first, last = min(by_week), max(by_week)
+    start = max(first, last - timedelta(weeks=MAX_WEEKS - 1))
     counts: Counter[str] = Counter()
     figures: list[WeekCount] = []
-    index = 0
     week = first
     while week <= last:
-        week_end = week + timedelta(weeks=1)
-        while index < len(changes) and _monday(changes[index]["changed_at"], zone) < week_end:
-            row = changes[index]
-            previous = current.get(row["stream_id"])
-            if previous is not None:
-                counts[previous] -= 1
-            current[row["stream_id"]] = row["stage"]
-            counts[row["stage"]] += 1
-            index += 1
+        counts.update(by_week.get(week, Counter()))
         if week >= start:
             figures.extend(
                 WeekCount(week=week, kind=stage, count=count)
                 for stage, count in sorted(counts.items())
                 if count
             )
-        week = week_end
+        week += timedelta(weeks=1)
     return figures
 
 
-async def read_cohort_figures(reader: Reader, cohort_id: str, time_zone: str) -> CohortFigures:
-    """The cohort's dashboard charts' figures, weeks in ``time_zone``."""
-    zone = ZoneInfo(time_zone)
-    conversations = await reader.fetch(
+async def read_cohort_figures(pool: Pool, cohort_id: str, time_zone: str) -> CohortFigures:
+    """The cohort's dashboard charts' figures, weeks in ``time_zone``.
+
+    The queries are independent and run at once, each on a connection of the pool's.
+    """
+    conversations_query = pool.fetch(
         "SELECT date_trunc('week', due_at AT TIME ZONE $2)::date AS week, outcome, "
         f"count(*) AS count FROM {SCHEMA}.dashboard_conversations WHERE cohort_id = $1 "
         "GROUP BY 1, 2 ORDER BY 1, 2",
         cohort_id,
         time_zone,
     )
-    funnel = await reader.fetchrow(
+    funnel_query = pool.fetchrow(
         "SELECT count(*) AS matched, count(*) FILTER (WHERE training_completed) AS trained, "
         "count(*) FILTER (WHERE training_completed AND goals_set) AS goals, "
         "count(*) FILTER (WHERE training_completed AND goals_set AND kickoff_held) AS kickoff, "
@@ -157,7 +155,7 @@ async def read_cohort_figures(reader: Reader, cohort_id: str, time_zone: str) ->
         cohort_id,
     )
     rating_columns = ", ".join(f"({name}, '{name}')" for name in RATINGS)
-    ratings = await reader.fetch(
+    ratings_query = pool.fetch(
         "SELECT rating.name, rating.value, count(*) AS count "
         f"FROM {SCHEMA}.development_feedback_given AS given "
         f"JOIN {SCHEMA}.dashboard_pairs AS pair USING (stream_id) "
@@ -166,15 +164,23 @@ async def read_cohort_figures(reader: Reader, cohort_id: str, time_zone: str) ->
         "GROUP BY 1, 2 ORDER BY 1, 2",
         cohort_id,
     )
-    surveys = await reader.fetch(
+    surveys_query = pool.fetch(
         f"SELECT satisfaction, count(*) AS count FROM {SCHEMA}.dashboard_surveys "
         "WHERE cohort_id = $1 GROUP BY 1 ORDER BY 1",
         cohort_id,
     )
-    escalations = await reader.fetch(
+    escalations_query = pool.fetch(
         f"SELECT escalations, count(*) AS count FROM {SCHEMA}.dashboard_pairs "
         "WHERE cohort_id = $1 GROUP BY 1 ORDER BY 1",
         cohort_id,
+    )
+    stages, conversations, funnel, ratings, surveys, escalations = await asyncio.gather(
+        _stages_by_week(pool, cohort_id, time_zone),
+        conversations_query,
+        funnel_query,
+        ratings_query,
+        surveys_query,
+        escalations_query,
     )
     steps = (
         ("matched", "Matched"),
@@ -184,7 +190,7 @@ async def read_cohort_figures(reader: Reader, cohort_id: str, time_zone: str) ->
         ("onboarded", "Onboarding completed"),
     )
     return CohortFigures(
-        stages_by_week=await _stages_by_week(reader, cohort_id, zone),
+        stages_by_week=stages,
         conversations_by_week=[
             WeekCount(week=row["week"], kind=row["outcome"], count=row["count"])
             for row in conversations

@@ -68,6 +68,13 @@ def _spec(description: str, values: Sequence[dict[str, Any]], **parts: Any) -> S
     }
 
 
+COUNT_AXIS = {"tickMinStep": 1, "format": "d"}
+
+
+def _count(field_name: str, title: str) -> dict[str, Any]:
+    return {"field": field_name, "type": "quantitative", "title": title, "axis": COUNT_AXIS}
+
+
 def _week_axis() -> dict[str, Any]:
     return {
         "field": "week",
@@ -94,7 +101,7 @@ def stages_over_time(figures: CohortFigures) -> Chart:
             mark={"type": "bar", "tooltip": True},
             encoding={
                 "x": _week_axis(),
-                "y": {"field": "pairs", "type": "quantitative", "title": "Pairs"},
+                "y": _count("pairs", "Pairs"),
                 "color": {
                     "field": "stage",
                     "type": "nominal",
@@ -110,14 +117,15 @@ def stages_over_time(figures: CohortFigures) -> Chart:
     )
 
 
-def cadence_by_week(figures: CohortFigures, dashboard: CohortDashboard) -> Chart:
+def cadence_by_week(figures: CohortFigures) -> Chart:
     """Conversations due each week: held on time, held late, missed."""
     values = [
         {"week": item.week.isoformat(), "outcome": item.kind, "conversations": item.count}
         for item in figures.conversations_by_week
     ]
     description = "Stacked bars: conversations due each week, held on time, late or missed"
-    adherence = dashboard.cadence_adherence
+    due = sum(item.count for item in figures.conversations_by_week)
+    on_time = sum(item.count for item in figures.conversations_by_week if item.kind == "on_time")
     return Chart(
         "cadence",
         "Conversation cadence adherence by week",
@@ -128,7 +136,7 @@ def cadence_by_week(figures: CohortFigures, dashboard: CohortDashboard) -> Chart
             mark={"type": "bar", "tooltip": True},
             encoding={
                 "x": _week_axis(),
-                "y": {"field": "conversations", "type": "quantitative", "title": "Conversations"},
+                "y": _count("conversations", "Conversations"),
                 "color": {
                     "field": "outcome",
                     "type": "nominal",
@@ -140,9 +148,10 @@ def cadence_by_week(figures: CohortFigures, dashboard: CohortDashboard) -> Chart
         ("Week starting", "Outcome", "Conversations"),
         [(item.week.isoformat(), item.kind, item.count) for item in figures.conversations_by_week],
         summary=(
-            "No conversation with a due date yet."
-            if adherence is None
-            else f"{adherence:.0%} of the conversations due were held on time."
+            "No conversation has been due yet."
+            if not due
+            else f"{on_time / due:.0%} of the {due} conversations due were held on time "
+            "(missed ones included)."
         ),
         empty="No conversation has been due yet.",
     )
@@ -168,7 +177,12 @@ def _bars(
             mark={"type": "bar", "tooltip": True},
             encoding={
                 "y": {"field": "label", "type": "nominal", "sort": None, "title": label},
-                "x": {"field": "value", "type": "quantitative", "title": measure},
+                "x": {
+                    "field": "value",
+                    "type": "quantitative",
+                    "title": measure,
+                    "axis": COUNT_AXIS,
+                },
             },
             height=max(90, 30 * len(values)),
         ),
@@ -253,7 +267,7 @@ def feedback_ratings(figures: CohortFigures) -> Chart:
                     "axis": {"labelAngle": 0},
                 },
                 "xOffset": {"field": "rating", "type": "nominal"},
-                "y": {"field": "count", "type": "quantitative", "title": "Times given"},
+                "y": _count("count", "Times given"),
                 "color": {"field": "rating", "type": "nominal", "title": "Rating"},
             },
         ),
@@ -317,7 +331,7 @@ def mentor_load(dashboard: CohortDashboard) -> Chart:
                     "title": "Active mentees",
                     "axis": {"labelAngle": 0},
                 },
-                "y": {"field": "mentors", "type": "quantitative", "title": "Mentors"},
+                "y": _count("mentors", "Mentors"),
                 "color": {
                     "field": "level",
                     "type": "nominal",
@@ -348,7 +362,7 @@ def dashboard_charts(dashboard: CohortDashboard, figures: CohortFigures) -> list
     """Every chart of a cohort's dashboard, in page order."""
     return [
         stages_over_time(figures),
-        cadence_by_week(figures, dashboard),
+        cadence_by_week(figures),
         action_plan_completion(figures),
         feedback_ratings(figures),
         satisfaction(figures, dashboard),

@@ -8,6 +8,7 @@ at-risk list links to each relationship's page, which HR sees without private te
 
 from __future__ import annotations
 
+import asyncio
 import re
 from zoneinfo import ZoneInfo
 
@@ -46,6 +47,21 @@ async def _dashboard(services: Services, cohort_id: str) -> CohortDashboard:
     return dashboard
 
 
+async def _dashboard_and_charts(
+    services: Services, cohort_id: str, zone: str
+) -> tuple[CohortDashboard, list[Chart]]:
+    """The dashboard and its charts, read at once (independent queries on the pool)."""
+    if not re.fullmatch(COHORT_ID_PATTERN, cohort_id):
+        raise _NoCohort
+    dashboard, figures = await asyncio.gather(
+        cohort_dashboard(services.pool, cohort_id),
+        read_cohort_figures(services.pool, cohort_id, zone),
+    )
+    if dashboard is None:
+        raise _NoCohort
+    return dashboard, dashboard_charts(dashboard, figures)
+
+
 def _not_found(request: Request, cohort_id: str, viewer: Viewer) -> Response:
     return error_page(request, 404, "Not found", f"No cohort {cohort_id}.", viewer)
 
@@ -70,21 +86,15 @@ def key_figures(dashboard: CohortDashboard) -> list[tuple[str, object]]:
     ]
 
 
-async def _charts(services: Services, dashboard: CohortDashboard, zone: str) -> list[Chart]:
-    figures = await read_cohort_figures(services.pool, dashboard.cohort_id, zone)
-    return dashboard_charts(dashboard, figures)
-
-
 @router.get("/hr/cohorts/{cohort_id}/dashboard")
 async def dashboard_page(
     request: Request, cohort_id: str, services: Services, viewer: HrViewer
 ) -> Response:
     """Key figures and charts of a cohort, each chart with its table."""
     try:
-        dashboard = await _dashboard(services, cohort_id)
+        dashboard, charts = await _dashboard_and_charts(services, cohort_id, viewer.time_zone)
     except _NoCohort:
         return _not_found(request, cohort_id, viewer)
-    charts = await _charts(services, dashboard, viewer.time_zone)
     return render(
         request,
         "dashboard.html",
@@ -128,13 +138,13 @@ async def dashboard_csv(
 ) -> Response:
     """Every figure of the dashboard: its key figures, then each chart's table."""
     try:
-        dashboard = await _dashboard(services, cohort_id)
+        dashboard, charts = await _dashboard_and_charts(services, cohort_id, viewer.time_zone)
     except _NoCohort:
         return _not_found(request, cohort_id, viewer)
     rows: list[tuple[object, ...]] = [
         ("Key figures", label, "", value) for label, value in key_figures(dashboard)
     ]
-    for chart in await _charts(services, dashboard, viewer.time_zone):
+    for chart in charts:
         rows.extend((chart.title, *row) for row in chart.csv_rows())
     text = csv_text(("chart", "item", "series", "value"), rows, ZoneInfo(viewer.time_zone))
     return csv_download(f"{cohort_id}-dashboard.csv", text)
