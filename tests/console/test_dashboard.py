@@ -214,6 +214,8 @@ async def test_hr_sees_the_dashboard_charts_the_pairs_at_risk_and_downloads_the_
         page.get_by_role("heading", name=f"{behind.mentor_id} mentors {behind.mentee_id}")
     ).to_be_visible()
     await expect(page.locator("form[action$='/conversations']")).to_have_count(0)
+    # The kickoff's private notes ("private", see tests.api.support.conversation) stay hidden.
+    await expect(page.get_by_text("private", exact=True)).to_have_count(0)
 
 
 async def test_participants_get_404_on_the_dashboard_at_risk_and_exports(
