@@ -57,6 +57,7 @@ bench: venv
 	$(RUN) python -m bench.matching_bench
 	$(RUN) python -m bench.projections_bench
 	$(RUN) python -m bench.sealing_bench
+	$(RUN) python -m bench.console_pages
 
 stack-up: venv
 	$(RUN) mentorflow stack up

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -131,13 +132,19 @@ def workload(event_count: int, seed: int = 2027) -> Streams:
     return streams
 
 
-async def copy_into_store(url: str, streams: Streams) -> int:
+def _same_time(_stream_index: int, _version: int) -> datetime:
+    return datetime(2027, 1, 1, tzinfo=UTC)
+
+
+async def copy_into_store(
+    url: str, streams: Streams, occurred_at: Callable[[int, int], datetime] = _same_time
+) -> int:
     """Copy the streams into the store's table, `COPY_CHUNK` rows per transaction.
 
     Much faster than appending a million events one append at a time; the rows are what
     appends would have written (the table's defaults fill position, transaction and time).
+    ``occurred_at(stream_index, stream_version)`` dates each event (by default all alike).
     """
-    occurred = datetime(2027, 1, 1, tzinfo=UTC)
     rows = [
         (
             uuid.uuid4(),
@@ -145,11 +152,11 @@ async def copy_into_store(url: str, streams: Streams) -> int:
             version,
             event.event_type,
             type(event).schema_version,
-            occurred,
+            occurred_at(index, version),
             stream_id,
             json.dumps(event.to_data(), separators=(",", ":")),
         )
-        for stream_id, events in streams
+        for index, (stream_id, events) in enumerate(streams)
         for version, event in enumerate(events, start=1)
     ]
     # A connection of its own: asyncpg's default codecs take jsonb as text in binary COPY.

@@ -57,7 +57,23 @@ PAIRS = Table(
         "rematch_requested",
         "is_rematch",
         "at_risk",
+        "training_completed",
+        "goals_set",
+        "kickoff_held",
     ),
+)
+STAGE_CHANGES = Table(
+    "dashboard_stage_changes",
+    ("stream_id", "change_number", "cohort_id", "stage", "changed_at"),
+    key_size=2,
+)
+CONVERSATIONS = Table(
+    "dashboard_conversations",
+    ("stream_id", "conversation_number", "cohort_id", "due_at", "outcome"),
+    key_size=2,
+)
+SURVEYS = Table(
+    "dashboard_surveys", ("stream_id", "person_id", "cohort_id", "satisfaction"), key_size=2
 )
 
 
@@ -76,6 +92,22 @@ class CohortFacts:
 
 
 @dataclass(slots=True)
+class StageChange:
+    """A stage a relationship entered, and when."""
+
+    stage: str
+    at: datetime
+
+
+@dataclass(slots=True)
+class ConversationOutcome:
+    """A conversation that had a due date: ``on_time``, ``late`` or ``missed``."""
+
+    due_at: datetime
+    outcome: str
+
+
+@dataclass(slots=True)
 class PairFacts:
     """A relationship's part of the dashboard."""
 
@@ -91,6 +123,27 @@ class PairFacts:
     items: ActionItems = field(default_factory=ActionItems)
     satisfaction: dict[str, int] = field(default_factory=dict)
     rematch_requested: bool = False
+    stage_changes: list[StageChange] = field(default_factory=list)
+    conversations: dict[int, ConversationOutcome] = field(default_factory=dict)
+    training_modules: list[str] = field(default_factory=list)
+    trained: dict[str, list[str]] = field(default_factory=dict)
+    goal_horizons: list[str] = field(default_factory=list)
+    kickoff_held: bool = False
+
+    @property
+    def training_completed(self) -> bool:
+        """Both sides completed every module of the program's training."""
+        people = (self.relationship.mentor_id, self.relationship.mentee_id)
+        return all(
+            module in self.trained.get(person, [])
+            for person in people
+            for module in self.training_modules
+        )
+
+    @property
+    def goals_set(self) -> bool:
+        """The mentee set a short-term and a long-term goal (onboarding asks for both)."""
+        return {"short", "long"} <= set(self.goal_horizons)
 
     @property
     def at_risk(self) -> bool:
@@ -139,19 +192,43 @@ def _extended(state: PairFacts, event: m.DeadlineExtended, _: datetime) -> None:
         state.onboarding_overdue = False
 
 
+@_PAIR.on(m.OnboardingStarted)
+def _onboarding(state: PairFacts, event: m.OnboardingStarted, _: datetime) -> None:
+    state.training_modules = list(event.training_modules)
+
+
+@_PAIR.on(m.TrainingModuleCompleted)
+def _trained(state: PairFacts, event: m.TrainingModuleCompleted, _: datetime) -> None:
+    done = state.trained.setdefault(event.person_id, [])
+    if event.module not in done:
+        done.append(event.module)
+
+
+@_PAIR.on(m.GoalSet)
+def _goal(state: PairFacts, event: m.GoalSet, _: datetime) -> None:
+    if event.horizon not in state.goal_horizons:
+        state.goal_horizons.append(event.horizon)
+
+
 @_PAIR.on(m.ConversationHeld)
 def _held(state: PairFacts, event: m.ConversationHeld, _: datetime) -> None:
     state.conversations_held += 1
     state.consecutive_misses = 0
+    state.kickoff_held = state.kickoff_held or event.kickoff
     if event.due_at is not None:
         state.conversations_due += 1
-        state.conversations_on_time += event.held_at <= event.due_at
+        on_time = event.held_at <= event.due_at
+        state.conversations_on_time += on_time
+        state.conversations[event.conversation_number] = ConversationOutcome(
+            event.due_at, "on_time" if on_time else "late"
+        )
 
 
 @_PAIR.on(m.ConversationMissed)
 def _missed(state: PairFacts, event: m.ConversationMissed, _: datetime) -> None:
     state.conversations_missed += 1
     state.consecutive_misses = event.consecutive_misses
+    state.conversations[event.conversation_number] = ConversationOutcome(event.due_at, "missed")
 
 
 @_PAIR.on(m.MentorshipEscalated)
@@ -175,7 +252,7 @@ class CohortDashboard(Projection[DashboardState]):
     name = "cohort_dashboard"
     description = "Per cohort and relationship: the figures HR dashboards sum up."
     stream_types = frozenset({"cohort", "mentorship"})
-    tables = (COHORTS, PAIRS)
+    tables = (COHORTS, PAIRS, STAGE_CHANGES, CONVERSATIONS, SURVEYS)
 
     def new_state(self, stream_id: str) -> DashboardState:
         """Cohort facts for a cohort stream, pair facts for a relationship."""
@@ -198,7 +275,10 @@ class CohortDashboard(Projection[DashboardState]):
         if isinstance(state, CohortFacts):
             _COHORT.apply(state, event, occurred_at)
             return
+        stage = state.relationship.stage
         state.relationship.follow(event, occurred_at)
+        if state.relationship.stage != stage:
+            state.stage_changes.append(StageChange(state.relationship.stage, occurred_at))
         state.items.follow(event, occurred_at)
         _PAIR.apply(state, event, occurred_at)
 
@@ -206,7 +286,7 @@ class CohortDashboard(Projection[DashboardState]):
         """The cohort row or the pair row."""
         if isinstance(state, CohortFacts):
             return {COHORTS.name: _cohort_rows(stream_id, state)}
-        return {PAIRS.name: _pair_rows(stream_id, state)}
+        return _pair_tables(stream_id, state)
 
 
 def _cohort_rows(stream_id: str, state: CohortFacts) -> list[tuple[object, ...]]:
@@ -225,6 +305,32 @@ def _cohort_rows(stream_id: str, state: CohortFacts) -> list[tuple[object, ...]]
             state.closed_at,
         )
     ]
+
+
+def _pair_tables(stream_id: str, state: PairFacts) -> Rows:
+    cohort_id = state.relationship.cohort_id
+    known = state.relationship.known
+    return {
+        PAIRS.name: _pair_rows(stream_id, state),
+        STAGE_CHANGES.name: [
+            (stream_id, number, cohort_id, change.stage, change.at)
+            for number, change in enumerate(state.stage_changes, start=1)
+        ]
+        if known
+        else [],
+        CONVERSATIONS.name: [
+            (stream_id, number, cohort_id, conversation.due_at, conversation.outcome)
+            for number, conversation in sorted(state.conversations.items())
+        ]
+        if known
+        else [],
+        SURVEYS.name: [
+            (stream_id, person_id, cohort_id, satisfaction)
+            for person_id, satisfaction in sorted(state.satisfaction.items())
+        ]
+        if known
+        else [],
+    }
 
 
 def _pair_rows(stream_id: str, state: PairFacts) -> list[tuple[object, ...]]:
@@ -252,5 +358,8 @@ def _pair_rows(stream_id: str, state: PairFacts) -> list[tuple[object, ...]]:
             state.rematch_requested,
             relationship.rematch_of is not None,
             state.at_risk,
+            state.training_completed,
+            state.goals_set,
+            state.kickoff_held,
         )
     ]

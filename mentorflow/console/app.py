@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from mentorflow.console import (
+    dashboard,
     hr,
     hr_approval,
     hr_forget,
@@ -32,7 +33,16 @@ async def _console_error(request: Request, error: Exception) -> Response:
 
 def install_console(app: FastAPI) -> None:
     """Serve the console from ``app``."""
-    for module in (sign_in, participants, hr_launch, hr, hr_approval, hr_reviews, hr_forget):
+    for module in (
+        sign_in,
+        participants,
+        hr_launch,
+        hr,
+        hr_approval,
+        hr_reviews,
+        hr_forget,
+        dashboard,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static")
     app.add_exception_handler(SignInRequired, _sign_in_required)

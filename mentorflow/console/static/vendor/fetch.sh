@@ -8,6 +8,12 @@ cd "$(dirname "$0")"
 PACKAGES=(
   "htmx.org 2.0.11 dist/htmx.min.js htmx.min.js"
   "axe-core 4.14.1 axe.min.js axe.min.js"
+  # Charts. vega-embed's UMD build bundles vega-interpreter (its dependency), which the
+  # console's charts use (`ast: true`): expressions are interpreted, never compiled with
+  # `new Function`, so the strict CSP (no 'unsafe-eval') holds.
+  "vega 6.4.0 build/vega.min.js vega.min.js"
+  "vega-lite 6.5.0 build/vega-lite.min.js vega-lite.min.js"
+  "vega-embed 7.3.0 build/vega-embed.min.js vega-embed.min.js"
 )
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
