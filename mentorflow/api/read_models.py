@@ -27,7 +27,7 @@ from mentorflow.api.models.people import (
     PlanGoal,
     PlanPart,
 )
-from projections import SCHEMA, read_cohort_dashboard, read_mentor_load
+from projections import SCHEMA, MentorLoadView, read_cohort_dashboard, read_mentor_load
 from projections.development_plan import RATINGS
 
 P = ParamSpec("P")
@@ -148,6 +148,12 @@ async def cohort_dashboard(pool: Pool, cohort_id: str) -> CohortDashboard | None
         return None
     load = await read_mentor_load(pool, cohort_id=cohort_id)
     return CohortDashboard(**dashboard.model_dump(), mentor_load=load)
+
+
+@_translated
+async def mentor_load(pool: Pool, mentor_id: str) -> list[MentorLoadView]:
+    """A mentor's load against capacity, per cohort they mentor in."""
+    return await read_mentor_load(pool, mentor_id=mentor_id)
 
 
 @_translated

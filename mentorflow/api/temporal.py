@@ -37,7 +37,7 @@ from mentorflow.api.errors import (
 )
 from mentorflow.cohorts import LaunchResult, launch_cohort
 from workflows.cohort import CohortWorkflow
-from workflows.cohort_models import MatchingOutcome
+from workflows.cohort_models import MatchingOutcome, ParticipantCardsInput, ParticipantCardsResult
 from workflows.ids import cohort_workflow_id
 from workflows.mentorship import MentorshipWorkflow
 from workflows.mentorship_client import execute_command
@@ -174,6 +174,24 @@ async def cohort_matching(client: Client, cohort_id: str, *, timeout: float) -> 
     if outcome is None:
         raise NotFound(f"the matching of cohort {cohort_id} is not done yet")
     return outcome
+
+
+async def participant_cards(
+    client: Client, cohort_id: str, person_ids: list[str], *, timeout: float
+) -> ParticipantCardsResult:
+    """Names, time zones and languages of some of a cohort's participants, from its spec.
+
+    Raises:
+        NotFound: No cohort workflow has this id.
+        ServiceUnavailable: The workflow did not answer in time.
+    """
+    handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
+    with _query_errors(f"no cohort {cohort_id}"):
+        return await handle.query(
+            CohortWorkflow.participant_cards,
+            ParticipantCardsInput(person_ids=person_ids),
+            rpc_timeout=timedelta(seconds=timeout),
+        )
 
 
 async def update_cohort(
