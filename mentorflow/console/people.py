@@ -69,4 +69,9 @@ async def people_of(services: ApiServices, relationship: Relationship) -> People
 
 def viewer_zone(viewer: Viewer, people: People) -> str:
     """Where the viewer's dates are shown: their zone in the spec, else the browser's."""
-    return time_zone_or_utc(people.zone(viewer.person_id) or viewer.time_zone)
+    return zone_for(viewer.person_id, viewer.time_zone, people)
+
+
+def zone_for(person_id: str | None, browser_zone: str, people: People) -> str:
+    """A person's zone from the spec when known, else the browser's (UTC if unknown)."""
+    return time_zone_or_utc(people.zone(person_id) or browser_zone)
