@@ -12,7 +12,7 @@ from playwright.async_api import Page, expect
 from mentorflow.api.read_models import mentorship_overview
 from mentorflow.api.tokens import Role
 from tests.api.conftest import ApiStack
-from tests.api.support import Tokens, cohort_spec, project
+from tests.api.support import Tokens, cohort_spec, onboard, project, start_pair
 from tests.console.conftest import Console, assert_accessible, screenshot
 from tests.support import assert_eventually
 from workflows.mentorship import MentorshipWorkflow
@@ -227,3 +227,47 @@ async def test_a_pair_goes_from_onboarding_to_review_summary_and_closing_survey(
     assert state.reviews[CYCLE].summary.text == wording
     assert state.surveys[mentee["id"]].satisfaction == 5
     assert state.challenges["c-1"].progress == 50
+
+
+async def test_a_review_summary_is_the_mentees_to_share_and_hidden_from_other_pairs(
+    console: Console, api_stack: ApiStack, http: httpx.AsyncClient, tokens: Tokens, page: Page
+) -> None:
+    pair = await start_pair(api_stack.client, api_stack.task_queue)
+    other = await start_pair(api_stack.client, api_stack.task_queue)
+    await onboard(http, tokens, pair)
+    await project(api_stack.store)
+    started = await http.post(
+        "/review-cycles", json={"cohort_id": pair.cohort_id, "cycle_id": CYCLE}, headers=tokens.hr
+    )
+    assert started.status_code == 202, started.text
+    await assert_eventually(
+        lambda: pair.handle.query(MentorshipWorkflow.state),
+        lambda state: CYCLE in state.reviews,
+        timeout=30,
+    )
+    path = f"{console.base_url}/relationships/{pair.mentorship_id}/review-summaries/{CYCLE}"
+
+    # Someone of another pair learns nothing: 404, like a relationship that does not exist.
+    await console.sign_in(page, Role.MENTEE, other.mentee_id)
+    stranger = await page.request.get(path)
+    assert stranger.status == 404
+
+    # The mentee's wording is checked like the API's body: the problem is shown by the field,
+    # and nothing is shared.
+    await console.sign_in(page, Role.MENTEE, pair.mentee_id)
+    await page.goto(path)
+    token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+    refused = await page.request.post(
+        f"{path}/approve", form={"edited_text": "fine\x00text", "csrf_token": token or ""}
+    )
+    assert refused.status == 422
+    await page.set_content(await refused.text())
+    await expect(page.locator("#approve_review_summary-edited_text-problems")).to_be_visible()
+    state = await pair.handle.query(MentorshipWorkflow.state)
+    assert state.reviews[CYCLE].status == "awaiting_mentee"
+
+    # HR reads it (as the API lets HR) but has no form to share it for the mentee.
+    await console.sign_in(page, Role.HR_ADMIN)
+    await page.goto(path)
+    await expect(page.get_by_role("heading", name="The draft")).to_be_visible()
+    await expect(page.get_by_role("button", name="Share the summary")).to_have_count(0)
