@@ -243,6 +243,15 @@ def _stage_problem(state: MentorshipState, allowed: tuple[Stage, ...], action: s
     return [f"cannot {action} while the relationship is {state.stage.value}"]
 
 
+def _author(state: MentorshipState, actor: c.Actor | None) -> str | None:
+    """The participant a change is recorded for (whose private notes a conversation's are);
+    None for HR and for ops tools, which act for no one in particular."""
+    if actor is None or actor.person_id is None:
+        return None
+    side_id = {"mentor": state.mentor_id, "mentee": state.mentee_id}.get(actor.role)
+    return actor.person_id if actor.person_id == side_id else None
+
+
 def _text_problems(field: str, text: str, *, required: bool, limit: int = TEXT_LIMIT) -> list[str]:
     if required and not text.strip():
         return [f"{field} is required"]
@@ -378,6 +387,7 @@ def _log_conversation(state: MentorshipState, command: c.LogConversation, now: d
         feedback_to_mentee=command.feedback_to_mentee,
         feedback_to_mentor=command.feedback_to_mentor,
         notes=command.notes,
+        logged_by=_author(state, command.actor),
         action_items=[
             m.ActionItem(
                 item_id=f"a-{first_item + index}",

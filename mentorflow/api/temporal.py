@@ -41,7 +41,13 @@ from workflows.cohort_models import MatchingOutcome, ParticipantCardsInput, Part
 from workflows.ids import cohort_workflow_id
 from workflows.mentorship import MentorshipWorkflow
 from workflows.mentorship_client import execute_command
-from workflows.mentorship_models import CommandResult, MentorshipSnapshot, StartReviewCycle
+from workflows.mentorship_models import (
+    CommandResult,
+    MentorshipSnapshot,
+    PrivateNotesInput,
+    PrivateNotesResult,
+    StartReviewCycle,
+)
 
 C = TypeVar("C", bound=BaseModel)
 R = TypeVar("R")
@@ -145,6 +151,25 @@ async def mentorship_snapshot(
     handle = client.get_workflow_handle_for(MentorshipWorkflow.run, mentorship_id)
     with _query_errors(f"no mentorship {mentorship_id}"):
         return await handle.query(MentorshipWorkflow.state, rpc_timeout=timedelta(seconds=timeout))
+
+
+async def private_notes(
+    client: Client, mentorship_id: str, person_id: str, *, timeout: float
+) -> PrivateNotesResult:
+    """The private notes ``person_id`` wrote in the relationship (their ``private_notes``
+    query); the caller checks that ``person_id`` is the one asking.
+
+    Raises:
+        NotFound: No workflow has this id.
+        ServiceUnavailable: The workflow did not answer in time.
+    """
+    handle = client.get_workflow_handle_for(MentorshipWorkflow.run, mentorship_id)
+    with _query_errors(f"no mentorship {mentorship_id}"):
+        return await handle.query(
+            MentorshipWorkflow.private_notes,
+            PrivateNotesInput(person_id=person_id),
+            rpc_timeout=timedelta(seconds=timeout),
+        )
 
 
 async def cohort_snapshot(client: Client, cohort_id: str, *, timeout: float) -> dict[str, Any]:

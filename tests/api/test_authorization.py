@@ -196,6 +196,7 @@ ROUTES = [
         _json({"usefulness": 5, "listening": 4, "clarity": 4}),
         PARTICIPANTS,
     ),
+    Route("GET", "/mentorships/{m}/private-notes", _none, PARTICIPANTS),
     Route("GET", "/mentorships/{m}/review-summaries/" + CYCLE, _none, MENTEE),
     Route(
         "POST",
