@@ -3,7 +3,8 @@
 Everything here comes from the typed snapshot (``GET /mentorships/{id}`` reads the same),
 filtered by who looks: the review summaries are the mentee's (and HR's) until shared, as
 ``GET /mentorships/{id}/review-summaries/{cycle_id}`` decides; a closing-survey answer is
-shown to its author only; private notes are not in the snapshot at all.
+shown to its author only; private notes are not in the snapshot at all: the author's own come
+from ``GET /mentorships/{id}/private-notes`` (`mentorships.get_private_notes`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mentorflow.api.access import Relationship, ensure_can_read
 from mentorflow.api.changes import resolve
 from mentorflow.api.context import ApiServices
 from mentorflow.api.errors import NotFound
+from mentorflow.api.mentorships import get_private_notes
 from mentorflow.api.models.identifiers import MENTORSHIP_ID_PATTERN
 from mentorflow.api.read_models import mentor_load, mentorship_overview
 from mentorflow.api.temporal import mentorship_snapshot
@@ -121,6 +123,10 @@ async def _context(
     load = None
     if side == "mentor":
         load = load_in(await mentor_load(services.pool, me), relationship.cohort_id)
+    my_notes: dict[int, str] = {}
+    if side is not None:  # the author's own, through the API's route (HR reads nobody's)
+        notes = await get_private_notes(relationship.mentorship_id, services, viewer.principal)
+        my_notes = {note.conversation_number: note.text for note in notes.notes}
     return {
         "viewer": viewer,
         "relationship": relationship,
@@ -140,6 +146,7 @@ async def _context(
         ),
         "overdue": set(state.overdue_action_items),
         "history": history,
+        "my_notes": my_notes,
         "feedback_open": {
             entry.number
             for entry in history

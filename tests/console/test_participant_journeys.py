@@ -144,6 +144,7 @@ async def test_a_pair_goes_from_onboarding_to_review_summary_and_closing_survey(
     await expect(history.nth(1)).to_contain_text("Draft the proposal")
     await expect(history.first).to_contain_text("2099-01-15 10:00")  # as typed, mentor's zone
     await expect(mentor_page.locator("#reviews")).to_have_count(0)
+    await expect(history.nth(1).locator(".private-note")).to_contain_text(PRIVATE_NOTE)
     await assert_accessible(mentor_page)
     await screenshot(mentor_page, "relationship-mentor")
 
@@ -152,6 +153,7 @@ async def test_a_pair_goes_from_onboarding_to_review_summary_and_closing_survey(
     await mentee_page.goto(url)
     await expect(mentee_page.locator("#give_feedback .history > li")).to_have_count(2)
     assert PRIVATE_NOTE not in await mentee_page.content()
+    await expect(mentee_page.locator(".private-note")).to_have_count(0)
     await mentee_page.get_by_role("button", name="Complete “Draft the proposal”").click()
     await expect(mentee_page.get_by_text("Saved: complete an action item")).to_be_visible()
     await mentee_page.get_by_text("Give feedback on conversation 2").click()
