@@ -301,7 +301,7 @@ class ReviewSummaryShared(_MentorshipEvent):
 
 
 class ReviewSummaryWithheld(_MentorshipEvent):
-    """The mentee did not approve in time; nothing is shared."""
+    """The mentee declined, or did not approve in time; nothing is shared."""
 
     event_type: Literal["ReviewSummaryWithheld"] = "ReviewSummaryWithheld"
     cycle_id: str

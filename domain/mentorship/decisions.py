@@ -486,18 +486,34 @@ def _private_note_fragments(state: MentorshipState) -> list[str]:
     return fragments
 
 
+def _review_decision_problems(state: MentorshipState, cycle_id: str, now: datetime) -> list[str]:
+    """Why the mentee cannot decide on a cycle's summary now (share it or keep it private)."""
+    review = state.reviews.get(cycle_id)
+    if review is None:
+        return [f"no review summary for cycle {cycle_id!r}"]
+    if review.status != "awaiting_mentee":
+        return [f"the summary for cycle {cycle_id!r} is already {review.status}"]
+    if now > review.respond_by:
+        return [f"the approval window closed at {review.respond_by.isoformat()}"]
+    return []
+
+
+@_handles(c.DeclineReviewSummary)
+def _decline_review(
+    state: MentorshipState, command: c.DeclineReviewSummary, now: datetime
+) -> Outcome:
+    problems = _review_decision_problems(state, command.cycle_id, now)
+    if problems:
+        return problems, []
+    return problems, [m.ReviewSummaryWithheld(cycle_id=command.cycle_id)]
+
+
 @_handles(c.ApproveReviewSummary)
 def _approve_review(
     state: MentorshipState, command: c.ApproveReviewSummary, now: datetime
 ) -> Outcome:
     review = state.reviews.get(command.cycle_id)
-    problems: list[str] = []
-    if review is None:
-        problems.append(f"no review summary for cycle {command.cycle_id!r}")
-    elif review.status != "awaiting_mentee":
-        problems.append(f"the summary for cycle {command.cycle_id!r} is already {review.status}")
-    elif now > review.respond_by:
-        problems.append(f"the approval window closed at {review.respond_by.isoformat()}")
+    problems = _review_decision_problems(state, command.cycle_id, now)
     text = command.edited_text
     if text is not None:
         problems += _text_problems("edited_text", text, required=True, limit=SUMMARY_LIMIT)

@@ -3,9 +3,10 @@
 Reading is ``GET /mentorships/{id}/review-summaries/{cycle_id}`` itself
 (`mentorships.get_review_summary`): the mentee and HR read it, the mentor does not (a 403
 page: the mentor knows the relationship, so refusing tells nothing new), anyone else gets
-the relationship's 404. Sharing is the command table's ``approve_review_summary``, which only
-the mentee may run, not even HR. Declining has no command: a summary the mentee does not
-share by its date is withheld, and HR learns only that it was not shared.
+the relationship's 404. Sharing and declining are the command table's ``approve_review_summary`` and
+``decline_review_summary``, which only the mentee may run, not even HR; a summary the mentee
+decides nothing on by its date is withheld, as if declined. HR learns only that it was not
+shared.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
-from domain.mentorship.catalog import BY_UPDATE
+from domain.mentorship.catalog import BY_UPDATE, CommandEntry
 from domain.mentorship.commands import ApproveReviewSummary
 from mentorflow.api.changes import change, resolve
 from mentorflow.api.context import ApiServices, Services
@@ -36,6 +38,8 @@ from mentorflow.console.web import error_page, render
 
 router = APIRouter(include_in_schema=False)
 APPROVE = BY_UPDATE["approve_review_summary"]
+DECLINE = BY_UPDATE["decline_review_summary"]
+DONE = {APPROVE.update: "the summary is shared", DECLINE.update: "the summary stays private"}
 PATH = "/relationships/{mentorship_id}/review-summaries/{cycle_id}"
 
 
@@ -54,7 +58,7 @@ async def _page(
     cycle_id: str,
     *,
     failed: Failed | None = None,
-    shared: bool = False,
+    done: str | None = None,
 ) -> Response:
     if not _valid(mentorship_id, cycle_id):
         return not_found(request, viewer)
@@ -74,7 +78,7 @@ async def _page(
         "review": view,
         "zone": viewer_zone(viewer, people),
         "failed": failed,
-        "shared": shared,
+        "done": DONE.get(done or ""),
         "general": GENERAL,
     }
     return render(request, "review_summary.html", context, status_code=422 if failed else 200)
@@ -90,9 +94,54 @@ async def review_summary(
     done: str | None = None,
 ) -> Response:
     """A review cycle's summary: the draft to reword and share, or what was shared."""
-    return await _page(
-        request, services, viewer, mentorship_id, cycle_id, shared=done == APPROVE.update
-    )
+    return await _page(request, services, viewer, mentorship_id, cycle_id, done=done)
+
+
+async def _decide(
+    request: Request,
+    services: ApiServices,
+    viewer: Viewer,
+    form: FormData,
+    entry: CommandEntry,
+    path: tuple[str, str],
+) -> Response:
+    """Run the mentee's decision; back to the summary, or the page with every problem."""
+    mentorship_id, cycle_id = path
+    if not _valid(mentorship_id, cycle_id):
+        return not_found(request, viewer)
+    try:
+        command = read_command(entry, form, viewer.time_zone, {"cycle_id": cycle_id})
+        if isinstance(command, ApproveReviewSummary):
+            command = await _wording(services, viewer, mentorship_id, command)
+        await change(services, viewer.principal, mentorship_id, command)
+    except FormInvalid as invalid:
+        problems = invalid.problems
+    except CommandRejected as rejected:
+        problems = sort_problems(entry.command, rejected.problems or [rejected.message])
+    except NotFound:
+        return not_found(request, viewer)
+    except ApiError as refused:  # Forbidden (the mentor, HR), Conflict, ServiceUnavailable
+        problems = FieldProblems()
+        problems.add(GENERAL, refused.message)
+    else:
+        return RedirectResponse(
+            f"/relationships/{mentorship_id}/review-summaries/{cycle_id}?done={entry.update}",
+            status_code=303,
+        )
+    typed = {"edited_text": str(form.get("edited_text") or "")}
+    failed = Failed(entry.update, problems, typed)
+    return await _page(request, services, viewer, mentorship_id, cycle_id, failed=failed)
+
+
+async def _wording(
+    services: ApiServices, viewer: Viewer, mentorship_id: str, command: ApproveReviewSummary
+) -> ApproveReviewSummary:
+    """The draft as it is (``edited_text`` None) when the mentee left its text unchanged."""
+    draft = await get_review_summary(mentorship_id, command.cycle_id, services, viewer.principal)
+    wording = (command.edited_text or "").strip()
+    if wording and wording != draft.summary.text.strip():
+        return command
+    return command.model_copy(update={"edited_text": None})
 
 
 @router.post(PATH + "/approve")
@@ -105,36 +154,17 @@ async def approve_review_summary(
     form: CheckedForm,
 ) -> Response:
     """Share the summary, in the mentee's words when they changed it."""
-    if not _valid(mentorship_id, cycle_id):
-        return not_found(request, viewer)
-    try:
-        draft = await get_review_summary(mentorship_id, cycle_id, services, viewer.principal)
-        command = read_command(APPROVE, form, viewer.time_zone, {"cycle_id": cycle_id})
-        assert isinstance(command, ApproveReviewSummary)
-        wording = (command.edited_text or "").strip()
-        if not wording or wording == draft.summary.text.strip():
-            command = command.model_copy(update={"edited_text": None})  # the draft as it is
-        await change(services, viewer.principal, mentorship_id, command)
-    except FormInvalid as invalid:
-        problems = invalid.problems
-    except CommandRejected as rejected:
-        problems = sort_problems(APPROVE.command, rejected.problems or [rejected.message])
-    except NotFound:
-        return not_found(request, viewer)
-    except ApiError as refused:  # Forbidden (the mentor, HR), Conflict, ServiceUnavailable
-        problems = FieldProblems()
-        problems.add(GENERAL, refused.message)
-    else:
-        return RedirectResponse(
-            f"/relationships/{mentorship_id}/review-summaries/{cycle_id}?done={APPROVE.update}",
-            status_code=303,
-        )
-    typed = {"edited_text": str(form.get("edited_text") or "")}
-    return await _page(
-        request,
-        services,
-        viewer,
-        mentorship_id,
-        cycle_id,
-        failed=Failed(APPROVE.update, problems, typed),
-    )
+    return await _decide(request, services, viewer, form, APPROVE, (mentorship_id, cycle_id))
+
+
+@router.post(PATH + "/decline")
+async def decline_review_summary(
+    request: Request,
+    mentorship_id: str,
+    cycle_id: str,
+    services: Services,
+    viewer: SignedIn,
+    form: CheckedForm,
+) -> Response:
+    """Keep the summary private (the mentee's decision, like sharing)."""
+    return await _decide(request, services, viewer, form, DECLINE, (mentorship_id, cycle_id))

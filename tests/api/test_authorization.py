@@ -204,6 +204,12 @@ ROUTES = [
         _json({}),
         PARTICIPANT_MENTEE,
     ),
+    Route(
+        "POST",
+        "/mentorships/{m}/review-summaries/" + CYCLE + "/decline",
+        _none,
+        PARTICIPANT_MENTEE,
+    ),
     Route("GET", "/people/{mentee}/mentorships", _none, (OK, OK, "404", "404", OK, "404", "404")),
     Route(
         "POST",

@@ -231,7 +231,7 @@ async def test_a_pair_goes_from_onboarding_to_review_summary_and_closing_survey(
     assert state.challenges["c-1"].progress == 50
 
 
-async def test_a_review_summary_is_the_mentees_to_share_and_hidden_from_other_pairs(
+async def test_a_review_summary_is_the_mentees_to_share_or_decline_and_hidden_from_others(
     console: Console, api_stack: ApiStack, http: httpx.AsyncClient, tokens: Tokens, page: Page
 ) -> None:
     pair = await start_pair(api_stack.client, api_stack.task_queue)
@@ -268,8 +268,17 @@ async def test_a_review_summary_is_the_mentees_to_share_and_hidden_from_other_pa
     state = await pair.handle.query(MentorshipWorkflow.state)
     assert state.reviews[CYCLE].status == "awaiting_mentee"
 
-    # HR reads it (as the API lets HR) but has no form to share it for the mentee.
+    # The mentee declines: the summary stays private, at once.
+    await page.goto(path)
+    await page.get_by_role("button", name="Keep it private").click()
+    await expect(page.get_by_text("Saved: the summary stays private.")).to_be_visible()
+    await expect(page.locator("#review-status")).to_have_text("not shared")
+    await expect(page.get_by_role("button", name="Share the summary")).to_have_count(0)
+    state = await pair.handle.query(MentorshipWorkflow.state)
+    assert state.reviews[CYCLE].status == "withheld"
+
+    # HR reads it (as the API lets HR), and cannot decide for the mentee.
     await console.sign_in(page, Role.HR_ADMIN)
     await page.goto(path)
-    await expect(page.get_by_role("heading", name="The draft")).to_be_visible()
-    await expect(page.get_by_role("button", name="Share the summary")).to_have_count(0)
+    await expect(page.get_by_role("heading", name="The draft (not shared)")).to_be_visible()
+    await expect(page.get_by_role("button", name="Keep it private")).to_have_count(0)
