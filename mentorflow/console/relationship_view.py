@@ -9,6 +9,7 @@ from ``GET /mentorships/{id}/private-notes`` (`mentorships.get_private_notes`).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from mentorflow.api.context import ApiServices
 from mentorflow.api.errors import NotFound
 from mentorflow.api.mentorships import get_private_notes
 from mentorflow.api.models.identifiers import MENTORSHIP_ID_PATTERN
-from mentorflow.api.read_models import mentor_load, mentorship_overview
+from mentorflow.api.read_models import mentor_load
 from mentorflow.api.temporal import mentorship_snapshot
 from mentorflow.console.auth import Viewer
 from mentorflow.console.forms import ACTION_ITEM_ROWS, GENERAL, FieldProblems
@@ -97,36 +98,51 @@ async def relationship_page(
     if found is None:
         return not_found(request, viewer)
     relationship, state = found
-    people = await people_of(services, relationship)
-    context = await _context(services, viewer, relationship, state, people)
+    side = relationship.side_of(viewer.person_id)
+    # Independent reads, at once: the spec's cards, the mentor's load, the author's notes.
+    people, load, my_notes = await asyncio.gather(
+        people_of(services, relationship),
+        _load(services, relationship, side, viewer.person_id),
+        _my_notes(services, relationship, side, viewer),
+    )
+    context = _context(viewer, relationship, state, people)
     context.update(
+        load=load,
+        my_notes=my_notes,
         failed=failed,
         done=BY_UPDATE[done].summary if done in BY_UPDATE else None,
     )
     return render(request, "relationship.html", context, status_code=422 if failed else 200)
 
 
-async def _context(
-    services: ApiServices,
-    viewer: Viewer,
-    relationship: Relationship,
-    state: MentorshipSnapshot,
-    people: People,
+async def _load(
+    services: ApiServices, relationship: Relationship, side: str | None, person_id: str | None
+) -> MentorLoadView | None:
+    if side != "mentor" or person_id is None:
+        return None
+    return load_in(await mentor_load(services.pool, person_id), relationship.cohort_id)
+
+
+async def _my_notes(
+    services: ApiServices, relationship: Relationship, side: str | None, viewer: Viewer
+) -> dict[int, str]:
+    """The viewer's own private notes by conversation, through the API's route (HR, who
+    reads nobody's, is not asked)."""
+    if side is None:
+        return {}
+    notes = await get_private_notes(relationship.mentorship_id, services, viewer.principal)
+    return {note.conversation_number: note.text for note in notes.notes}
+
+
+def _context(
+    viewer: Viewer, relationship: Relationship, state: MentorshipSnapshot, people: People
 ) -> dict[str, Any]:
-    projected = await mentorship_overview(services.pool, relationship.mentorship_id)
     side = relationship.side_of(viewer.person_id)
     zone = viewer_zone(viewer, people)
     history = conversation_history(state)
     me = viewer.person_id or ""
     sees_reviews = viewer.is_hr or side == "mentee"
     now = datetime.now(UTC)
-    load = None
-    if side == "mentor":
-        load = load_in(await mentor_load(services.pool, me), relationship.cohort_id)
-    my_notes: dict[int, str] = {}
-    if side is not None:  # the author's own, through the API's route (HR reads nobody's)
-        notes = await get_private_notes(relationship.mentorship_id, services, viewer.principal)
-        my_notes = {note.conversation_number: note.text for note in notes.notes}
     return {
         "viewer": viewer,
         "relationship": relationship,
@@ -134,7 +150,6 @@ async def _context(
         "state": state,
         "side": side,
         "other": relationship.mentee_id if side == "mentor" else relationship.mentor_id,
-        "overview": None if projected is None else projected[1],
         "zone": zone,
         "now_local": local_now(zone),
         "my_training_done": set(state.training_completed.get(me, [])),
@@ -146,7 +161,6 @@ async def _context(
         ),
         "overdue": set(state.overdue_action_items),
         "history": history,
-        "my_notes": my_notes,
         "feedback_open": {
             entry.number
             for entry in history
@@ -166,7 +180,6 @@ async def _context(
             and (state.survey_closes_at is None or state.survey_closes_at > now)
         ),
         "my_survey": state.surveys.get(me),
-        "load": load,
         "rows": range(ACTION_ITEM_ROWS),
         "general": GENERAL,
     }
