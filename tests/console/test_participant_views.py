@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from starlette.datastructures import FormData
+
+from domain.mentorship.catalog import BY_UPDATE
+from domain.mentorship.commands import SetChallenge, SubmitSurvey
 from domain.mentorship.state import ActionItemState
 from mentorflow.api.models.mentorship_views import MentorshipOverview
+from mentorflow.console.forms import FormInvalid, read_command
 from mentorflow.console.history import conversation_history
 from mentorflow.console.participants import next_step
 from mentorflow.console.people import People, zone_for
@@ -108,3 +114,28 @@ def test_names_languages_and_zones_come_from_the_cards_with_fallbacks() -> None:
     assert zone_for("p-1", "Europe/Berlin", people) == "Asia/Tokyo"
     assert zone_for("p-9", "Europe/Berlin", people) == "Europe/Berlin"
     assert zone_for(None, "Not/AZone", People()) == "UTC"
+
+
+def test_the_closing_survey_form_becomes_the_command_and_names_each_missing_answer() -> None:
+    entry = BY_UPDATE["submit_survey"]
+    answered = FormData(
+        [("person_id", "p-2"), ("satisfaction", "5"), ("value", "4"), ("would_recommend", "false")]
+    )
+
+    command = read_command(entry, answered, "UTC", {})
+    with pytest.raises(FormInvalid) as unanswered:
+        read_command(entry, FormData([("person_id", "p-2"), ("comment", "")]), "UTC", {})
+
+    assert command == SubmitSurvey(person_id="p-2", satisfaction=5, value=4, would_recommend=False)
+    assert set(unanswered.value.problems.by_field) == {"satisfaction", "value", "would_recommend"}
+
+
+def test_a_challenge_is_due_in_the_viewers_zone() -> None:
+    form = FormData(
+        [("skill", "negotiation"), ("description", "A vendor call"), ("due_at", "2099-02-01T09:00")]
+    )
+
+    command = read_command(BY_UPDATE["set_challenge"], form, "Asia/Tokyo", {})
+
+    assert isinstance(command, SetChallenge)
+    assert command.due_at == datetime(2099, 2, 1, 0, 0, tzinfo=UTC)
