@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from pydantic import BaseModel
@@ -148,6 +149,21 @@ async def cohort_dashboard(pool: Pool, cohort_id: str) -> CohortDashboard | None
         return None
     load = await read_mentor_load(pool, cohort_id=cohort_id)
     return CohortDashboard(**dashboard.model_dump(), mentor_load=load)
+
+
+@_translated
+async def summaries_awaiting(pool: Pool, mentee_id: str) -> dict[str, list[tuple[str, datetime]]]:
+    """The review summaries waiting for the mentee's decision: cycle ids and dates, by
+    relationship (ids and dates only: the texts stay in their row, sealed)."""
+    rows = await pool.fetch(
+        f"SELECT stream_id, cycle_id, respond_by FROM {SCHEMA}.review_summaries "
+        "WHERE mentee_id = $1 AND status = 'awaiting_mentee' ORDER BY respond_by, cycle_id",
+        mentee_id,
+    )
+    awaiting: dict[str, list[tuple[str, datetime]]] = {}
+    for row in rows:
+        awaiting.setdefault(row["stream_id"], []).append((row["cycle_id"], row["respond_by"]))
+    return awaiting
 
 
 @_translated

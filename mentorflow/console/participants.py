@@ -23,7 +23,7 @@ from mentorflow.api.changes import change, resolve
 from mentorflow.api.context import ApiServices, Services
 from mentorflow.api.errors import ApiError, CommandRejected, NotFound
 from mentorflow.api.models.mentorship_views import MentorshipOverview
-from mentorflow.api.read_models import mentor_load, relationships_of
+from mentorflow.api.read_models import mentor_load, relationships_of, summaries_awaiting
 from mentorflow.console import reviews
 from mentorflow.console.auth import CheckedForm, SignedIn, Viewer
 from mentorflow.console.forms import (
@@ -70,6 +70,7 @@ async def my_relationships(request: Request, services: Services, viewer: SignedI
     rows = await relationships_of(services.pool, viewer.person_id, after=None, limit=PAGE_SIZE)
     people = await asyncio.gather(*(people_of(services, relationship) for relationship, _ in rows))
     loads = await mentor_load(services.pool, viewer.person_id)
+    awaiting = await summaries_awaiting(services.pool, viewer.person_id)
     items = [
         {
             "relationship": relationship,
@@ -77,6 +78,9 @@ async def my_relationships(request: Request, services: Services, viewer: SignedI
             "people": cards,
             "side": relationship.side_of(viewer.person_id),
             "next_step": next_step(overview),
+            "summaries": awaiting.get(relationship.mentorship_id, [])
+            if relationship.side_of(viewer.person_id) == "mentee"
+            else [],
             "load": load_in(loads, relationship.cohort_id)
             if relationship.side_of(viewer.person_id) == "mentor"
             else None,
