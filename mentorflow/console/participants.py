@@ -87,8 +87,9 @@ async def my_relationships(request: Request, services: Services, viewer: SignedI
         }
         for (relationship, overview), cards in zip(rows, people, strict=True)
     ]
-    zone = viewer_zone(viewer, _first_card(people))
-    return render(request, "relationships.html", {"viewer": viewer, "items": items, "zone": zone})
+    mine = _first_card(people)  # the viewer's own card (name, zone) is in each cohort's
+    context = {"viewer": viewer, "items": items, "zone": viewer_zone(viewer, mine), "people": mine}
+    return render(request, "relationships.html", context)
 
 
 def _first_card(people: list[People]) -> People:

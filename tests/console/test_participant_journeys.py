@@ -100,6 +100,7 @@ async def test_a_pair_goes_from_onboarding_to_review_summary_and_closing_survey(
     await console.sign_in(mentee_page, Role.MENTEE, mentee["id"])
     card = mentee_page.locator(".cards li", has_text=mentor["name"])
     await expect(card.locator(".next-step")).to_contain_text("onboarding")
+    await expect(mentee_page.locator(".who")).to_have_text(MENTEE_NAME)
     await expect(
         mentee_page.get_by_text(f"Dates are shown in {mentee['timezone']}.")
     ).to_be_visible()
