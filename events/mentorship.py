@@ -142,8 +142,13 @@ class ActionItemsCarriedOver(_MentorshipEvent):
 
 
 class ConversationHeld(_MentorshipEvent):
-    """A career conversation took place and ended with an action plan."""
+    """A career conversation took place and ended with an action plan.
 
+    Version 2 added ``logged_by``, so that private notes can be shown to their author
+    (version 1 events read it as unknown, None: their notes are shown to nobody).
+    """
+
+    schema_version: ClassVar[int] = 2
     event_type: Literal["ConversationHeld"] = "ConversationHeld"
     conversation_number: int = Field(ge=1)
     kickoff: bool = False
@@ -154,6 +159,11 @@ class ConversationHeld(_MentorshipEvent):
     feedback_to_mentee: MenteeText = ""
     feedback_to_mentor: MentorText = ""
     notes: MenteeText = Field(default="", description="Private notes (personal data)")
+    logged_by: str | None = Field(
+        default=None,
+        description="The participant who logged it, whose private notes these are; None when "
+        "HR or an ops tool logged it",
+    )
     action_items: list[ActionItem] = Field(min_length=1)
     next_conversation_due: AwareDatetime | None = None
 
@@ -291,7 +301,7 @@ class ReviewSummaryShared(_MentorshipEvent):
 
 
 class ReviewSummaryWithheld(_MentorshipEvent):
-    """The mentee did not approve in time; nothing is shared."""
+    """The mentee declined, or did not approve in time; nothing is shared."""
 
     event_type: Literal["ReviewSummaryWithheld"] = "ReviewSummaryWithheld"
     cycle_id: str

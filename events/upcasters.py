@@ -23,3 +23,9 @@ def _mentorship_matched_v1(data: dict[str, Any]) -> dict[str, Any]:
 def _matching_completed_v1(data: dict[str, Any]) -> dict[str, Any]:
     """v2 kept each pair's score breakdown and the solver's report; v1 events dropped them."""
     return {**data, "breakdowns": {}, "solver": None}
+
+
+@UPCASTERS.register("ConversationHeld", 1)
+def _conversation_held_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 records who logged the conversation (the author of its private notes)."""
+    return {**data, "logged_by": None}

@@ -44,6 +44,9 @@ with workflow.unsafe.imports_passed_through():
         CohortWorkflowResult,
         MatchingOutcome,
         ParticipantAdded,
+        ParticipantCard,
+        ParticipantCardsInput,
+        ParticipantCardsResult,
     )
     from workflows.ids import mentorship_workflow_id
     from workflows.mentorship import MentorshipWorkflow
@@ -432,6 +435,24 @@ class CohortWorkflow:
             "rematches": state.rematches,
             "mentor_loads": state.mentor_loads(),
         }
+
+    @workflow.query
+    def participant_cards(self, request: ParticipantCardsInput) -> ParticipantCardsResult:
+        """Names, time zones and languages of the asked participants (personal data: the
+        answer goes through the payload codec like every other)."""
+        wanted = set(request.person_ids)
+        return ParticipantCardsResult(
+            cards={
+                person.id: ParticipantCard(
+                    person_id=person.id,
+                    name=person.name,
+                    timezone=person.timezone,
+                    languages=list(person.languages),
+                )
+                for person in self._state.spec.participants
+                if person.id in wanted
+            }
+        )
 
 
 def _pair(matched: MatchedPair) -> k.Pair:

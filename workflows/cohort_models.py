@@ -91,3 +91,24 @@ class ParticipantAdded(BaseModel):
     participant_id: str
     stream_id: str | None = None
     unmatched_reason: str | None = None
+
+
+class ParticipantCardsInput(BaseModel):
+    """Whose cards to answer (a console page asks for the two people of one relationship)."""
+
+    person_ids: list[str] = Field(max_length=10)
+
+
+class ParticipantCard(BaseModel):
+    """How a participant is shown: name, time zone and languages from the cohort spec."""
+
+    person_id: str
+    name: str
+    timezone: str
+    languages: list[str] = Field(default_factory=list)
+
+
+class ParticipantCardsResult(BaseModel):
+    """The cards of the asked people the spec knows (unknown ids are left out)."""
+
+    cards: dict[str, ParticipantCard] = Field(default_factory=dict)

@@ -45,6 +45,8 @@ with workflow.unsafe.imports_passed_through():
         MentorshipSnapshot,
         MentorshipWorkflowInput,
         MentorshipWorkflowResult,
+        PrivateNotesInput,
+        PrivateNotesResult,
         RematchRequestedSignal,
         StageChangedSignal,
         StartReviewCycle,
@@ -375,11 +377,20 @@ class MentorshipWorkflow:
         self._review_requests.append(request.cycle_id)
 
     @workflow.query
+    def private_notes(self, request: PrivateNotesInput) -> PrivateNotesResult:
+        """One participant's own private notes (their author's only; HR asks for nobody's)."""
+        return PrivateNotesResult(
+            notes=[
+                note for note in self._state.authored_notes if note.author_id == request.person_id
+            ]
+        )
+
+    @workflow.query
     def state(self) -> MentorshipSnapshot:
         """The full snapshot, private notes excepted."""
         return MentorshipSnapshot.model_validate(
             {
-                **self._state.model_dump(exclude={"private_notes"}),
+                **self._state.model_dump(exclude={"private_notes", "authored_notes"}),
                 "overdue_action_items": [
                     item.item_id for item in self._state.action_items_overdue_at(workflow.now())
                 ],

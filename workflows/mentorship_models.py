@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.mentorship.state import MentorshipState
+from domain.mentorship.state import MentorshipState, PrivateNote
 from domain.mentorship.terms import ProgramTerms
 from domain.mentorship.values import GoalFields
 from events.mentorship import ActionItem, ClosureReason
@@ -93,5 +93,19 @@ class MentorshipSnapshot(MentorshipState):
 
     private_notes: list[str] = Field(default_factory=list, exclude=True)
     """Never answered: the notes stay in the workflow (and sealed in the store)."""
+    authored_notes: list[PrivateNote] = Field(default_factory=list, exclude=True)
+    """Never in the snapshot: an author reads their own with the ``private_notes`` query."""
     overdue_action_items: list[str] = Field(default_factory=list)
     details: str = ""
+
+
+class PrivateNotesInput(BaseModel):
+    """Whose private notes to answer: the asking participant's own."""
+
+    person_id: str
+
+
+class PrivateNotesResult(BaseModel):
+    """A participant's own private notes, by conversation."""
+
+    notes: list[PrivateNote] = Field(default_factory=list)

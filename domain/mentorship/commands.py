@@ -191,6 +191,16 @@ class ApproveReviewSummary(Command):
     )
 
 
+class DeclineReviewSummary(Command):
+    """The mentee keeps the drafted review summary private: nothing is shared.
+
+    Their consent, like sharing: nobody else can decide it. Waiting until the summary's date
+    does the same; declining says so at once.
+    """
+
+    cycle_id: ItemId
+
+
 class PauseMentorship(Command):
     """Put the relationship on hold: reminders, due dates and escalations stop until it
     resumes."""
@@ -282,6 +292,7 @@ MentorshipCommand = (
     | SetChallenge
     | RecordChallengeProgress
     | ApproveReviewSummary
+    | DeclineReviewSummary
     | PauseMentorship
     | ResumeMentorship
     | CloseMentorship

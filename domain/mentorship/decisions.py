@@ -243,6 +243,15 @@ def _stage_problem(state: MentorshipState, allowed: tuple[Stage, ...], action: s
     return [f"cannot {action} while the relationship is {state.stage.value}"]
 
 
+def _author(state: MentorshipState, actor: c.Actor | None) -> str | None:
+    """The participant a change is recorded for (whose private notes a conversation's are);
+    None for HR and for ops tools, which act for no one in particular."""
+    if actor is None or actor.person_id is None:
+        return None
+    side_id = {"mentor": state.mentor_id, "mentee": state.mentee_id}.get(actor.role)
+    return actor.person_id if actor.person_id == side_id else None
+
+
 def _text_problems(field: str, text: str, *, required: bool, limit: int = TEXT_LIMIT) -> list[str]:
     if required and not text.strip():
         return [f"{field} is required"]
@@ -378,6 +387,7 @@ def _log_conversation(state: MentorshipState, command: c.LogConversation, now: d
         feedback_to_mentee=command.feedback_to_mentee,
         feedback_to_mentor=command.feedback_to_mentor,
         notes=command.notes,
+        logged_by=_author(state, command.actor),
         action_items=[
             m.ActionItem(
                 item_id=f"a-{first_item + index}",
@@ -476,18 +486,34 @@ def _private_note_fragments(state: MentorshipState) -> list[str]:
     return fragments
 
 
+def _review_decision_problems(state: MentorshipState, cycle_id: str, now: datetime) -> list[str]:
+    """Why the mentee cannot decide on a cycle's summary now (share it or keep it private)."""
+    review = state.reviews.get(cycle_id)
+    if review is None:
+        return [f"no review summary for cycle {cycle_id!r}"]
+    if review.status != "awaiting_mentee":
+        return [f"the summary for cycle {cycle_id!r} is already {review.status}"]
+    if now > review.respond_by:
+        return [f"the approval window closed at {review.respond_by.isoformat()}"]
+    return []
+
+
+@_handles(c.DeclineReviewSummary)
+def _decline_review(
+    state: MentorshipState, command: c.DeclineReviewSummary, now: datetime
+) -> Outcome:
+    problems = _review_decision_problems(state, command.cycle_id, now)
+    if problems:
+        return problems, []
+    return problems, [m.ReviewSummaryWithheld(cycle_id=command.cycle_id)]
+
+
 @_handles(c.ApproveReviewSummary)
 def _approve_review(
     state: MentorshipState, command: c.ApproveReviewSummary, now: datetime
 ) -> Outcome:
     review = state.reviews.get(command.cycle_id)
-    problems: list[str] = []
-    if review is None:
-        problems.append(f"no review summary for cycle {command.cycle_id!r}")
-    elif review.status != "awaiting_mentee":
-        problems.append(f"the summary for cycle {command.cycle_id!r} is already {review.status}")
-    elif now > review.respond_by:
-        problems.append(f"the approval window closed at {review.respond_by.isoformat()}")
+    problems = _review_decision_problems(state, command.cycle_id, now)
     text = command.edited_text
     if text is not None:
         problems += _text_problems("edited_text", text, required=True, limit=SUMMARY_LIMIT)

@@ -67,6 +67,14 @@ class ReviewState(BaseModel):
     )
 
 
+class PrivateNote(BaseModel):
+    """A conversation's private notes and the participant who wrote them."""
+
+    conversation_number: int
+    author_id: str
+    text: str
+
+
 class Survey(BaseModel):
     """A closing-survey answer."""
 
@@ -127,6 +135,11 @@ class MentorshipState(Parties):
     challenges: dict[str, Challenge] = Field(default_factory=dict)
     private_notes: list[str] = Field(
         default_factory=list, description="Kept to refuse them in shared summaries; never queried"
+    )
+    authored_notes: list[PrivateNote] = Field(
+        default_factory=list,
+        description="Private notes whose author is known (ConversationHeld v2): shown to that "
+        "author only, never in the snapshot",
     )
 
     reviews: dict[str, ReviewState] = Field(default_factory=dict)
@@ -287,6 +300,14 @@ def _(state: MentorshipState, event: m.ConversationHeld, _: None) -> None:
     state.feedback_to_mentor_count += bool(event.feedback_to_mentor.strip())
     if event.notes.strip():
         state.private_notes.append(event.notes)
+        if event.logged_by is not None:
+            state.authored_notes.append(
+                PrivateNote(
+                    conversation_number=event.conversation_number,
+                    author_id=event.logged_by,
+                    text=event.notes,
+                )
+            )
     for item in event.action_items:
         _add_action_item(state, item, event.conversation_number)
 

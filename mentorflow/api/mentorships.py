@@ -10,7 +10,7 @@ from fastapi import APIRouter
 
 from mentorflow.api.access import Side, ensure_can_read
 from mentorflow.api.auth import Caller
-from mentorflow.api.changes import relationship_of
+from mentorflow.api.changes import relationship_of, resolve
 from mentorflow.api.context import Services
 from mentorflow.api.errors import (
     CONFLICT_RESPONSE,
@@ -26,11 +26,13 @@ from mentorflow.api.models.identifiers import (
 )
 from mentorflow.api.models.mentorship_views import (
     MentorshipView,
+    PrivateNotesView,
+    PrivateNoteView,
     ReviewSummaryView,
 )
 from mentorflow.api.read_models import mentorship_overview
-from mentorflow.api.temporal import mentorship_snapshot
-from mentorflow.api.tokens import Role
+from mentorflow.api.temporal import mentorship_snapshot, private_notes
+from mentorflow.api.tokens import PARTICIPANT_ROLES, Role
 
 router = APIRouter(
     prefix="/mentorships/{mentorship_id}",
@@ -83,6 +85,35 @@ async def get_mentorship(
         stage_source="workflow",
         details=snapshot.details,
         overview=None if projected is None else projected[1],
+    )
+
+
+@router.get("/private-notes", summary="My own private notes in this relationship")
+async def get_private_notes(
+    mentorship_id: MentorshipIdPath, services: Services, caller: Caller
+) -> PrivateNotesView:
+    """The private notes the caller wrote with the conversations they logged, by conversation.
+
+    Nobody else reads them: not the other side, not HR, not services (403 for those roles;
+    another pair's relationship is a 404). Notes of conversations logged before authors were
+    recorded (``ConversationHeld`` v1) belong to no one and are not shown.
+    """
+    relationship = await resolve(services, mentorship_id)
+    ensure_can_read(caller, relationship)
+    if caller.role not in PARTICIPANT_ROLES or caller.person_id is None:
+        raise Forbidden("private notes are read by their author only")
+    answer = await private_notes(
+        services.client,
+        mentorship_id,
+        caller.person_id,
+        timeout=services.limits.query_timeout_seconds,
+    )
+    return PrivateNotesView(
+        mentorship_id=mentorship_id,
+        notes=[
+            PrivateNoteView(conversation_number=note.conversation_number, text=note.text)
+            for note in answer.notes
+        ],
     )
 
 

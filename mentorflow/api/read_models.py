@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from pydantic import BaseModel
@@ -28,7 +29,7 @@ from mentorflow.api.models.people import (
     PlanPart,
 )
 from mentorflow.api.models.review_cycles import CohortRelationship, ReviewOutcome
-from projections import SCHEMA, read_cohort_dashboard, read_mentor_load
+from projections import SCHEMA, MentorLoadView, read_cohort_dashboard, read_mentor_load
 from projections.development_plan import RATINGS
 
 P = ParamSpec("P")
@@ -149,6 +150,27 @@ async def cohort_dashboard(pool: Pool, cohort_id: str) -> CohortDashboard | None
         return None
     load = await read_mentor_load(pool, cohort_id=cohort_id)
     return CohortDashboard(**dashboard.model_dump(), mentor_load=load)
+
+
+@_translated
+async def summaries_awaiting(pool: Pool, mentee_id: str) -> dict[str, list[tuple[str, datetime]]]:
+    """The review summaries waiting for the mentee's decision: cycle ids and dates, by
+    relationship (ids and dates only: the texts stay in their row, sealed)."""
+    rows = await pool.fetch(
+        f"SELECT stream_id, cycle_id, respond_by FROM {SCHEMA}.review_summaries "
+        "WHERE mentee_id = $1 AND status = 'awaiting_mentee' ORDER BY respond_by, cycle_id",
+        mentee_id,
+    )
+    awaiting: dict[str, list[tuple[str, datetime]]] = {}
+    for row in rows:
+        awaiting.setdefault(row["stream_id"], []).append((row["cycle_id"], row["respond_by"]))
+    return awaiting
+
+
+@_translated
+async def mentor_load(pool: Pool, mentor_id: str) -> list[MentorLoadView]:
+    """A mentor's load against capacity, per cohort they mentor in."""
+    return await read_mentor_load(pool, mentor_id=mentor_id)
 
 
 @_translated

@@ -37,11 +37,22 @@ from mentorflow.api.errors import (
 )
 from mentorflow.cohorts import LaunchResult, launch_cohort
 from workflows.cohort import CohortWorkflow
-from workflows.cohort_models import ApproveMatches, MatchingOutcome
+from workflows.cohort_models import (
+    ApproveMatches,
+    MatchingOutcome,
+    ParticipantCardsInput,
+    ParticipantCardsResult,
+)
 from workflows.ids import cohort_workflow_id
 from workflows.mentorship import MentorshipWorkflow
 from workflows.mentorship_client import execute_command
-from workflows.mentorship_models import CommandResult, MentorshipSnapshot, StartReviewCycle
+from workflows.mentorship_models import (
+    CommandResult,
+    MentorshipSnapshot,
+    PrivateNotesInput,
+    PrivateNotesResult,
+    StartReviewCycle,
+)
 
 C = TypeVar("C", bound=BaseModel)
 R = TypeVar("R")
@@ -147,6 +158,25 @@ async def mentorship_snapshot(
         return await handle.query(MentorshipWorkflow.state, rpc_timeout=timedelta(seconds=timeout))
 
 
+async def private_notes(
+    client: Client, mentorship_id: str, person_id: str, *, timeout: float
+) -> PrivateNotesResult:
+    """The private notes ``person_id`` wrote in the relationship (their ``private_notes``
+    query); the caller checks that ``person_id`` is the one asking.
+
+    Raises:
+        NotFound: No workflow has this id.
+        ServiceUnavailable: The workflow did not answer in time.
+    """
+    handle = client.get_workflow_handle_for(MentorshipWorkflow.run, mentorship_id)
+    with _query_errors(f"no mentorship {mentorship_id}"):
+        return await handle.query(
+            MentorshipWorkflow.private_notes,
+            PrivateNotesInput(person_id=person_id),
+            rpc_timeout=timedelta(seconds=timeout),
+        )
+
+
 async def cohort_snapshot(client: Client, cohort_id: str, *, timeout: float) -> dict[str, Any]:
     """The cohort workflow's live counts (its ``state`` query).
 
@@ -190,6 +220,24 @@ async def cohort_approval_problems(
     with _query_errors(f"no cohort {cohort_id}"):
         return await handle.query(
             CohortWorkflow.approval_problems, request, rpc_timeout=timedelta(seconds=timeout)
+        )
+
+
+async def participant_cards(
+    client: Client, cohort_id: str, person_ids: list[str], *, timeout: float
+) -> ParticipantCardsResult:
+    """Names, time zones and languages of some of a cohort's participants, from its spec.
+
+    Raises:
+        NotFound: No cohort workflow has this id.
+        ServiceUnavailable: The workflow did not answer in time.
+    """
+    handle = client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
+    with _query_errors(f"no cohort {cohort_id}"):
+        return await handle.query(
+            CohortWorkflow.participant_cards,
+            ParticipantCardsInput(person_ids=person_ids),
+            rpc_timeout=timedelta(seconds=timeout),
         )
 
 

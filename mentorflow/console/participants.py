@@ -10,36 +10,40 @@ rules. A relationship the viewer may not see is a 404 page, like one that does n
 
 from __future__ import annotations
 
-import re
+import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from domain.mentorship.catalog import BY_UPDATE, CommandEntry
-from mentorflow.api.access import ensure_can_read
+from mentorflow.api.access import Relationship
 from mentorflow.api.changes import change, resolve
 from mentorflow.api.context import ApiServices, Services
 from mentorflow.api.errors import ApiError, CommandRejected, NotFound
-from mentorflow.api.models.identifiers import MENTORSHIP_ID_PATTERN
-from mentorflow.api.read_models import mentorship_overview, relationships_of
-from mentorflow.api.temporal import mentorship_snapshot
+from mentorflow.api.models.mentorship_views import MentorshipOverview
+from mentorflow.api.read_models import mentor_load, relationships_of, summaries_awaiting
+from mentorflow.console import reviews
 from mentorflow.console.auth import CheckedForm, SignedIn, Viewer
 from mentorflow.console.forms import (
-    ACTION_ITEM_ROWS,
     GENERAL,
     FieldProblems,
     FormInvalid,
     read_command,
     sort_problems,
 )
-from mentorflow.console.web import error_page, render
+from mentorflow.console.people import People, people_of, viewer_zone
+from mentorflow.console.relationship_view import (
+    Failed,
+    load_in,
+    not_found,
+    relationship_page,
+)
+from mentorflow.console.web import render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(reviews.router)
 
 FORMS = (
     "complete_training",
@@ -50,29 +54,12 @@ FORMS = (
     "log_conversation",
     "complete_action_item",
     "give_feedback",
+    "set_challenge",
+    "record_challenge_progress",
+    "submit_survey",
 )
 """The commands the relationship page has forms for (entries of the command table)."""
-
-RATINGS_BY_SIDE = {
-    "mentee": ("usefulness", "listening", "clarity"),
-    "mentor": ("preparation", "follow_through"),
-}
-"""What each side rates after a conversation (the other side's part in it)."""
 PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class Failed:
-    """A form that came back with problems: which, what was typed, and why."""
-
-    update: str
-    problems: FieldProblems
-    values: dict[str, str]
-
-
-def not_found(request: Request, viewer: Viewer | None) -> Response:
-    """The one answer for a relationship that does not exist or is not the viewer's."""
-    return error_page(request, 404, "Not found", "There is no such relationship.", viewer)
 
 
 @router.get("/relationships")
@@ -81,99 +68,68 @@ async def my_relationships(request: Request, services: Services, viewer: SignedI
     if viewer.person_id is None:
         return RedirectResponse("/hr/cohorts", status_code=303)
     rows = await relationships_of(services.pool, viewer.person_id, after=None, limit=PAGE_SIZE)
+    people = await asyncio.gather(*(people_of(services, relationship) for relationship, _ in rows))
+    loads = await mentor_load(services.pool, viewer.person_id)
+    awaiting = await summaries_awaiting(services.pool, viewer.person_id)
     items = [
         {
             "relationship": relationship,
             "overview": overview,
+            "people": cards,
             "side": relationship.side_of(viewer.person_id),
-            "next_step": _next_step(overview.stage, overview.action_items_overdue),
+            "next_step": next_step(overview),
+            "summaries": awaiting.get(relationship.mentorship_id, [])
+            if relationship.side_of(viewer.person_id) == "mentee"
+            else [],
+            "load": load_in(loads, relationship.cohort_id)
+            if relationship.side_of(viewer.person_id) == "mentor"
+            else None,
         }
-        for relationship, overview in rows
+        for (relationship, overview), cards in zip(rows, people, strict=True)
     ]
-    return render(request, "relationships.html", {"viewer": viewer, "items": items})
+    mine = _first_card(people)  # the viewer's own card (name, zone) is in each cohort's
+    context = {"viewer": viewer, "items": items, "zone": viewer_zone(viewer, mine), "people": mine}
+    return render(request, "relationships.html", context)
 
 
-def _next_step(stage: str, overdue: int) -> str:
-    if stage in ("matched", "onboarding"):
+def _first_card(people: list[People]) -> People:
+    return next((cards for cards in people if cards.cards), People())
+
+
+def next_step(overview: MentorshipOverview) -> str:
+    """The next thing to do in a relationship, in the words of its list."""
+    stage, overdue = overview.stage, overview.action_items_overdue
+    if stage == "matched":
+        return "Get started: your training and the mentee's first goals"
+    if stage == "onboarding":
         return "Finish onboarding: training, goals and the kickoff conversation"
     if stage == "paused":
-        return "On hold"
+        return "On hold: resume when you are both ready"
     if stage == "closing":
         return "Answer the closing survey"
     if stage == "closed":
-        return "Closed"
+        return "Nothing: the relationship has ended"
     if overdue:
-        return f"{overdue} overdue action item{'s' if overdue > 1 else ''}"
-    return "Hold the next conversation"
-
-
-async def _page(
-    request: Request,
-    services: ApiServices,
-    viewer: Viewer,
-    mentorship_id: str,
-    *,
-    failed: Failed | None = None,
-    done: str | None = None,
-) -> Response:
-    if not re.fullmatch(MENTORSHIP_ID_PATTERN, mentorship_id):
-        return not_found(request, viewer)
-    try:
-        relationship = await resolve(services, mentorship_id)
-        ensure_can_read(viewer.principal, relationship)
-        snapshot = await mentorship_snapshot(
-            services.client, mentorship_id, timeout=services.limits.query_timeout_seconds
-        )
-    except NotFound:
-        return not_found(request, viewer)
-    projected = await mentorship_overview(services.pool, mentorship_id)
-    state = snapshot
-    side = relationship.side_of(viewer.person_id)
-    zone = viewer.time_zone
-    conversations = sorted((int(n), at) for n, at in state.conversation_times.items())
-    context: dict[str, Any] = {
-        "viewer": viewer,
-        "relationship": relationship,
-        "state": state,
-        "side": side,
-        "details": snapshot.details,
-        "overview": None if projected is None else projected[1],
-        "zone": zone,
-        # Now in the viewer's zone, as a datetime-local value: the conversation's default.
-        "now_local": datetime.now(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M"),
-        "my_training_done": set(state.training_completed.get(viewer.person_id or "", [])),
-        "missing": state.missing_for_onboarding() if state.stage.value == "onboarding" else [],
-        "goals": sorted(state.goals.values(), key=lambda goal: goal.goal_id),
-        "active_goals": [goal for goal in state.goals.values() if goal.status == "active"],
-        "action_items": sorted(
-            state.action_items.values(), key=lambda item: (item.status, item.due_at)
-        ),
-        "overdue": set(snapshot.overdue_action_items),
-        "conversations": conversations,
-        "feedback_open": [
-            number
-            for number, _ in conversations
-            if side is not None and f"{number}:{side}" not in state.feedback_given
-        ],
-        "ratings": RATINGS_BY_SIDE.get(side or "", ()),
-        "rows": range(ACTION_ITEM_ROWS),
-        "failed": failed,
-        "done": BY_UPDATE[done].summary if done in BY_UPDATE else None,
-        "general": GENERAL,
-    }
-    return render(request, "relationship.html", context, status_code=422 if failed else 200)
+        return f"Catch up on {overdue} overdue action item{'s' if overdue > 1 else ''}"
+    if overview.consecutive_misses:
+        return "Hold the next conversation: the last one was missed"
+    return "Hold the next conversation and agree on its action plan"
 
 
 @router.get("/relationships/{mentorship_id}")
-async def relationship_page(
+async def relationship(
     request: Request,
     mentorship_id: str,
     services: Services,
     viewer: SignedIn,
     done: str | None = None,
 ) -> Response:
-    """A relationship: stage, next conversation, goals, conversations, items, feedback."""
-    return await _page(request, services, viewer, mentorship_id, done=done)
+    """A relationship: stage, next conversation, goals, history, items, challenges, …"""
+    return await relationship_page(request, services, viewer, mentorship_id, done=done)
+
+
+async def _zone_for(services: ApiServices, viewer: Viewer, relationship: Relationship) -> str:
+    return viewer_zone(viewer, await people_of(services, relationship))
 
 
 def _form_endpoint(
@@ -185,7 +141,9 @@ def _form_endpoint(
         mentorship_id = str(request.path_params["mentorship_id"])
         path_values = {name: request.path_params[name] for name in entry.path_fields}
         try:
-            command = read_command(entry, form, viewer.time_zone, path_values)
+            # Dates are typed in the zone the page showed them in.
+            zone = await _zone_for(services, viewer, await resolve(services, mentorship_id))
+            command = read_command(entry, form, zone, path_values)
             await change(services, viewer.principal, mentorship_id, command)
         except FormInvalid as invalid:
             problems = invalid.problems
@@ -206,7 +164,7 @@ def _form_endpoint(
             for key in form
             if key != "csrf_token"
         }
-        return await _page(
+        return await relationship_page(
             request,
             services,
             viewer,

@@ -196,11 +196,18 @@ ROUTES = [
         _json({"usefulness": 5, "listening": 4, "clarity": 4}),
         PARTICIPANTS,
     ),
+    Route("GET", "/mentorships/{m}/private-notes", _none, PARTICIPANTS),
     Route("GET", "/mentorships/{m}/review-summaries/" + CYCLE, _none, MENTEE),
     Route(
         "POST",
         "/mentorships/{m}/review-summaries/" + CYCLE + "/approve",
         _json({}),
+        PARTICIPANT_MENTEE,
+    ),
+    Route(
+        "POST",
+        "/mentorships/{m}/review-summaries/" + CYCLE + "/decline",
+        _none,
         PARTICIPANT_MENTEE,
     ),
     Route("GET", "/people/{mentee}/mentorships", _none, (OK, OK, "404", "404", OK, "404", "404")),

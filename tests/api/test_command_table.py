@@ -184,6 +184,7 @@ def test_participants_consent_and_opinions_are_not_hr_cli_commands() -> None:
     names = {command.name for command in mentorship_app.registered_commands}
     assert names == {entry.operation for entry in COMMANDS if entry.hr}
     assert "approve-review-summary" not in names
+    assert "decline-review-summary" not in names
     assert "give-feedback" not in names
 
 

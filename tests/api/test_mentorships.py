@@ -304,3 +304,22 @@ async def test_a_mentee_shares_a_review_summary_after_hr_starts_the_cycle(
     }
     assert approved.status_code == 200, approved.text
     assert approved.json()["recorded"] == ["ReviewSummaryShared"]
+
+
+async def test_private_notes_are_read_by_their_author_only(
+    http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack
+) -> None:
+    pair = await _pair(api_stack)
+    await onboard(http, tokens, pair)  # the mentor logs the kickoff, with the note "private"
+    path = f"/mentorships/{pair.mentorship_id}/private-notes"
+
+    by_author = await http.get(path, headers=tokens.headers(pair.mentor_id, Role.MENTOR))
+    by_other_side = await http.get(path, headers=tokens.headers(pair.mentee_id))
+    by_hr = await http.get(path, headers=tokens.hr)
+
+    assert by_author.status_code == 200, by_author.text
+    assert by_author.json()["notes"] == [{"conversation_number": 1, "text": "private"}]
+    assert by_other_side.json()["notes"] == []
+    assert by_hr.status_code == 403
+    snapshot = await http.get(f"/mentorships/{pair.mentorship_id}", headers=tokens.hr)
+    assert "private" not in snapshot.text

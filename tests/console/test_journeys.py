@@ -249,7 +249,10 @@ async def test_hr_sees_the_cohorts_and_a_matching(
     mentorship_id = f"mentorship-{spec['cohort_id']}-{first['mentee_id']}"
     await _projected(api_stack, mentorship_id)
     await table.get_by_role("link", name=first["mentee_id"], exact=True).click()
-    await expect(
-        page.get_by_role("heading", name=f"{first['mentor_id']} mentors {first['mentee_id']}")
+    names = {person["id"]: person["name"] for person in spec["participants"]}
+    await expect(  # names from the spec, not ids
+        page.get_by_role(
+            "heading", name=f"{names[first['mentor_id']]} mentors {names[first['mentee_id']]}"
+        )
     ).to_be_visible()
     await expect(page.locator("form[action$='/conversations']")).to_have_count(0)

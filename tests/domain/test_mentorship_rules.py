@@ -289,3 +289,26 @@ def test_the_state_budget_refuses_growth_but_never_closing() -> None:
     assert len(growing) == 1
     assert "budget" in growing[0]
     assert closing == []
+
+
+def test_private_notes_are_kept_with_the_participant_who_logged_the_conversation() -> None:
+    state = _active()
+    held = START + DAY
+    by_mentor = _conversation(held, ["g-1"]).model_copy(
+        update={"notes": "Tired lately", "actor": c.Actor(role="mentor", person_id="p-001")}
+    )
+    by_hr = _conversation(held + DAY, ["g-1"]).model_copy(
+        update={"notes": "HR's note", "actor": c.Actor(role="hr_admin")}
+    )
+
+    first = decide(state, by_mentor, held)
+    state = replay(state, first)
+    second = decide(state, by_hr, by_hr.held_at)
+    state = replay(state, second)
+
+    held_events = [event for event in first + second if isinstance(event, m.ConversationHeld)]
+    assert [event.logged_by for event in held_events] == ["p-001", None]
+    assert [(note.author_id, note.text) for note in state.authored_notes] == [
+        ("p-001", "Tired lately")
+    ]
+    assert state.private_notes[-2:] == ["Tired lately", "HR's note"]  # still never quoted

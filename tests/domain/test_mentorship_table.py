@@ -567,6 +567,28 @@ DECISIONS = [
         START + 2 * DAY,
         Refused(["no review summary for cycle 'nope'"]),
     ),
+    # DeclineReviewSummary
+    Decision(
+        "a summary declined is withheld at once",
+        with_review,
+        c.DeclineReviewSummary(cycle_id="h1"),
+        START + 2 * DAY,
+        [m.ReviewSummaryWithheld(cycle_id="h1")],
+    ),
+    Decision(
+        "declining a shared summary is refused",
+        review_shared,
+        c.DeclineReviewSummary(cycle_id="h1"),
+        START + 2 * DAY,
+        Refused(["the summary for cycle 'h1' is already shared"]),
+    ),
+    Decision(
+        "declining after the window closed is refused (it was withheld anyway)",
+        with_review,
+        c.DeclineReviewSummary(cycle_id="h1"),
+        START + 21 * DAY,
+        Refused(["the approval window closed at 2027-01-31T09:00:00+00:00"]),
+    ),
     # PauseMentorship
     Decision(
         "a pause records when it began",
@@ -938,6 +960,13 @@ DECISIONS = [
         c.SetChallenge(skill="x", description="y", due_at=START + 9 * DAY, actor=MENTEE),
         START + DAY,
         Denied(["only the mentor sets challenges"]),
+    ),
+    Decision(
+        "only the mentee declines their review summary",
+        with_review,
+        c.DeclineReviewSummary(cycle_id="h1", actor=MENTOR),
+        START + DAY,
+        Denied(["only the mentee can decide on their review summary"]),
     ),
     Decision(
         "only the mentee shares their review summary",

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from events import CATALOG, DomainEvent, EventCatalog, EventEnvelope, NewEvent, UnknownEventType
 from events.catalog import DOMAIN_EVENT_ADAPTER
 from events.cohort import CohortLaunched, MatchingCompleted, ScoreBreakdown, SolverReport
-from events.mentorship import MentorshipMatched
+from events.mentorship import ConversationHeld, MentorshipMatched
 from events.schema import SCHEMA_FILE, render_event_schemas
 from events.upcasting import MissingUpcaster, UpcasterChain
 
@@ -188,3 +188,26 @@ def test_committed_json_schema_document_is_current() -> None:
     assert json.loads(committed.read_text()) == json.loads(render_event_schemas()), (
         "docs/events.schema.json is stale; run: python -m events.schema"
     )
+
+
+def test_a_version_1_conversation_held_reads_with_an_unknown_author() -> None:
+    data = {
+        "conversation_number": 1,
+        "held_at": "2027-01-25T10:00:00+00:00",
+        "goal_ids": ["g-1"],
+        "notes": "private",
+        "action_items": [
+            {
+                "item_id": "a-1",
+                "owner": "mentee",
+                "description": "x",
+                "due_at": "2027-02-01T10:00:00+00:00",
+            }
+        ],
+    }
+
+    old = CATALOG.decode(_envelope("ConversationHeld", 1, data)).event
+
+    assert isinstance(old, ConversationHeld)
+    assert old.logged_by is None
+    assert ConversationHeld.schema_version == 2

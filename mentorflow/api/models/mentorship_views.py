@@ -111,3 +111,17 @@ class ReviewSummaryView(BaseModel):
     status: Literal["awaiting_mentee", "shared", "withheld"]
     respond_by: datetime
     summary: ReviewSummary
+
+
+class PrivateNoteView(BaseModel):
+    """One conversation's private notes."""
+
+    conversation_number: int
+    text: str
+
+
+class PrivateNotesView(BaseModel):
+    """The caller's own private notes in a relationship (personal data: theirs alone)."""
+
+    mentorship_id: str
+    notes: list[PrivateNoteView]
