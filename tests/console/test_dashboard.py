@@ -210,8 +210,11 @@ async def test_hr_sees_the_dashboard_charts_the_pairs_at_risk_and_downloads_the_
     await assert_accessible(page)
     await screenshot(page, "at-risk")
     await at_risk.get_by_role("link").click()
+    names = {person["id"]: person["name"] for person in cohort_spec()["participants"]}
     await expect(
-        page.get_by_role("heading", name=f"{behind.mentor_id} mentors {behind.mentee_id}")
+        page.get_by_role(
+            "heading", name=f"{names[behind.mentor_id]} mentors {names[behind.mentee_id]}"
+        )
     ).to_be_visible()
     await expect(page.locator("form[action$='/conversations']")).to_have_count(0)
     # The kickoff's private notes ("private", see tests.api.support.conversation) stay hidden.
