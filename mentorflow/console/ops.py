@@ -33,6 +33,13 @@ class OpsLinks:
         namespace = quote(self.namespace, safe="")
         return f"{self.base_url}/namespaces/{namespace}/workflows?query={quote(query, safe='')}"
 
+    def workflow(self, workflow_id: str) -> str | None:
+        """One workflow's page (its current run, history and pending activities)."""
+        if self.base_url is None:
+            return None
+        namespace = quote(self.namespace, safe="")
+        return f"{self.base_url}/namespaces/{namespace}/workflows/{quote(workflow_id, safe='')}"
+
     def cohort(self, cohort_id: str) -> str | None:
         """The cohort's workflow and its relationships'."""
         return self.search(cohort_query(cohort_id))

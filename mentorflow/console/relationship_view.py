@@ -31,6 +31,7 @@ from mentorflow.api.temporal import mentorship_snapshot
 from mentorflow.console.auth import Viewer
 from mentorflow.console.forms import ACTION_ITEM_ROWS, GENERAL, FieldProblems
 from mentorflow.console.history import conversation_history
+from mentorflow.console.ops import OpsLinks
 from mentorflow.console.people import People, people_of, viewer_zone
 from mentorflow.console.web import error_page, render
 from projections import MentorLoadView
@@ -106,7 +107,14 @@ async def relationship_page(
         _my_notes(services, relationship, side, viewer),
     )
     context = _context(viewer, relationship, state, people)
+    ops = OpsLinks.of(services.settings) if viewer.is_hr else None
     context.update(
+        ops_workflow=ops.workflow(mentorship_id) if ops else None,
+        ops_pairs=(
+            ops.relationship(relationship.cohort_id, relationship.mentor_id, relationship.mentee_id)
+            if ops
+            else None
+        ),
         load=load,
         my_notes=my_notes,
         failed=failed,

@@ -22,7 +22,7 @@ from tests.api.support import Tokens, cohort_spec, project
 from tests.console.conftest import Console, assert_accessible, screenshot, serving_console
 from tests.support import assert_eventually
 from workflows.cohort import CohortWorkflow
-from workflows.ids import cohort_workflow_id
+from workflows.ids import cohort_workflow_id, mentorship_workflow_id
 
 TEMPORAL_UI = "http://temporal-ui.test:8233"
 
@@ -190,6 +190,14 @@ async def test_hr_reviews_a_draft_is_refused_a_reporting_line_override_and_appro
     assert outcome is not None
     assert outcome.approved_pairs is not None
     assert {(p.mentee_id, p.mentor_id) for p in outcome.approved_pairs} >= {(mentee_id, mentor_id)}
+
+    # The approved pair's page links ops to its workflow in the Temporal UI.
+    await row.get_by_role("link", name=mentee_id, exact=True).click()
+    mentorship_id = mentorship_workflow_id(cohort_id, mentee_id)
+    workflow = page.get_by_role("link", name="This relationship's workflow in the Temporal UI")
+    await expect(workflow).to_have_attribute(
+        "href", f"{TEMPORAL_UI}/namespaces/default/workflows/{mentorship_id}"
+    )
 
 
 async def test_hr_starts_a_review_cycle_and_sees_who_shared(

@@ -69,6 +69,7 @@ def test_no_temporal_ui_means_no_links() -> None:
 
     assert links.cohort("c-1") is None
     assert links.relationship("c-1", "p-1", "p-2") is None
+    assert links.workflow("mentorship-c-1-p-2") is None
 
 
 def test_links_filter_by_the_contracts_search_attributes() -> None:
@@ -76,12 +77,14 @@ def test_links_filter_by_the_contracts_search_attributes() -> None:
 
     cohort = links.cohort("c-1")
     pair = links.relationship("c-1", "p-1", "p-2")
+    workflow = links.workflow("mentorship-c-1-p-2")
 
     assert cohort is not None
     assert pair is not None
     assert (
         unquote(cohort) == 'http://ui:8233/namespaces/prod/workflows?query=MentorflowCohortId="c-1"'
     )
+    assert workflow == "http://ui:8233/namespaces/prod/workflows/mentorship-c-1-p-2"
     assert unquote(pair).endswith(
         'query=MentorflowCohortId="c-1" AND MentorflowMentorId="p-1" AND MentorflowMenteeId="p-2"'
     )
