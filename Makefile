@@ -13,8 +13,13 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	$(UV) sync --frozen
 	@touch $@
 
+# Two pytest processes (pytest-xdist), a test file each at a time (module fixtures stay in one
+# process), each with its own servers: most of the suite waits on servers and timers, so two
+# overlap well on two cores. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+
 test: venv chromium
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The console's browser tests drive Debian's Chromium (Playwright's own browser download is
 # not reachable): installed with apt-get when missing (CI runs as root on a clean machine).

@@ -180,8 +180,12 @@ async def test_an_invalid_spec_exits_2_naming_every_problem_and_launches_nothing
 
 
 async def test_a_cohort_of_ten_thousand_mentees_fits_temporal_payload_limits(
-    stack: StackAddresses, store: PostgresEventStore
+    stack: StackAddresses, store: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # About payload sizes, not speed: on a loaded machine this cohort's first workflow task
+    # can outlast the SDK's fixed 2 s deadlock timeout on every retry (its CPU cost is the
+    # performance issue's). TEMPORAL_DEBUG turns the detector off for this test's worker.
+    monkeypatch.setenv("TEMPORAL_DEBUG", "1")
     raw = generate_cohort(10_000, 4_000, seed=7, cohort_id=f"big-{uuid.uuid4().hex[:8]}")
     raw["program"]["require_hr_approval"] = True  # match, then wait: nothing to start here
     spec = parse_cohort_spec(raw)
