@@ -53,7 +53,13 @@ from mentorflow.console.sessions import ConsoleSessionStore
 from mentorflow.logging import configure_logging
 from mentorflow.settings import LogFormat, Settings, load_settings
 from projections import migrate_read_models, rebuild_projections
-from workflows.cohort_models import MatchingOutcome
+from workflows.cohort import CohortWorkflow
+from workflows.cohort_models import (
+    MatchingOutcome,
+    ParticipantCard,
+    ParticipantCardsInput,
+    ParticipantCardsResult,
+)
 from workflows.mentorship_models import MentorshipSnapshot
 
 COHORT = "bench-console"
@@ -177,7 +183,21 @@ class _Handle:
     def __init__(self, answer: object) -> None:
         self._answer = answer
 
-    async def query(self, *_args: object, **_kwargs: object) -> object:
+    async def query(self, query: object, *args: object, **_kwargs: object) -> object:
+        if query is CohortWorkflow.participant_cards:  # the relationship page's names
+            (asked,) = args
+            assert isinstance(asked, ParticipantCardsInput)
+            return ParticipantCardsResult(
+                cards={
+                    person_id: ParticipantCard(
+                        person_id=person_id,
+                        name=f"Person {person_id}",
+                        timezone="Europe/Berlin",
+                        languages=["en"],
+                    )
+                    for person_id in asked.person_ids
+                }
+            )
         return self._answer
 
 

@@ -27,6 +27,7 @@ from workflows.ids import mentorship_workflow_id
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100
+PAIRS_PER_PAGE = 100
 
 
 @router.get("/hr/cohorts")
@@ -73,11 +74,22 @@ async def matching(
     services: Services,
     viewer: HrViewer,
     notice: str | None = None,
+    page: str = "1",
 ) -> Response:
     """The draft or final matching: pairs with score, breakdown and reasons; the unmatched."""
     return await render_matching(
-        request, cohort_id, services, viewer, notice=NOTICES.get(notice or "")
+        request,
+        cohort_id,
+        services,
+        viewer,
+        notice=NOTICES.get(notice or ""),
+        page=_page_number(page),
     )
+
+
+def _page_number(text: str) -> int:
+    """A page number from the query string; anything else is the first page."""
+    return int(text) if text.isdigit() and len(text) <= 6 and int(text) >= 1 else 1
 
 
 async def render_matching(
@@ -89,8 +101,13 @@ async def render_matching(
     approval: ApprovalForm | None = None,
     notice: str | None = None,
     status_code: int = 200,
+    page: int = 1,
 ) -> Response:
-    """The matching page; with ``approval``, HR's pending overrides and refusals."""
+    """The matching page; with ``approval``, HR's pending overrides and refusals.
+
+    The pairs table shows `PAIRS_PER_PAGE` pairs at a time (by mentee id); the override
+    forms suggest every mentee and mentor of the cohort whatever the page.
+    """
     not_found = error_page(request, 404, "Not found", f"No matching for {cohort_id}.", viewer)
     if not re.fullmatch(COHORT_ID_PATTERN, cohort_id):
         return not_found
@@ -103,8 +120,13 @@ async def render_matching(
     ops = OpsLinks.of(services.settings)
     shown = outcome.pairs if outcome.approved_pairs is None else outcome.approved_pairs
     pairs: list[dict[str, Any]] = []
-    for pair in sorted(shown, key=lambda p: p.mentee_id):
-        proposed = pair in outcome.pairs
+    engine = {(pair.mentor_id, pair.mentee_id) for pair in outcome.pairs}  # a set: 1,000s of pairs
+    ordered = sorted(shown, key=lambda p: p.mentee_id)
+    pages = max(1, -(-len(ordered) // PAIRS_PER_PAGE))
+    page = min(page, pages)
+    first = (page - 1) * PAIRS_PER_PAGE
+    for pair in ordered[first : first + PAIRS_PER_PAGE]:
+        proposed = (pair.mentor_id, pair.mentee_id) in engine
         breakdown = outcome.breakdowns.get(pair.mentee_id) if proposed else None
         pairs.append(
             {
@@ -127,6 +149,13 @@ async def render_matching(
             "unmatched": [u for u in outcome.unmatched if u.mentee_id not in matched],
             "cohort_id": cohort_id,
             "cohort_ops": ops.cohort(cohort_id),
+            "paging": {
+                "page": page,
+                "pages": pages,
+                "first": first + 1,
+                "last": first + len(pairs),
+                "total": len(ordered),
+            },
             "notice": notice,
             "approval": approval or ApprovalForm(),
             "mentees": mentees,

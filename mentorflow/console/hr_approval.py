@@ -83,7 +83,7 @@ def requested(
     mentee_id, mentor_id = _text(form, "mentee_id"), _text(form, "mentor_id")
     problems = {}
     if not mentee_id:
-        problems["mentee_id"] = ["choose a mentee"]
+        problems["mentee_id"] = ["give a mentee id"]
     if not mentor_id:
         problems["mentor_id"] = ["give the mentor's id"]
     if problems:

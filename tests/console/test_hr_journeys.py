@@ -143,7 +143,7 @@ async def test_hr_reviews_a_draft_is_refused_a_reporting_line_override_and_appro
 
     # p-002 manages p-008: checked live as HR types, and refused with the reason.
     assign = page.locator("#assign-form")
-    await assign.get_by_label("Mentee").select_option("p-008")
+    await assign.get_by_label("Mentee id").fill("p-008")
     await assign.get_by_label("Mentor id").fill("p-002")
     await assign.get_by_label("Mentor id").dispatch_event("change")
     await expect(page.locator("#assign-check")).to_contain_text(
@@ -158,7 +158,7 @@ async def test_hr_reviews_a_draft_is_refused_a_reporting_line_override_and_appro
 
     # A valid change: allowed live, then added, then approved.
     assign = page.locator("#assign-form")
-    await assign.get_by_label("Mentee").select_option(mentee_id)
+    await assign.get_by_label("Mentee id").fill(mentee_id)
     await assign.get_by_label("Mentor id").fill(mentor_id)
     await assign.get_by_label("Mentor id").dispatch_event("change")
     await expect(page.locator("#assign-check")).to_contain_text(

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from events.cohort import Pair
 from mentorflow.api.models.review_cycles import CohortRelationship, ReviewOutcome
+from mentorflow.console.hr import _page_number
 from mentorflow.console.hr_approval import merged, pending_overrides, requested
 from mentorflow.console.hr_reviews import cycles_of
 from mentorflow.console.ops import OpsLinks
@@ -127,7 +128,10 @@ def test_an_incomplete_override_form_names_each_missing_field() -> None:
         FormData([("mentee_id", "e-1"), ("mentor_id", "m 1<script>")]), OUTCOME, []
     )
 
-    assert assign == ([], {"mentee_id": ["choose a mentee"], "mentor_id": ["give the mentor's id"]})
+    assert assign == (
+        [],
+        {"mentee_id": ["give a mentee id"], "mentor_id": ["give the mentor's id"]},
+    )
     assert swap == ([], {"second_mentee": ["choose two different mentees"]})
     assert not_an_id[1] == {"mentor_id": ["'m 1<script>' is not a participant id"]}
 
@@ -181,3 +185,15 @@ def test_a_cycle_lists_each_decision_and_the_running_pairs_without_a_summary() -
     assert (h2.count("shared"), h2.count("withheld"), h2.count("awaiting_mentee")) == (1, 1, 0)
     assert [r.mentee_id for r in h2.not_drafted] == ["e-3"]  # e-4 closed: not expected
     assert [r.mentee_id for r in h1.not_drafted] == ["e-2", "e-3"]
+
+
+def test_a_matching_page_number_is_read_leniently() -> None:
+    assert [_page_number(text) for text in ("1", "3", "0", "-2", "x", "", "9999999")] == [
+        1,
+        3,
+        1,
+        1,
+        1,
+        1,
+        1,
+    ]
