@@ -57,7 +57,7 @@ def test_the_smtp_sink_gets_its_own_free_port_and_goes_to_stack_env(tmp_path: Pa
     environment = LocalStack(config).addresses().as_environment()
     assert environment["MENTORFLOW_SMTP_HOST"] == "127.0.0.1"
     assert environment["MENTORFLOW_SMTP_PORT"] == str(config.smtp_port)
-    settings = Settings(_env_file=None, **{"smtp_host": "127.0.0.1", "smtp_port": 2525})
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=2525)
     assert StackConfig.from_settings(settings, tmp_path).endpoints().smtp.port == 2525
 
 
