@@ -96,7 +96,9 @@ class OutboxDelivery:
         return DeliveryReport(sent=sent, retried=retried, dead=dead)
 
     async def _deliver(self, entry: OutboxEntry) -> str:
-        log = logger.bind(
+        # A fresh logger per entry: a module-level one bound once would keep the logging
+        # configuration of its first use (structlog caches it), whatever came after.
+        log = structlog.get_logger(__name__).bind(
             outbox_id=entry.outbox_id,
             event_id=str(entry.event_id),
             recipient=entry.recipient,
