@@ -1,4 +1,4 @@
-"""``mentorflow stack up | down | status`` and ``mentorflow demo``: the developers' commands.
+"""``mentorflow stack up | down | status``, ``mail list | show``, ``demo``: developers' commands.
 
 The ``mentorflow`` command line finds them through the ``mentorflow.cli`` entry point
 (`extension`, declared in pyproject.toml); the production package imports nothing of here.
@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from devstack.demo import DemoFailed, run_demo
+from devstack.mail_cli import mail_app
+from devstack.mailbox import MailboxError
 from devstack.stack import (
     SERVER_NAMES,
     LocalStack,
@@ -38,7 +40,7 @@ EXIT_CRASHED = 1
 
 stack_app = typer.Typer(
     name="stack",
-    help="Run the local Temporal, NATS JetStream and PostgreSQL servers.",
+    help="Run the local Temporal, NATS JetStream, PostgreSQL and SMTP sink servers.",
     no_args_is_help=True,
 )
 
@@ -92,6 +94,7 @@ def _print_addresses(addresses: StackAddresses, stack: LocalStack) -> None:
         "temporal": addresses.temporal_address,
         "nats": redact_password(addresses.nats_url),
         "postgres": redact_password(addresses.database_url),
+        "smtp": f"{addresses.smtp_host}:{addresses.smtp_port}",
     }
     table = Table(box=None, show_header=False, pad_edge=False)
     for name in SERVER_NAMES:
@@ -173,9 +176,9 @@ def demo(
 
 
 extension = CliExtension(
-    groups={"stack": stack_app},
+    groups={"stack": stack_app, "mail": mail_app},
     commands=(demo,),
-    bad_input_errors=(StackConfigInvalid,),
+    bad_input_errors=(StackConfigInvalid, MailboxError),
     failure_errors=(StackError, DemoFailed),
 )
 """What ``mentorflow`` gains from this package (entry point ``mentorflow.cli: devstack``)."""

@@ -2,10 +2,16 @@
 
 One tree: `Settings` holds the contract's top-level settings (``MENTORFLOW_*``) and one
 section per part that has tuning of its own (``MENTORFLOW_DATABASE_POOL_*``,
-``MENTORFLOW_BUS_*``, ``MENTORFLOW_PROJECTOR_*``, ``MENTORFLOW_COMMANDS_*``). The adapters'
-configurations are made from it and nowhere else: `Settings.database` for
-`eventstore.create_pool`, `Settings.bus_config`, `Settings.projector_options`,
-`Settings.commands_config` and `Settings.relay_options`.
+``MENTORFLOW_BUS_*``, ``MENTORFLOW_PROJECTOR_*``, ``MENTORFLOW_COMMANDS_*``,
+``MENTORFLOW_SMTP_*``). The adapters' configurations are made from it and nowhere else:
+`Settings.database` for `eventstore.create_pool`, `Settings.bus_config`,
+`Settings.projector_options`, `Settings.commands_config`, `Settings.relay_options` and
+`Settings.smtp_config`.
+
+Addresses that ``mentorflow stack up`` resolves are top-level settings, because only those are
+read from ``stack.env``: so the SMTP server's ``MENTORFLOW_SMTP_HOST`` and
+``MENTORFLOW_SMTP_PORT`` are, while the rest of SMTP (sender, TLS, login, timeout) is the
+``smtp`` section.
 
 Precedence, highest first: explicit keyword arguments, ``MENTORFLOW_*`` environment
 variables, then ``.mentorflow/stack.env`` written by ``mentorflow stack up`` (so every
@@ -36,6 +42,7 @@ if TYPE_CHECKING:  # the adapters' configurations, imported where they are made:
     from bus.relay import RelayOptions
     from eventstore import DatabaseSettings
     from mentorflow.commands import CommandsConfig
+    from notifications import SmtpConfig
     from projections import RunnerOptions
 
 STATE_DIR_ENV = "MENTORFLOW_STATE_DIR"
@@ -121,6 +128,26 @@ class CommandsSettings(BaseSettings):
     max_deliver: int | None = Field(default=None, ge=1)
 
 
+class SmtpSettings(BaseSettings):
+    """``MENTORFLOW_SMTP_*``: how notifications are sent (host and port are top-level).
+
+    The defaults suit the local stack's sink: plain SMTP on loopback, no login. A real relay
+    takes ``MENTORFLOW_SMTP_STARTTLS=true`` and a username and password.
+    """
+
+    model_config = _section("MENTORFLOW_SMTP_")
+
+    from_address: str = Field(
+        default="mentorflow@localhost",
+        pattern=r"^[^@\s<>]+@[^@\s<>]+$",
+        description="Envelope sender and From address of every notification",
+    )
+    starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS")
+    username: str | None = Field(default=None, description="Login, when the relay wants one")
+    password: SecretStr | None = Field(default=None, description="Password of that login")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds any SMTP step may take")
+
+
 class Settings(BaseSettings):
     """Every setting of the public contract, and the sections; all optional."""
 
@@ -138,6 +165,10 @@ class Settings(BaseSettings):
         description="PostgreSQL URL of the event store and read models",
     )
     nats_url: str = Field(default="nats://localhost:4222")
+    smtp_host: str = Field(
+        default="localhost", min_length=1, description="SMTP server that notifications go to"
+    )
+    smtp_port: int = Field(default=8025, ge=1, le=65535, description="Its port")
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_tokens_file: Path | None = Field(
@@ -202,6 +233,7 @@ class Settings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
     projector: ProjectorSettings = Field(default_factory=ProjectorSettings)
     commands: CommandsSettings = Field(default_factory=CommandsSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -269,6 +301,21 @@ class Settings(BaseSettings):
         from mentorflow.commands import CommandsConfig
 
         return CommandsConfig(**self.commands.model_dump(exclude_none=True))
+
+    def smtp_config(self) -> SmtpConfig:
+        """The SMTP server and how to talk to it, for the notifications' sender."""
+        from notifications import SmtpConfig
+
+        smtp = self.smtp
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            from_address=smtp.from_address,
+            starttls=smtp.starttls,
+            username=smtp.username,
+            password=None if smtp.password is None else smtp.password.get_secret_value(),
+            timeout=smtp.timeout,
+        )
 
     def payload_keyring(self) -> KeyRing:
         """The payload codec's keys; `KeyRingInvalid` naming the setting when unset or bad."""

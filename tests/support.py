@@ -16,6 +16,7 @@ import asyncpg
 from events import NewEvent
 from eventstore import PostgresEventStore
 from mentorflow.settings import load_settings
+from notifications import migrate_outbox
 from projections import migrate_read_models
 from vault import PersonalDataVault
 
@@ -73,7 +74,7 @@ class TemplateDatabase:
 
 
 async def create_template_database(server_dsn: str) -> TemplateDatabase:
-    """Migrate the event store, the read models and the vault into a new database.
+    """Migrate the event store, the read models, the vault and the outbox into a new database.
 
     Nothing stays connected to it: PostgreSQL copies a template only while nobody is.
     """
@@ -81,6 +82,7 @@ async def create_template_database(server_dsn: str) -> TemplateDatabase:
     store = await PostgresEventStore.connect(dsn, min_size=1, max_size=2)
     try:
         await migrate_read_models(store.pool)  # and the vault's schema
+        await migrate_outbox(store.pool)
         schemas = await store.pool.fetch(_OTHER_SCHEMAS, [])
     finally:
         await store.close()

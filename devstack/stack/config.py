@@ -99,6 +99,8 @@ class StackConfig:
         ui_codec_endpoint: The remote payload codec the Web UI calls (the API's ``/codec``).
         nats_url: ``nats://user:password@host:port``.
         database_url: ``postgresql://user:password@host:port/database``.
+        smtp_host: Where the SMTP sink listens (``mentorflow mail``; the notifier sends there).
+        smtp_port: Its port.
         credentials: The passwords a server started by the stack requires; None starts NATS
             without authentication (PostgreSQL always takes the URL's password). A URL
             without credentials gets them: NATS user ``mentorflow``, the database password.
@@ -114,6 +116,8 @@ class StackConfig:
     ui_codec_endpoint: str | None = None
     nats_url: str = "nats://localhost:4222"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/mentorflow"
+    smtp_host: str = "localhost"
+    smtp_port: int = 8025
     search_attributes: tuple[SearchAttributeKey[Any], ...] = field(default=ALL_KEYS)
     credentials: StackCredentials | None = field(default=None, hash=False)
     start_timeout: float = 60.0
@@ -167,6 +171,8 @@ class StackConfig:
             ui_codec_endpoint=codec_endpoint(settings),
             nats_url=settings.nats_url,
             database_url=settings.database_url,
+            smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port,
             credentials=credentials,
         )
 
@@ -187,7 +193,7 @@ class StackConfig:
             database: Name of the database to create.
             ui_codec_endpoint: The payload codec the Web UI calls.
         """
-        temporal_port, ui_port, nats_port, postgres_port = _distinct_free_ports(4)
+        temporal_port, ui_port, nats_port, postgres_port, smtp_port = _distinct_free_ports(5)
         credentials = StackCredentials.generate()
         return cls(
             state_dir=state_dir,
@@ -196,6 +202,8 @@ class StackConfig:
             ui_codec_endpoint=ui_codec_endpoint,
             nats_url=f"nats://127.0.0.1:{nats_port}",
             database_url=f"postgresql://postgres@127.0.0.1:{postgres_port}/{database}",
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
             credentials=credentials,
             start_timeout=60.0,
             stop_timeout=15.0,
@@ -243,4 +251,6 @@ class StackConfig:
             temporal_ui_port=self.temporal_ui_port,
             nats_url=self.nats_url,
             database_url=self.database_url,
+            smtp_host=self.smtp_host,
+            smtp_port=self.smtp_port,
         )

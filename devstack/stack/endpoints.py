@@ -87,12 +87,14 @@ class StackEndpoints:
         temporal_ui: Temporal Web UI, or None when headless.
         nats: NATS client port.
         postgres: PostgreSQL server and database.
+        smtp: The SMTP sink.
     """
 
     temporal: Endpoint
     temporal_ui: Endpoint | None
     nats: Endpoint
     postgres: PostgresTarget
+    smtp: Endpoint
 
     @property
     def temporal_ui_url(self) -> str | None:
@@ -107,6 +109,8 @@ def parse_endpoints(
     temporal_ui_port: int | None,
     nats_url: str,
     database_url: str,
+    smtp_host: str,
+    smtp_port: int,
 ) -> StackEndpoints:
     """Parse every address of a stack.
 
@@ -117,6 +121,13 @@ def parse_endpoints(
     temporal = _parse_host_port("temporal_address", temporal_address, problems)
     nats = _parse_url("nats_url", nats_url, ("nats",), DEFAULT_NATS_PORT, problems)
     postgres = _parse_database_url(database_url, problems)
+    smtp: Endpoint | None = None
+    if not smtp_host or "/" in smtp_host:
+        problems.append(f"smtp_host: {smtp_host!r} must be a host name or IP address")
+    elif not 0 < smtp_port < 65536:
+        problems.append(f"smtp_port: {smtp_port} is not in 1..65535")
+    else:
+        smtp = Endpoint(smtp_host.strip("[]"), smtp_port)
     if not temporal_namespace:
         problems.append("temporal_namespace: must not be empty")
     ui: Endpoint | None = None
@@ -125,9 +136,11 @@ def parse_endpoints(
             problems.append(f"temporal UI port {temporal_ui_port}: not in 1..65535")
         elif temporal is not None:
             ui = Endpoint(temporal.host, temporal_ui_port)
-    if problems or temporal is None or nats is None or postgres is None:
+    if problems or temporal is None or nats is None or postgres is None or smtp is None:
         raise StackConfigInvalid(problems)
-    return StackEndpoints(temporal=temporal, temporal_ui=ui, nats=nats, postgres=postgres)
+    return StackEndpoints(
+        temporal=temporal, temporal_ui=ui, nats=nats, postgres=postgres, smtp=smtp
+    )
 
 
 def _checked_port(

@@ -26,6 +26,7 @@ from devstack.stack.errors import (
     ServerStopFailed,
     StackConfigInvalid,
 )
+from devstack.stack.mail_server import MailServer
 from devstack.stack.models import ServerState, ServerStatus, StackAddresses, StackStatus
 from devstack.stack.nats_server import NatsServer
 from devstack.stack.postgres_server import PostgresServer
@@ -62,7 +63,7 @@ async def _gather_all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
 
 
 class LocalStack:
-    """The local Temporal, NATS and PostgreSQL servers of one state directory.
+    """The local Temporal, NATS, PostgreSQL and SMTP sink servers of one state directory.
 
     Example:
         >>> stack = LocalStack(StackConfig.for_tests(tmp_dir))  # doctest: +SKIP
@@ -84,6 +85,7 @@ class LocalStack:
             TemporalServer(self.config, endpoints),
             NatsServer(self.config, endpoints),
             PostgresServer(self.config, endpoints),
+            MailServer(self.config, endpoints),
         ]
 
     def addresses(self) -> StackAddresses:
@@ -97,6 +99,8 @@ class LocalStack:
             temporal_address=self.config.temporal_address,
             nats_url=self.config.nats_url,
             database_url=self.config.database_url,
+            smtp_host=self.config.smtp_host,
+            smtp_port=self.config.smtp_port,
             temporal_ui_url=endpoints.temporal_ui_url,
         )
 

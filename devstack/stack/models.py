@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SERVER_NAMES = ("temporal", "nats", "postgres")
+SERVER_NAMES = ("temporal", "nats", "postgres", "smtp")
 
 
 class StackAddresses(BaseModel):
@@ -17,6 +17,8 @@ class StackAddresses(BaseModel):
         temporal_address: ``host:port`` of the Temporal frontend.
         nats_url: ``nats://host:port``.
         database_url: ``postgresql://…/database``.
+        smtp_host: The SMTP sink's host (``mentorflow mail``).
+        smtp_port: The SMTP sink's port.
         temporal_ui_url: The Temporal Web UI, None when headless.
         started: The servers this ``up`` started; empty when all were already running.
     """
@@ -26,6 +28,8 @@ class StackAddresses(BaseModel):
     temporal_address: str
     nats_url: str
     database_url: str
+    smtp_host: str
+    smtp_port: int
     temporal_ui_url: str | None = None
     started: tuple[str, ...] = Field(default=())
 
@@ -35,6 +39,8 @@ class StackAddresses(BaseModel):
             "MENTORFLOW_TEMPORAL_ADDRESS": self.temporal_address,
             "MENTORFLOW_NATS_URL": self.nats_url,
             "MENTORFLOW_DATABASE_URL": self.database_url,
+            "MENTORFLOW_SMTP_HOST": self.smtp_host,
+            "MENTORFLOW_SMTP_PORT": str(self.smtp_port),
         }
 
 
@@ -55,7 +61,7 @@ class ServerStatus(BaseModel):
     """One server of ``mentorflow stack status``.
 
     Attributes:
-        name: ``temporal``, ``nats`` or ``postgres``.
+        name: ``temporal``, ``nats``, ``postgres`` or ``smtp``.
         address: The address clients use.
         state: Up, down, crashed or unresponsive.
         started_by_stack: Whether ``up`` started it (and ``down`` will stop it).

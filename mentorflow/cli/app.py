@@ -29,6 +29,7 @@ from mentorflow.cli.api import api, tokens_app
 from mentorflow.cli.bus import events_app, relay
 from mentorflow.cli.cohorts import cohort_app
 from mentorflow.cli.console import login_link
+from mentorflow.cli.deadletters import deadletters_app
 from mentorflow.cli.extensions import load_extensions
 from mentorflow.cli.mentorships import mentorship_app
 from mentorflow.cli.people import people_app
@@ -39,6 +40,7 @@ from mentorflow.keyring import KeyRingInvalid
 from mentorflow.logging import configure_logging
 from mentorflow.people import PersonIdInvalid
 from mentorflow.settings import load_settings
+from notifications import NotADeadLetter, NotificationError, OutboxEntryNotFound
 from projections import EventAlreadyApplied, EventNotFound, ProjectionError
 
 EXIT_FAILURE = 1
@@ -57,6 +59,8 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     EventNotFound,
     EventAlreadyApplied,
     KeyRingInvalid,
+    OutboxEntryNotFound,
+    NotADeadLetter,
     pydantic.ValidationError,
 )
 FAILURE_ERRORS: tuple[type[Exception], ...] = (
@@ -65,6 +69,7 @@ FAILURE_ERRORS: tuple[type[Exception], ...] = (
     BusError,
     ProjectionError,
     MatchingNotDone,
+    NotificationError,
 )
 
 
@@ -141,6 +146,7 @@ app.command()(api)
 app.add_typer(tokens_app, name="tokens")
 app.command("login-link")(login_link)
 app.add_typer(people_app, name="people")
+app.add_typer(deadletters_app, name="deadletters")
 app.command()(serve)
 app.command()(worker)
 for extension in EXTENSIONS:

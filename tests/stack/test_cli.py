@@ -13,6 +13,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
+from devstack.stack import SERVER_NAMES
 from mentorflow.cli.app import app
 from tests.stack.conftest import RunningStack
 
@@ -41,7 +42,7 @@ def test_status_json_lists_every_server_up(running_stack: RunningStack) -> None:
 
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert [server["name"] for server in document["servers"]] == ["temporal", "nats", "postgres"]
+    assert [server["name"] for server in document["servers"]] == list(SERVER_NAMES)
     assert {server["state"] for server in document["servers"]} == {"up"}
     assert all(server["started_by_stack"] for server in document["servers"])
 
@@ -51,8 +52,8 @@ def test_a_second_up_says_that_nothing_was_started(running_stack: RunningStack) 
 
     assert result.exit_code == 0, result.output
     assert "nothing started" in result.stdout
-    outcomes = [line.split()[-1] for line in result.stdout.splitlines()[:3]]
-    assert outcomes == ["running"] * 3, result.stdout
+    outcomes = [line.split()[-1] for line in result.stdout.splitlines()[: len(SERVER_NAMES)]]
+    assert outcomes == ["running"] * len(SERVER_NAMES), result.stdout
 
 
 async def test_status_exits_with_1_when_a_started_server_crashed(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.stack import StackConfig, StackConfigInvalid, free_port, redact_password
+from devstack.stack import LocalStack, StackConfig, StackConfigInvalid, free_port, redact_password
 from devstack.stack.processes import ProcessRecord, process_start_marker
 from devstack.stack.state import load_records, save_records, write_env_file
 from mentorflow.settings import Settings
@@ -36,6 +36,29 @@ def test_every_bad_address_is_reported_at_once(tmp_path: Path) -> None:
         "database_url",
         "database_url",
     ]
+
+
+def test_a_bad_smtp_sink_address_is_reported(tmp_path: Path) -> None:
+    config = StackConfig(state_dir=tmp_path, smtp_host="", smtp_port=70000)
+
+    with pytest.raises(StackConfigInvalid) as raised:
+        config.endpoints()
+
+    assert [problem.split(":")[0] for problem in raised.value.problems] == ["smtp_host"]
+
+
+def test_the_smtp_sink_gets_its_own_free_port_and_goes_to_stack_env(tmp_path: Path) -> None:
+    config = StackConfig.for_tests(tmp_path)
+    endpoints = config.endpoints()
+    ports = {endpoints.temporal.port, endpoints.nats.port, endpoints.postgres.endpoint.port}
+
+    assert endpoints.smtp.is_loopback
+    assert endpoints.smtp.port not in ports
+    environment = LocalStack(config).addresses().as_environment()
+    assert environment["MENTORFLOW_SMTP_HOST"] == "127.0.0.1"
+    assert environment["MENTORFLOW_SMTP_PORT"] == str(config.smtp_port)
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=2525)
+    assert StackConfig.from_settings(settings, tmp_path).endpoints().smtp.port == 2525
 
 
 def test_a_password_never_appears_in_a_problem(tmp_path: Path) -> None:

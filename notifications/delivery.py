@@ -1,0 +1,148 @@
+"""`OutboxDelivery`: send what is due in the outbox, retry the transient, bury the permanent.
+
+Each pass claims due entries (`PostgresOutbox.claim_due`, which counts the attempt and leases
+the row), sends each over the sender's kept connection, and marks it: sent; pending again
+after the policy's delay; or dead. A database that is away ends the pass (the claimed rows
+come back when their lease ends); `run` waits it out and carries on.
+
+Logs name the entry (``outbox_id``, ``event_id``, ``recipient``, ``channel``) and the SMTP
+reply code, never the address, the subject, the body or the server's reply text, which may
+quote the address: that goes to the row's ``last_error`` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import structlog
+
+from eventstore import DatabaseUnavailable
+from eventstore.backoff import Backoff, sleep_unless_stopped
+from notifications.config import RetryPolicy, SmtpConfig
+from notifications.errors import DeliveryFailed
+from notifications.mail import build_email
+from notifications.models import OutboxEntry
+from notifications.outbox import PostgresOutbox
+from notifications.smtp import SmtpSender
+
+logger = structlog.get_logger(__name__)
+
+_LAST_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one pass did.
+
+    Attributes:
+        sent: Entries the SMTP server accepted.
+        retried: Entries that failed transiently and wait for another attempt.
+        dead: Entries dead-lettered (permanent failure, or attempts used up).
+    """
+
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    @property
+    def attempted(self) -> int:
+        """Entries this pass claimed."""
+        return self.sent + self.retried + self.dead
+
+
+class OutboxDelivery:
+    """Delivers the outbox's due entries through one `SmtpSender`.
+
+    Args:
+        outbox: The outbox table.
+        sender: The SMTP connection to send over (closed by its owner).
+        policy: When to retry and when to give up.
+        batch_size: Most entries one pass claims.
+    """
+
+    def __init__(
+        self,
+        outbox: PostgresOutbox,
+        sender: SmtpSender,
+        policy: RetryPolicy | None = None,
+        *,
+        batch_size: int = 100,
+    ) -> None:
+        self.outbox = outbox
+        self.sender = sender
+        self.policy = policy or RetryPolicy()
+        self.batch_size = batch_size
+
+    @property
+    def smtp(self) -> SmtpConfig:
+        """The SMTP configuration the messages are built and sent with."""
+        return self.sender.config
+
+    async def deliver_due(self) -> DeliveryReport:
+        """One pass over the entries due now.
+
+        Raises:
+            DatabaseUnavailable: The outbox cannot be read or marked (claimed entries are
+                retried when their lease ends).
+        """
+        entries = await self.outbox.claim_due(self.batch_size, self.policy.lease)
+        sent = retried = dead = 0
+        for entry in entries:
+            outcome = await self._deliver(entry)
+            sent += outcome == "sent"
+            retried += outcome == "retried"
+            dead += outcome == "dead"
+        return DeliveryReport(sent=sent, retried=retried, dead=dead)
+
+    async def _deliver(self, entry: OutboxEntry) -> str:
+        # A fresh logger per entry: a module-level one bound once would keep the logging
+        # configuration of its first use (structlog caches it), whatever came after.
+        log = structlog.get_logger(__name__).bind(
+            outbox_id=entry.outbox_id,
+            event_id=str(entry.event_id),
+            recipient=entry.recipient,
+            channel=entry.channel.value,
+            attempt=entry.attempts,
+        )
+        try:
+            await self.sender.send(build_email(entry, self.smtp))
+        except DeliveryFailed as failure:
+            error = str(failure)[:_LAST_ERROR_LENGTH]
+            if failure.permanent or self.policy.gives_up(entry.attempts):
+                await self.outbox.mark_dead(entry.outbox_id, error)
+                log.warning(
+                    "notification dead-lettered",
+                    smtp_code=failure.code,
+                    permanent=failure.permanent,
+                )
+                return "dead"
+            delay = self.policy.delay(entry.attempts)
+            await self.outbox.mark_retry(entry.outbox_id, error, delay)
+            log.info(
+                "notification failed, will retry",
+                smtp_code=failure.code,
+                retry_in_seconds=delay.total_seconds(),
+            )
+            return "retried"
+        # Sent; a crash before this mark means a resend once the lease ends (same Message-ID).
+        await self.outbox.mark_sent(entry.outbox_id)
+        log.info("notification sent")
+        return "sent"
+
+    async def run(self, stop: asyncio.Event, poll_interval: float = 1.0) -> None:
+        """Deliver until ``stop`` is set: a pass, then a pause unless the pass was full."""
+        backoff = Backoff(initial=poll_interval, maximum=60.0)
+        while not stop.is_set():
+            try:
+                report = await self.deliver_due()
+            except DatabaseUnavailable as error:
+                logger.warning("outbox unavailable, waiting", error=str(error))
+                if await sleep_unless_stopped(stop, backoff.next_delay()):
+                    return
+                continue
+            backoff.reset()
+            if report.attempted < self.batch_size and await sleep_unless_stopped(
+                stop, poll_interval
+            ):
+                return

@@ -1,0 +1,188 @@
+"""The outbox table (schema ``notifications``): record, claim, mark; the dead letters.
+
+Every time comes from the database's clock, the one clock every notifier shares. Claiming
+is what keeps two notifiers from sending the same entry at once: it takes due rows with
+``FOR UPDATE SKIP LOCKED`` and moves their ``next_attempt_at`` a lease into the future in
+the same statement, so the rows are invisible to other claims until the lease ends. A
+notifier that dies holding a claim leaves the row pending: it is due again once the lease
+ends, and sent again, with the same ``Message-ID``.
+
+Driver errors leave as the event store's kinds (`eventstore.errors.translating`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from eventstore import Pool
+from eventstore.errors import translating
+from eventstore.migrator import load_migrations, migrate
+from eventstore.pool import Record
+from notifications.errors import NotADeadLetter, OutboxEntryNotFound
+from notifications.models import OutboxEntry, OutboxMessage
+
+SCHEMA = "notifications"
+
+_COLUMNS = """
+    outbox_id, event_id, recipient, channel, address, subject, text_body, state, attempts,
+    last_error, next_attempt_at, created_at, updated_at, sent_at
+"""
+
+_RECORD = f"""
+INSERT INTO {SCHEMA}.outbox (event_id, recipient, channel, address, subject, text_body)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT ON CONSTRAINT outbox_key DO NOTHING
+RETURNING outbox_id
+"""
+
+_CLAIM = f"""
+UPDATE {SCHEMA}.outbox AS entry
+SET attempts = entry.attempts + 1, next_attempt_at = now() + $2::interval, updated_at = now()
+FROM (
+    SELECT outbox_id FROM {SCHEMA}.outbox
+    WHERE state = 'pending' AND next_attempt_at <= now()
+    ORDER BY next_attempt_at, outbox_id
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+) AS due
+WHERE entry.outbox_id = due.outbox_id
+RETURNING {", ".join(f"entry.{column.strip()}" for column in _COLUMNS.split(","))}
+"""
+
+
+@translating
+async def migrate_outbox(pool: Pool) -> int:
+    """Create or update the notifications schema; return how many migrations were applied."""
+    async with pool.acquire() as connection:
+        return await migrate(connection, SCHEMA, load_migrations("notifications"))
+
+
+def _entry(row: Record) -> OutboxEntry:
+    return OutboxEntry.model_validate(dict(row.items()))
+
+
+class PostgresOutbox:
+    """The ``notifications.outbox`` table (its schema migrated by `migrate_outbox`).
+
+    Args:
+        pool: A pool on the event store's database (`eventstore.create_pool`).
+    """
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    @translating
+    async def record(self, message: OutboxMessage) -> bool:
+        """Record a notification to send, unless its key is already recorded.
+
+        Returns:
+            Whether it is new; False means this (event, recipient, channel) was recorded
+            before, whatever became of it, and nothing changed.
+        """
+        outbox_id = await self._pool.fetchval(
+            _RECORD,
+            message.event_id,
+            message.recipient,
+            message.channel.value,
+            message.address,
+            message.subject,
+            message.text_body,
+        )
+        return outbox_id is not None
+
+    @translating
+    async def claim_due(self, limit: int, lease: timedelta) -> list[OutboxEntry]:
+        """Take up to ``limit`` due pending entries for one attempt each.
+
+        Each is counted as an attempt and hidden from other claims for ``lease``: mark it
+        before the lease ends, or it is claimed (and sent) again.
+        """
+        rows = await self._pool.fetch(_CLAIM, limit, lease)
+        return sorted((_entry(row) for row in rows), key=lambda entry: entry.outbox_id)
+
+    @translating
+    async def mark_sent(self, outbox_id: int) -> None:
+        """The SMTP server accepted the entry."""
+        await self._pool.execute(
+            f"UPDATE {SCHEMA}.outbox SET state = 'sent', sent_at = now(), updated_at = now(), "
+            "last_error = NULL WHERE outbox_id = $1 AND state = 'pending'",
+            outbox_id,
+        )
+
+    @translating
+    async def mark_retry(self, outbox_id: int, error: str, delay: timedelta) -> None:
+        """A transient failure: try the entry again after ``delay``."""
+        await self._pool.execute(
+            f"UPDATE {SCHEMA}.outbox SET next_attempt_at = now() + $3::interval, "
+            "last_error = $2, updated_at = now() WHERE outbox_id = $1 AND state = 'pending'",
+            outbox_id,
+            error,
+            delay,
+        )
+
+    @translating
+    async def mark_dead(self, outbox_id: int, error: str) -> None:
+        """A permanent failure, or too many transient ones: leave it to an operator."""
+        await self._pool.execute(
+            f"UPDATE {SCHEMA}.outbox SET state = 'dead', last_error = $2, updated_at = now() "
+            "WHERE outbox_id = $1 AND state = 'pending'",
+            outbox_id,
+            error,
+        )
+
+    @translating
+    async def entry(self, outbox_id: int) -> OutboxEntry:
+        """The entry ``outbox_id``.
+
+        Raises:
+            OutboxEntryNotFound: When there is none.
+        """
+        row = await self._pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM {SCHEMA}.outbox WHERE outbox_id = $1", outbox_id
+        )
+        if row is None:
+            raise OutboxEntryNotFound(outbox_id)
+        return _entry(row)
+
+    @translating
+    async def dead_letters(self, limit: int = 1000) -> list[OutboxEntry]:
+        """The dead entries, most recently dead first."""
+        rows = await self._pool.fetch(
+            f"SELECT {_COLUMNS} FROM {SCHEMA}.outbox WHERE state = 'dead' "
+            "ORDER BY updated_at DESC, outbox_id DESC LIMIT $1",
+            limit,
+        )
+        return [_entry(row) for row in rows]
+
+    async def retry_dead_letter(self, outbox_id: int) -> OutboxEntry:
+        """Make a dead entry pending again, due now, with a fresh count of attempts.
+
+        Raises:
+            OutboxEntryNotFound: When there is no such entry.
+            NotADeadLetter: When it is not dead (nothing changes).
+        """
+        return await self._leave_dead(
+            outbox_id,
+            "state = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now()",
+        )
+
+    async def discard_dead_letter(self, outbox_id: int) -> OutboxEntry:
+        """Give a dead entry up: it is never sent, and its key never recorded again.
+
+        Raises:
+            OutboxEntryNotFound: When there is no such entry.
+            NotADeadLetter: When it is not dead (nothing changes).
+        """
+        return await self._leave_dead(outbox_id, "state = 'discarded', updated_at = now()")
+
+    @translating
+    async def _leave_dead(self, outbox_id: int, assignments: str) -> OutboxEntry:
+        row = await self._pool.fetchrow(
+            f"UPDATE {SCHEMA}.outbox SET {assignments} "
+            f"WHERE outbox_id = $1 AND state = 'dead' RETURNING {_COLUMNS}",
+            outbox_id,
+        )
+        if row is not None:
+            return _entry(row)
+        current = await self.entry(outbox_id)  # raises OutboxEntryNotFound
+        raise NotADeadLetter(outbox_id, current.state.value)
