@@ -187,7 +187,8 @@ async def test_data_survives_down_and_up(running_stack: RunningStack) -> None:
 
 
 async def test_down_stops_only_what_up_started(running_stack: RunningStack, tmp_path: Path) -> None:
-    # Temporal and PostgreSQL already run (the package's stack); only NATS is missing.
+    # Temporal, PostgreSQL and the SMTP sink already run (the package's stack); only NATS is
+    # missing.
     config = replace(
         running_stack.config, state_dir=tmp_path, nats_url=f"nats://127.0.0.1:{free_port()}"
     )
@@ -200,6 +201,7 @@ async def test_down_stops_only_what_up_started(running_stack: RunningStack, tmp_
         "temporal": ServerState.UP,
         "nats": ServerState.DOWN,
         "postgres": ServerState.UP,
+        "smtp": ServerState.UP,  # the package stack's sink, on the same address
     }
     assert (await running_stack.stack.status()).all_up
 
@@ -207,7 +209,8 @@ async def test_down_stops_only_what_up_started(running_stack: RunningStack, tmp_
 async def test_a_failed_up_quotes_the_server_log_and_stops_what_it_started(
     running_stack: RunningStack, tmp_path: Path
 ) -> None:
-    # PostgreSQL already runs; Temporal starts fine; NATS cannot create its store.
+    # PostgreSQL and the SMTP sink already run; Temporal starts fine; NATS cannot create its
+    # store.
     config = replace(
         running_stack.config,
         state_dir=tmp_path,
@@ -228,6 +231,7 @@ async def test_a_failed_up_quotes_the_server_log_and_stops_what_it_started(
         "temporal": ServerState.DOWN,
         "nats": ServerState.DOWN,
         "postgres": ServerState.UP,
+        "smtp": ServerState.UP,  # the package stack's sink, on the same address
     }
 
 
