@@ -24,6 +24,7 @@ from starlette.datastructures import FormData
 from domain.edge import edge_model
 from domain.mentorship.catalog import CommandEntry
 from domain.mentorship.commands import Command
+from mentorflow.api.errors import ApiError, CommandRejected
 
 GENERAL = "_form"
 """Where a problem goes that names no field."""
@@ -163,6 +164,19 @@ def read_command(
             problems.add(_problem_field(loc, names), _describe(loc, error["msg"]))
         raise FormInvalid(problems) from invalid
     return entry.command.model_validate(checked.model_dump())
+
+
+def refusal_problems(command: type[Command], refusal: FormInvalid | ApiError) -> FieldProblems:
+    """Why a form's command did not go through, by field: the form's own problems, the
+    rules' (`CommandRejected`), or any other refusal (forbidden, conflict, unavailable) as a
+    general one. A `NotFound` is the caller's to answer (a 404 page), before this."""
+    if isinstance(refusal, FormInvalid):
+        return refusal.problems
+    if isinstance(refusal, CommandRejected):
+        return sort_problems(command, refusal.problems or [refusal.message])
+    problems = FieldProblems()
+    problems.add(GENERAL, refusal.message)
+    return problems
 
 
 def sort_problems(command: type[Command], problems: list[str]) -> FieldProblems:

@@ -21,17 +21,15 @@ from domain.mentorship.catalog import BY_UPDATE, CommandEntry
 from mentorflow.api.access import Relationship
 from mentorflow.api.changes import change, resolve
 from mentorflow.api.context import ApiServices, Services
-from mentorflow.api.errors import ApiError, CommandRejected, NotFound
+from mentorflow.api.errors import ApiError, NotFound
 from mentorflow.api.models.mentorship_views import MentorshipOverview
 from mentorflow.api.read_models import mentor_load, relationships_of, summaries_awaiting
 from mentorflow.console import reviews
 from mentorflow.console.auth import CheckedForm, SignedIn, Viewer
 from mentorflow.console.forms import (
-    GENERAL,
-    FieldProblems,
     FormInvalid,
     read_command,
-    sort_problems,
+    refusal_problems,
 )
 from mentorflow.console.people import People, people_of, viewer_zone
 from mentorflow.console.relationship_view import (
@@ -145,15 +143,11 @@ def _form_endpoint(
             zone = await _zone_for(services, viewer, await resolve(services, mentorship_id))
             command = read_command(entry, form, zone, path_values)
             await change(services, viewer.principal, mentorship_id, command)
-        except FormInvalid as invalid:
-            problems = invalid.problems
-        except CommandRejected as rejected:
-            problems = sort_problems(entry.command, rejected.problems or [rejected.message])
         except NotFound:
             return not_found(request, viewer)
-        except ApiError as refused:  # Forbidden, Conflict, ServiceUnavailable
-            problems = FieldProblems()
-            problems.add(GENERAL, refused.message)
+        # The rules, Forbidden, Conflict, ServiceUnavailable: by field.
+        except (FormInvalid, ApiError) as refusal:
+            problems = refusal_problems(entry.command, refusal)
         else:
             return RedirectResponse(
                 f"/relationships/{mentorship_id}?done={entry.update}#{entry.update}",

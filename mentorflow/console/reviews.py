@@ -21,16 +21,15 @@ from domain.mentorship.catalog import BY_UPDATE, CommandEntry
 from domain.mentorship.commands import ApproveReviewSummary
 from mentorflow.api.changes import change, resolve
 from mentorflow.api.context import ApiServices, Services
-from mentorflow.api.errors import ApiError, CommandRejected, Forbidden, NotFound
+from mentorflow.api.errors import ApiError, Forbidden, NotFound
 from mentorflow.api.mentorships import get_review_summary
 from mentorflow.api.models.identifiers import LOCAL_ID_PATTERN, MENTORSHIP_ID_PATTERN
 from mentorflow.console.auth import CheckedForm, SignedIn, Viewer
 from mentorflow.console.forms import (
     GENERAL,
-    FieldProblems,
     FormInvalid,
     read_command,
-    sort_problems,
+    refusal_problems,
 )
 from mentorflow.console.people import people_of, viewer_zone
 from mentorflow.console.relationship_view import Failed, not_found
@@ -114,15 +113,11 @@ async def _decide(
         if isinstance(command, ApproveReviewSummary):
             command = await _wording(services, viewer, mentorship_id, command)
         await change(services, viewer.principal, mentorship_id, command)
-    except FormInvalid as invalid:
-        problems = invalid.problems
-    except CommandRejected as rejected:
-        problems = sort_problems(entry.command, rejected.problems or [rejected.message])
     except NotFound:
         return not_found(request, viewer)
-    except ApiError as refused:  # Forbidden (the mentor, HR), Conflict, ServiceUnavailable
-        problems = FieldProblems()
-        problems.add(GENERAL, refused.message)
+    # The rules, Forbidden (the mentor, HR), Conflict, ServiceUnavailable: by field.
+    except (FormInvalid, ApiError) as refusal:
+        problems = refusal_problems(entry.command, refusal)
     else:
         return RedirectResponse(
             f"/relationships/{mentorship_id}/review-summaries/{cycle_id}?done={entry.update}",
