@@ -13,7 +13,7 @@ import asyncio
 import os
 import shutil
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,3 +118,20 @@ async def screenshot(page: Page, name: str) -> None:
     """A full-page screenshot for the README, under docs/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+async def train(page: Page, modules: Sequence[str]) -> None:
+    """The signed-in participant marks each training module completed."""
+    for module in modules:
+        await page.get_by_role("button", name=f"Mark “{module}” completed").click()
+        await expect(page.get_by_text("Saved: record a completed training module")).to_be_visible()
+    await expect(page.locator("#complete_training .done")).to_have_count(len(modules))
+
+
+async def add_goal(page: Page, horizon: str, description: str) -> None:
+    """The mentee adds a short- or long-term goal on the relationship page."""
+    form = page.locator("#add_goal")
+    await form.get_by_label("Short term" if horizon == "short" else "Long term").check()
+    await form.get_by_label("Goal", exact=True).fill(description)
+    await form.get_by_role("button", name="Add the goal").click()
+    await expect(page.get_by_text("Saved: add a career goal")).to_be_visible()

@@ -11,7 +11,7 @@ from mentorflow.api.read_models import cohort_summary, mentorship_overview
 from mentorflow.api.tokens import Role
 from tests.api.conftest import ApiStack
 from tests.api.support import MODULES, Tokens, cohort_spec, project, start_pair
-from tests.console.conftest import Console, assert_accessible, screenshot
+from tests.console.conftest import Console, add_goal, assert_accessible, screenshot, train
 from tests.support import assert_eventually
 
 
@@ -30,21 +30,6 @@ async def _relationship(page: Page, console: Console, mentorship_id: str) -> Non
     await expect(page.get_by_role("heading", name="Where it stands")).to_be_visible()
 
 
-async def _train(page: Page) -> None:
-    for module in MODULES:
-        await page.get_by_role("button", name=f"Mark “{module}” completed").click()
-        await expect(page.get_by_text("Saved: record a completed training module")).to_be_visible()
-    await expect(page.locator("#complete_training .done")).to_have_count(len(MODULES))
-
-
-async def _add_goal(page: Page, horizon: str, description: str) -> None:
-    form = page.locator("#add_goal")
-    await form.get_by_label("Short term" if horizon == "short" else "Long term").check()
-    await form.get_by_label("Goal", exact=True).fill(description)
-    await form.get_by_role("button", name="Add the goal").click()
-    await expect(page.get_by_text("Saved: add a career goal")).to_be_visible()
-
-
 async def test_a_mentor_and_a_mentee_onboard_log_a_conversation_and_give_feedback(
     console: Console, api_stack: ApiStack, context: BrowserContext, new_context: object
 ) -> None:
@@ -61,16 +46,16 @@ async def test_a_mentor_and_a_mentee_onboard_log_a_conversation_and_give_feedbac
     await screenshot(mentee, "my-relationships")
     await mentee.get_by_role("link", name=f"Mentored by {pair.mentor_id}").click()
     await expect(mentee.get_by_text("Still needed to finish onboarding")).to_be_visible()
-    await _train(mentee)
-    await _add_goal(mentee, "short", "Lead a design review ✓ — Ünïcödé")
-    await _add_goal(mentee, "long", "Become a staff engineer")
+    await train(mentee, MODULES)
+    await add_goal(mentee, "short", "Lead a design review ✓ — Ünïcödé")
+    await add_goal(mentee, "long", "Become a staff engineer")
 
     # The mentor signs in (dates in Berlin time), trains, and tries a conversation without an
     # action plan: the browser will not send it, and the server refuses it too.
     await console.sign_in(mentor, Role.MENTOR, pair.mentor_id)
     await _relationship(mentor, console, pair.mentorship_id)
     await expect(mentor.get_by_text("Dates are shown in Europe/Berlin.")).to_be_visible()
-    await _train(mentor)
+    await train(mentor, MODULES)
     form = mentor.locator("#log_conversation form")
     await form.get_by_label("Lead a design review").check()
     await form.get_by_role("button", name="Log the conversation").click()

@@ -13,7 +13,7 @@ from mentorflow.api.read_models import mentorship_overview
 from mentorflow.api.tokens import Role
 from tests.api.conftest import ApiStack
 from tests.api.support import Tokens, cohort_spec, onboard, project, start_pair
-from tests.console.conftest import Console, assert_accessible, screenshot
+from tests.console.conftest import Console, add_goal, assert_accessible, screenshot, train
 from tests.support import assert_eventually
 from workflows.mentorship import MentorshipWorkflow
 
@@ -50,21 +50,6 @@ def _projected(api_stack: ApiStack, mentorship_id: str) -> Any:
         return await mentorship_overview(api_stack.store.pool, mentorship_id)
 
     return probe
-
-
-async def _train(page: Page, modules: list[str]) -> None:
-    for module in modules:
-        await page.get_by_role("button", name=f"Mark “{module}” completed").click()
-        await expect(page.get_by_text("Saved: record a completed training module")).to_be_visible()
-    await expect(page.locator("#complete_training .done")).to_have_count(len(modules))
-
-
-async def _add_goal(page: Page, horizon: str, description: str) -> None:
-    form = page.locator("#add_goal")
-    await form.get_by_label("Short term" if horizon == "short" else "Long term").check()
-    await form.get_by_label("Goal", exact=True).fill(description)
-    await form.get_by_role("button", name="Add the goal").click()
-    await expect(page.get_by_text("Saved: add a career goal")).to_be_visible()
 
 
 async def _log_conversation(
@@ -108,9 +93,9 @@ async def test_a_pair_goes_from_onboarding_to_review_summary_and_closing_survey(
     heading = mentee_page.get_by_role("heading", level=1)
     await expect(heading).to_have_text(f"Mentored by {mentor['name']}")
     assert await heading.locator("span").get_attribute("lang") == mentor["languages"][0]
-    await _train(mentee_page, modules)
-    await _add_goal(mentee_page, "short", "Lead a design review ✓ — Ünïcödé")
-    await _add_goal(mentee_page, "long", "Become a staff engineer")
+    await train(mentee_page, modules)
+    await add_goal(mentee_page, "short", "Lead a design review ✓ — Ünïcödé")
+    await add_goal(mentee_page, "long", "Become a staff engineer")
     await expect(mentee_page.locator("#give_feedback .empty")).to_contain_text("No conversation")
     await expect(mentee_page.locator("#set_challenge .empty")).to_contain_text("No challenges")
     await expect(mentee_page.locator("#reviews .empty")).to_contain_text("No review summary")
@@ -123,7 +108,7 @@ async def test_a_pair_goes_from_onboarding_to_review_summary_and_closing_survey(
         f"Mentoring {MENTEE_NAME}"
     )
     await expect(mentor_page.locator("#mentor-load")).to_contain_text(" of ")
-    await _train(mentor_page, modules)
+    await train(mentor_page, modules)
     zone = mentor["timezone"]
     await _log_conversation(
         mentor_page, zone, "Lead a design review", "Draft the proposal", notes=PRIVATE_NOTE
