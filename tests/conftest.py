@@ -8,6 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+# Hypothesis imports its optimiser lazily, in the middle of a test; pytest's assertion
+# rewriting then parses that module with `ast` while server threads of other tests run, and
+# CPython 3.11.7's `ast` can fail there ("AST constructor recursion depth mismatch", seen in
+# CI). Imported here, it is parsed at start-up, before any such thread exists.
+import hypothesis.internal.conjecture.optimiser  # noqa: F401
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
