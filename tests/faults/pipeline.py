@@ -69,6 +69,11 @@ async def bus_and_read_models_match_the_store(
     for service in services:
         service.check_alive()
         service.stop()
+    appended_late = len(await stored_envelopes(store)) - len(envelopes)
+    assert not appended_late, (
+        f"{appended_late} events were appended after the live read models were taken: "
+        "wait for every workflow to finish before comparing them with a rebuild"
+    )
     client = await nats.connect(bus.nats_url)
     try:
         contents = await read_stream(client, bus.stream_name, f"{bus.subject_prefix}.>")

@@ -42,6 +42,8 @@ from tests.faults.servers import OwnServer, own_postgres
 from tests.faults.services import projector_process, relay_process, worker_process
 from tests.faults.verification import audit_store, check_accepted_updates, check_workflow_results
 from worker import connect_client
+from workflows.cohort import CohortWorkflow
+from workflows.ids import cohort_workflow_id
 
 pytestmark = pytest.mark.slow
 
@@ -114,9 +116,14 @@ async def test_postgres_and_nats_restarted_mid_run_lose_nothing(
             participants.play(relationships),
             _outages(postgres, nats, scale.restart_rounds, window, random.Random(seed)),
         )
-        results = await relationship_results(
-            client, relationships, calendar.program.total_seconds() + 300
+        deadline = calendar.program.total_seconds() + 300
+        results = await relationship_results(client, relationships, deadline)
+        # The cohort records its close after its relationships': the read models are
+        # compared once nothing appends any more.
+        cohort = client.get_workflow_handle_for(
+            CohortWorkflow.run, cohort_workflow_id(launch.cohort_id)
         )
+        await asyncio.wait_for(cohort.result(), deadline)
         audit = await audit_store(
             store, [f"cohort-{launch.cohort_id}", *(r.stream_id for r in relationships)]
         )
