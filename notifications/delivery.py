@@ -20,11 +20,12 @@ import structlog
 from eventstore import DatabaseUnavailable
 from eventstore.backoff import Backoff, sleep_unless_stopped
 from notifications.config import RetryPolicy, SmtpConfig
-from notifications.errors import DeliveryFailed
+from notifications.errors import DeliveryFailed, TransientDeliveryFailure
 from notifications.mail import build_email
-from notifications.models import OutboxEntry
+from notifications.models import Channel, OutboxEntry
 from notifications.outbox import PostgresOutbox
 from notifications.smtp import SmtpSender
+from notifications.webhooks import WebhookSender
 
 logger = structlog.get_logger(__name__)
 
@@ -68,11 +69,13 @@ class OutboxDelivery:
         policy: RetryPolicy | None = None,
         *,
         batch_size: int = 100,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.outbox = outbox
         self.sender = sender
         self.policy = policy or RetryPolicy()
         self.batch_size = batch_size
+        self.webhooks = webhooks
 
     @property
     def smtp(self) -> SmtpConfig:
@@ -106,7 +109,7 @@ class OutboxDelivery:
             attempt=entry.attempts,
         )
         try:
-            await self.sender.send(build_email(entry, self.smtp))
+            await self._send(entry)
         except DeliveryFailed as failure:
             error = str(failure)[:_LAST_ERROR_LENGTH]
             if failure.permanent or self.policy.gives_up(entry.attempts):
@@ -129,6 +132,14 @@ class OutboxDelivery:
         await self.outbox.mark_sent(entry.outbox_id)
         log.info("notification sent")
         return "sent"
+
+    async def _send(self, entry: OutboxEntry) -> None:
+        if entry.channel is Channel.WEBHOOK:
+            if self.webhooks is None:
+                raise TransientDeliveryFailure(None, "this notifier has no webhook sender")
+            await self.webhooks.post(entry.address, entry.text_body)
+            return
+        await self.sender.send(build_email(entry, self.smtp))
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 1.0) -> None:
         """Deliver until ``stop`` is set: a pass, then a pause unless the pass was full."""

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MESSAGE_ID_NAMESPACE = uuid.UUID("6f1b8a52-3c0e-4d8e-9a51-2f6f3c1d7e40")
 """Fixed namespace of the uuid5 in every notification's ``Message-ID``: never change it, or
 a resend after the change is no longer recognisable as the same message."""
 
-_ADDRESS = r"^[^@\s<>,;]+@[^@\s<>,;]+$"
+_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
+_WEBHOOK = re.compile(r"^https://[^\s]+$")
+_HEADER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
 
 
 class Channel(StrEnum):
     """How a notification reaches its recipient."""
 
     EMAIL = "email"
+    WEBHOOK = "webhook"
+    """A program's Slack or Microsoft Teams incoming webhook (the address is its URL)."""
 
 
 class OutboxState(StrEnum):
@@ -59,14 +64,42 @@ class OutboxMessage(OutboxKey):
     """A rendered notification to record in the outbox.
 
     Attributes:
-        address: The recipient's email address.
+        address: The recipient's email address, or the webhook's https URL.
         subject: The subject line (one line).
-        text_body: The plain-text body; personal text only for its own recipient.
+        text_body: The plain-text body (a webhook posts this text).
+        category: The kind of message (preferences and ``List-Unsubscribe`` name it).
+        html_body: The HTML alternative of an email, if any.
+        calendar: An iCalendar attachment (``text/calendar``), if any.
+        headers: Extra email headers decided when recorded (``List-Unsubscribe``).
+        not_before: Not sent before this instant (quiet hours); now when None.
     """
 
-    address: str = Field(pattern=_ADDRESS, max_length=320)
+    address: str = Field(max_length=2048)
     subject: str = Field(min_length=1, max_length=200, pattern=r"^[^\r\n]*$")
     text_body: str = Field(min_length=1, max_length=100_000)
+    category: str = Field(default="general", pattern=r"^[a-z][a-z_]{0,39}$")
+    html_body: str | None = Field(default=None, max_length=200_000)
+    calendar: str | None = Field(default=None, max_length=100_000)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=10)
+    not_before: AwareDatetime | None = None
+
+    @field_validator("address")
+    @classmethod
+    def _address_fits_the_channel(cls, address: str, info: ValidationInfo) -> str:
+        channel = info.data.get("channel", Channel.EMAIL)
+        if channel is Channel.WEBHOOK and not _WEBHOOK.fullmatch(address):
+            raise ValueError("a webhook address is an https URL")
+        if channel is Channel.EMAIL and not _ADDRESS.fullmatch(address):
+            raise ValueError("not an email address")
+        return address
+
+    @field_validator("headers")
+    @classmethod
+    def _headers_are_one_line_each(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not _HEADER_NAME.fullmatch(name) or "\r" in value or "\n" in value:
+                raise ValueError(f"{name!r} is not a one-line header")
+        return headers
 
     @property
     def key(self) -> OutboxKey:

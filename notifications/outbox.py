@@ -12,6 +12,7 @@ Driver errors leave as the event store's kinds (`eventstore.errors.translating`)
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from eventstore import Pool
@@ -24,16 +25,39 @@ from notifications.models import OutboxEntry, OutboxMessage
 SCHEMA = "notifications"
 
 _COLUMNS = """
-    outbox_id, event_id, recipient, channel, address, subject, text_body, state, attempts,
-    last_error, next_attempt_at, created_at, updated_at, sent_at
+    outbox_id, event_id, recipient, channel, address, subject, text_body, category, html_body,
+    calendar, headers, state, attempts, last_error, next_attempt_at, created_at, updated_at,
+    sent_at
 """
 
-_RECORD = f"""
-INSERT INTO {SCHEMA}.outbox (event_id, recipient, channel, address, subject, text_body)
-VALUES ($1, $2, $3, $4, $5, $6)
+RECORD = f"""
+INSERT INTO {SCHEMA}.outbox (
+    event_id, recipient, channel, address, subject, text_body, category, html_body, calendar,
+    headers, next_attempt_at
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, coalesce($11, now()))
 ON CONFLICT ON CONSTRAINT outbox_key DO NOTHING
 RETURNING outbox_id
 """
+"""Records one `OutboxMessage` (the arguments of `record_arguments`), unless its key is."""
+
+
+def record_arguments(message: OutboxMessage) -> tuple[object, ...]:
+    """The arguments of `RECORD` for ``message``."""
+    return (
+        message.event_id,
+        message.recipient,
+        message.channel.value,
+        message.address,
+        message.subject,
+        message.text_body,
+        message.category,
+        message.html_body,
+        message.calendar,
+        json.dumps(message.headers),
+        message.not_before,
+    )
+
 
 _CLAIM = f"""
 UPDATE {SCHEMA}.outbox AS entry
@@ -58,7 +82,9 @@ async def migrate_outbox(pool: Pool) -> int:
 
 
 def _entry(row: Record) -> OutboxEntry:
-    return OutboxEntry.model_validate(dict(row.items()))
+    fields = dict(row.items())
+    fields["headers"] = json.loads(fields["headers"])
+    return OutboxEntry.model_validate(fields)
 
 
 class PostgresOutbox:
@@ -79,15 +105,7 @@ class PostgresOutbox:
             Whether it is new; False means this (event, recipient, channel) was recorded
             before, whatever became of it, and nothing changed.
         """
-        outbox_id = await self._pool.fetchval(
-            _RECORD,
-            message.event_id,
-            message.recipient,
-            message.channel.value,
-            message.address,
-            message.subject,
-            message.text_body,
-        )
+        outbox_id = await self._pool.fetchval(RECORD, *record_arguments(message))
         return outbox_id is not None
 
     @translating
