@@ -1,6 +1,7 @@
 """``mentorflow serve``: every service of mentorflow in one process, for small installations.
 
-The worker, the projector (tailing the store) and the cohort-launch command consumer share
+The worker, the projector (tailing the store), the cohort-launch command consumer and the
+notifier (when it has a token to read contacts with) run side by side. The first three share
 one pool (`eventstore.create_pool`) and one Temporal client; the relay and the HTTP API (given
 as an extra service) open their own. Every configuration comes from `Settings`. When one of
 them fails, the others are stopped and the error propagates (a supervisor restarts the
@@ -74,6 +75,12 @@ async def serve_all(
                 ),
                 "commands": commands(),
             }
+            if settings.notifier.api_token is not None:
+                services["notifier"] = run_notifier_service(settings, stop)
+            else:
+                log.warning(
+                    "notifier not started: set MENTORFLOW_NOTIFIER_API_TOKEN to a service token"
+                )
             for service in extra or []:
                 services[getattr(service, "__name__", "service")] = service(settings, stop)
             await _supervise(services, stop)
@@ -150,3 +157,33 @@ async def serve_ways_in(settings: Settings) -> None:
     await _supervise(
         {"api": run_api(settings, stop), "commands": run_commands(settings, stop)}, stop
     )
+
+
+async def run_notifier_service(settings: Settings, stop: asyncio.Event) -> None:
+    """``mentorflow notifier``: the notifier until ``stop`` is set (its own pool).
+
+    Raises:
+        NotifierNotConfigured: No ``MENTORFLOW_NOTIFIER_API_TOKEN``.
+    """
+    from notifications.directory import ApiDirectory
+    from notifications.service import run_notifier
+
+    token = settings.notifier.api_token
+    if token is None:
+        raise NotifierNotConfigured(
+            "the notifier needs MENTORFLOW_NOTIFIER_API_TOKEN: a token of role `service` "
+            "(mentorflow tokens add --role service)"
+        )
+    pool = await create_pool(settings.database)
+    directory = ApiDirectory(
+        settings.api_url(), token.get_secret_value(), ttl=settings.notifier.directory_ttl
+    )
+    try:
+        await run_notifier(pool, directory, settings.notifier_config(), stop)
+    finally:
+        await directory.close()
+        await pool.close()
+
+
+class NotifierNotConfigured(RuntimeError):
+    """The notifier has no token to read contacts with."""

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # the adapters' configurations, imported where they are made:
     from eventstore import DatabaseSettings
     from mentorflow.commands import CommandsConfig
     from notifications import SmtpConfig
+    from notifications.service import NotifierConfig
     from projections import RunnerOptions
 
 STATE_DIR_ENV = "MENTORFLOW_STATE_DIR"
@@ -148,6 +149,43 @@ class SmtpSettings(BaseSettings):
     timeout: float = Field(default=30.0, gt=0, description="Seconds any SMTP step may take")
 
 
+class NotifierSettings(BaseSettings):
+    """``MENTORFLOW_NOTIFIER_*``: where the notifier reads contacts, and what it links to.
+
+    The notifier reads ``GET /cohorts/{id}/contacts`` of the public API with a ``service``
+    token (``mentorflow tokens add --role service``; `mentorflow stack up` makes one for the
+    local stack). Without a token, ``mentorflow serve`` runs without the notifier and says
+    so; ``mentorflow notifier`` refuses to start.
+    """
+
+    model_config = _section("MENTORFLOW_NOTIFIER_")
+
+    api_url: str | None = Field(
+        default=None, description="The API the notifier asks (default: this API's address)"
+    )
+    api_token: SecretStr | None = Field(default=None, description="A `service` bearer token")
+    console_url: str | None = Field(
+        default=None,
+        description="The console's public base URL in messages (default: the API's address)",
+    )
+    durable: str = Field(
+        default="mentorflow-notifier",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="The durable consumer shared by every notifier of an installation",
+    )
+    directory_ttl: float = Field(default=30.0, ge=0, description="Seconds contacts are cached")
+    poll_interval: float = Field(default=0.5, gt=0, description="Seconds between outbox passes")
+    digest_interval: float = Field(
+        default=30.0, gt=0, description="Seconds between looks for due HR digests"
+    )
+    lease: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a claimed message is hidden from other notifiers; one a killed "
+        "notifier held is sent again after it",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of the public contract, and the sections; all optional."""
 
@@ -234,6 +272,7 @@ class Settings(BaseSettings):
     projector: ProjectorSettings = Field(default_factory=ProjectorSettings)
     commands: CommandsSettings = Field(default_factory=CommandsSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    notifier: NotifierSettings = Field(default_factory=NotifierSettings)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -316,6 +355,30 @@ class Settings(BaseSettings):
             password=None if smtp.password is None else smtp.password.get_secret_value(),
             timeout=smtp.timeout,
         )
+
+    def notifier_config(self) -> NotifierConfig:
+        """The notifier's bus, links, SMTP server and timings."""
+        from notifications import RetryPolicy
+        from notifications.messages import Links
+        from notifications.service import NotifierConfig
+
+        notifier = self.notifier
+        return NotifierConfig(
+            bus=self.bus_config(),
+            links=Links(
+                console=notifier.console_url or self.api_url(),
+                from_address=self.smtp.from_address,
+            ),
+            smtp=self.smtp_config(),
+            durable=notifier.durable,
+            poll_interval=notifier.poll_interval,
+            digest_interval=notifier.digest_interval,
+            policy=RetryPolicy(lease=timedelta(seconds=notifier.lease)),
+        )
+
+    def api_url(self) -> str:
+        """This installation's API address, as the notifier reaches it by default."""
+        return self.notifier.api_url or f"http://{self.api_host}:{self.api_port}"
 
     def payload_keyring(self) -> KeyRing:
         """The payload codec's keys; `KeyRingInvalid` naming the setting when unset or bad."""

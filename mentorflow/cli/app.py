@@ -34,7 +34,7 @@ from mentorflow.cli.extensions import load_extensions
 from mentorflow.cli.mentorships import mentorship_app
 from mentorflow.cli.people import people_app
 from mentorflow.cli.projections import projections_app, projector
-from mentorflow.cli.services import serve, worker
+from mentorflow.cli.services import notifier, serve, worker
 from mentorflow.cohorts import CohortNotFound, MatchingNotDone
 from mentorflow.keyring import KeyRingInvalid
 from mentorflow.logging import configure_logging
@@ -148,6 +148,7 @@ app.command("login-link")(login_link)
 app.add_typer(people_app, name="people")
 app.add_typer(deadletters_app, name="deadletters")
 app.command()(serve)
+app.command()(notifier)
 app.command()(worker)
 for extension in EXTENSIONS:
     extension.install(app)

@@ -25,7 +25,7 @@ def worker(ctx: typer.Context) -> None:
 
 
 def serve(ctx: typer.Context) -> None:
-    """Run worker, relay, projector, command consumer and HTTP API in one process."""
+    """Run worker, relay, projector, command consumer, notifier and HTTP API in one process."""
     from mentorflow.services import run_api, serve_all
 
     settings: Settings = ctx.obj
@@ -36,3 +36,21 @@ def serve(ctx: typer.Context) -> None:
         await serve_all(settings, stop, extra=[run_api])
 
     asyncio.run(run())
+
+
+def notifier(ctx: typer.Context) -> None:
+    """Run the notifier: emails, calendar invitations and webhook posts from the events bus."""
+    from mentorflow.services import NotifierNotConfigured, run_notifier_service
+
+    settings: Settings = ctx.obj
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        await run_notifier_service(settings, stop)
+
+    try:
+        asyncio.run(run())
+    except NotifierNotConfigured as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
