@@ -7,6 +7,8 @@ SMTP client errors are translated into `DeliveryFailed` kinds at one place
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class NotificationError(Exception):
     """Base of every notifications error."""
@@ -60,3 +62,17 @@ class PermanentDeliveryFailure(DeliveryFailed):
     """Trying again cannot help: a 5xx reply to this message or its recipient."""
 
     permanent = True
+
+
+class InvalidNotificationInput(NotificationError, ValueError):
+    """Quiet hours, a digest time or a calendar series that cannot be used.
+
+    A `ValueError`, so callers that validate with ``except ValueError`` catch it too.
+
+    Attributes:
+        problems: Every problem found, one sentence each (never an address or a name).
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
