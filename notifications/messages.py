@@ -180,6 +180,7 @@ def plan(
                 "check_ins",
                 "Time to check in on an action item",
                 {"due": event.due_at},
+                template="check_in",
             )
         case m.MentorshipEscalated():
             writer.hr(
@@ -305,7 +306,7 @@ class _Writer:
         }
         ics = None
         if calendar is not None and self.pair.series is not None:
-            ics = self._invitation(calendar, person, other)
+            ics = self._invitation(calendar, person, other, anchor=self._anchor_zone(side))
             context["calendar"] = True
             context["method"] = calendar
         unsubscribable = category not in COMPLIANCE
@@ -376,8 +377,26 @@ class _Writer:
                 )
             )
 
+    def _anchor_zone(self, side: str) -> str:
+        """The zone the pair's series recurs in: the mentee's (the program is theirs).
+
+        Both copies of the series must describe the same instants, or the two people
+        would meet an hour apart after one of their clocks changed; each calendar shows the
+        series in its owner's own zone, and each email gives its reader's local time.
+        """
+        mentee = self.contacts.person(self.pair.mentee_id)
+        if mentee is not None:
+            return mentee.timezone
+        person = self.contacts.person(self.pair.person(side))
+        return person.timezone if person is not None else "UTC"
+
     def _invitation(
-        self, method: SeriesChange, person: PersonContact, other: PersonContact | None
+        self,
+        method: SeriesChange,
+        person: PersonContact,
+        other: PersonContact | None,
+        *,
+        anchor: str,
     ) -> str:
         series = self.pair.series
         assert series is not None
@@ -402,7 +421,7 @@ class _Writer:
                 sequence=series.sequence,
                 url=self.links.relationship(self.occasion.stream_id),
             ),
-            person.timezone,
+            anchor,
             method,
             domain=self.links.domain,
             stamp=self.occasion.now,

@@ -40,7 +40,7 @@ from eventstore import PostgresEventStore
 from mentorflow.api import create_app
 from mentorflow.api.tokens import Role, add_token
 from mentorflow.cohorts import launch_cohort
-from mentorflow.settings import Settings
+from mentorflow.settings import BusSettings, Settings
 from notifications import OutboxKey, migrate_outbox
 from tests.bus.support import NatsProcess
 from tests.faults.cohort import Participants as FaultParticipants
@@ -191,7 +191,7 @@ async def test_a_cohort_reaches_its_people_once_through_a_notifier_kill_and_a_na
         task_queue=f"notify-{tag}",
         database_url=database_url,
         nats_url=nats.url,
-        bus={"stream_name": bus.stream_name, "subject_prefix": bus.subject_prefix},
+        bus=BusSettings(stream_name=bus.stream_name, subject_prefix=bus.subject_prefix),
     )
     store = await PostgresEventStore.connect(database_url, max_size=4)
     await migrate_outbox(store.pool)
@@ -311,10 +311,12 @@ def _check_invitations(mails: list[StoredMail], people: dict[str, tuple[str, str
         for part in mail.message.walk():
             if part.get_content_type() != "text/calendar":
                 continue
-            calendar = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            calendar = icalendar.Calendar.from_ical(payload)
             event = next(iter(calendar.walk("VEVENT")))
             series.setdefault(str(event["UID"]), []).append(
-                (int(event["SEQUENCE"]), str(calendar["METHOD"]))
+                (int(event.decoded("SEQUENCE")), str(calendar["METHOD"]))
             )
     assert series, "no invitation was sent"
     assert len(series) <= len(people)
