@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import time as clock_time
-from typing import Literal
+from typing import Literal, Protocol
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -86,6 +86,18 @@ class CohortContacts(BaseModel):
     def person(self, person_id: str) -> PersonContact | None:
         """The contact of ``person_id``; None when unknown or forgotten."""
         return next((p for p in self.people if p.person_id == person_id), None)
+
+
+class Directory(Protocol):
+    """Where the notifier learns who people are (`ApiDirectory` in production)."""
+
+    async def contacts(self, cohort_id: str, person_ids: list[str]) -> CohortContacts:
+        """The cohort's contacts for ``person_ids``; raises `DirectoryUnavailable`."""
+        ...
+
+    def forget(self, person_id: str) -> None:
+        """Drop whatever is kept about ``person_id``."""
+        ...
 
 
 class DirectoryUnavailable(Exception):

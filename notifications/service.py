@@ -44,7 +44,7 @@ from eventstore import DatabaseUnavailable, Pool
 from eventstore.backoff import sleep_unless_stopped
 from notifications.config import RetryPolicy, SmtpConfig
 from notifications.delivery import OutboxDelivery
-from notifications.directory import ApiDirectory, CohortContacts, DirectoryUnavailable
+from notifications.directory import CohortContacts, Directory, DirectoryUnavailable
 from notifications.messages import DigestItem, Links, Occasion, digest_text, plan
 from notifications.models import OutboxMessage
 from notifications.outbox import RECORD, SCHEMA, PostgresOutbox, migrate_outbox, record_arguments
@@ -106,7 +106,7 @@ class Notifier:
     def __init__(
         self,
         pool: Pool,
-        directory: ApiDirectory,
+        directory: Directory,
         links: Links,
         *,
         clock: Callable[[], datetime] | None = None,
@@ -350,7 +350,7 @@ def notifier_router(notifier: Notifier, config: NotifierConfig) -> NatsRouter:
 
 async def run_notifier(
     pool: Pool,
-    directory: ApiDirectory,
+    directory: Directory,
     config: NotifierConfig,
     stop: asyncio.Event,
     *,
