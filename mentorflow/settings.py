@@ -178,6 +178,9 @@ class NotifierSettings(BaseSettings):
     digest_interval: float = Field(
         default=30.0, gt=0, description="Seconds between looks for due HR digests"
     )
+    webhook_ca_file: str | None = Field(
+        default=None, description="CA bundle for webhooks on a private server (default: system)"
+    )
     lease: float = Field(
         default=300.0,
         gt=0,
@@ -374,6 +377,7 @@ class Settings(BaseSettings):
             poll_interval=notifier.poll_interval,
             digest_interval=notifier.digest_interval,
             policy=RetryPolicy(lease=timedelta(seconds=notifier.lease)),
+            webhook_ca_file=notifier.webhook_ca_file,
         )
 
     def api_url(self) -> str:

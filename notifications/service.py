@@ -73,6 +73,8 @@ class NotifierConfig:
         digest_interval: Seconds between looks for due digests.
         max_wait_for_gap: Deliveries an event waits for an earlier one of its stream before
             it is taken as it is (the stream may have lost the earlier one to its max age).
+        webhook_ca_file: A CA bundle webhooks' certificates are checked against, instead of
+            the system's.
     """
 
     bus: BusConfig
@@ -83,6 +85,7 @@ class NotifierConfig:
     poll_interval: float = 0.5
     digest_interval: float = 30.0
     max_wait_for_gap: int = 20
+    webhook_ca_file: str | None = None
 
 
 class _Retry(Exception):
@@ -362,7 +365,7 @@ async def run_notifier(
     broker = NatsBroker(config.bus.nats_url, log_level=logging.DEBUG)
     broker.include_router(notifier_router(notifier, config))
     sender = SmtpSender(config.smtp)
-    webhooks = WebhookSender()
+    webhooks = WebhookSender(ca_file=config.webhook_ca_file)
     delivery = OutboxDelivery(PostgresOutbox(pool), sender, config.policy, webhooks=webhooks)
     await broker.start()
     try:

@@ -13,6 +13,8 @@ The status code goes to the error, never the URL (it holds the webhook's secret)
 
 from __future__ import annotations
 
+import ssl
+
 import httpx
 
 from notifications.errors import (
@@ -27,10 +29,14 @@ class WebhookSender:
 
     Args:
         timeout: Seconds a post may take.
+        ca_file: A CA bundle to trust instead of the system's (a private chat server).
     """
 
-    def __init__(self, timeout: float = 10.0) -> None:
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    def __init__(self, timeout: float = 10.0, ca_file: str | None = None) -> None:
+        verify: ssl.SSLContext | bool = True
+        if ca_file is not None:
+            verify = ssl.create_default_context(cafile=ca_file)
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=verify)
 
     async def post(self, url: str, text: str) -> None:
         """Post ``text`` to the webhook at ``url``.
