@@ -63,6 +63,7 @@ bench: venv
 	$(RUN) python -m bench.projections_bench
 	$(RUN) python -m bench.sealing_bench
 	$(RUN) python -m bench.console_pages
+	$(RUN) python -m bench.notifier_bench
 
 stack-up: venv
 	$(RUN) mentorflow stack up

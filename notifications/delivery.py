@@ -90,15 +90,30 @@ class OutboxDelivery:
                 retried when their lease ends).
         """
         entries = await self.outbox.claim_due(self.batch_size, self.policy.lease)
-        sent = retried = dead = 0
-        for entry in entries:
-            outcome = await self._deliver(entry)
-            sent += outcome == "sent"
-            retried += outcome == "retried"
-            dead += outcome == "dead"
-        return DeliveryReport(sent=sent, retried=retried, dead=dead)
+        outcomes: list[asyncio.Task[str]] = []
+        try:
+            for entry in entries:
+                # The next entry goes out while this one's mark is on its way to PostgreSQL:
+                # each entry is still marked right after its own reply (the same window).
+                failure = await self._attempt(entry)
+                outcomes.append(asyncio.create_task(self._mark(entry, failure)))
+        finally:
+            done = await asyncio.gather(*outcomes, return_exceptions=True)
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return DeliveryReport(
+            sent=done.count("sent"), retried=done.count("retried"), dead=done.count("dead")
+        )
 
-    async def _deliver(self, entry: OutboxEntry) -> str:
+    async def _attempt(self, entry: OutboxEntry) -> DeliveryFailed | None:
+        try:
+            await self._send(entry)
+        except DeliveryFailed as failure:
+            return failure
+        return None
+
+    async def _mark(self, entry: OutboxEntry, failure: DeliveryFailed | None) -> str:
         # A fresh logger per entry: a module-level one bound once would keep the logging
         # configuration of its first use (structlog caches it), whatever came after.
         log = structlog.get_logger(__name__).bind(
@@ -108,9 +123,7 @@ class OutboxDelivery:
             channel=entry.channel.value,
             attempt=entry.attempts,
         )
-        try:
-            await self._send(entry)
-        except DeliveryFailed as failure:
+        if failure is not None:
             error = str(failure)[:_LAST_ERROR_LENGTH]
             if failure.permanent or self.policy.gives_up(entry.attempts):
                 await self.outbox.mark_dead(entry.outbox_id, error)

@@ -118,14 +118,30 @@ class Notifier:
         self.pool, self.directory, self.links = pool, directory, links
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_wait_for_gap = max_wait_for_gap
+        self._streams: dict[str, tuple[asyncio.Lock, list[int]]] = {}
 
     async def handle(self, envelope: EventEnvelope, delivery: int = 1) -> int:
         """Record what ``envelope`` means; how many outbox entries are new.
+
+        The subscriber hands a fetched batch's messages over at once; events of one stream
+        take their turn in the order they arrived (a FIFO lock per stream), other streams
+        go on meanwhile.
 
         Raises:
             _Retry: The event must come again later (earlier event missing, API away).
             DatabaseUnavailable: The database is away (the event comes again).
         """
+        lock, users = self._streams.setdefault(envelope.stream_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                return await self._handle(envelope, delivery)
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._streams[envelope.stream_id]
+
+    async def _handle(self, envelope: EventEnvelope, delivery: int) -> int:
         if envelope.event_type == PersonForgotten.__name__:
             await self._forget(envelope)
             return 0
