@@ -167,10 +167,12 @@ async def run(pairs: int, reminders: int) -> dict[str, object]:
             service = asyncio.create_task(run_notifier(pool, BenchDirectory(pairs), config, stop))
             recorded_seconds = None
             while True:
-                recorded, sent = await pool.fetchrow(
-                    "SELECT count(*), count(*) FILTER (WHERE state = 'sent') "
+                counts = await pool.fetchrow(
+                    "SELECT count(*) AS recorded, count(*) FILTER (WHERE state = 'sent') AS sent "
                     "FROM notifications.outbox"
                 )
+                assert counts is not None
+                recorded, sent = counts["recorded"], counts["sent"]
                 if recorded_seconds is None and recorded >= expected:
                     recorded_seconds = time.perf_counter() - started
                 if sent >= expected or service.done():
