@@ -28,8 +28,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from devstack.mailbox import MAIL_DIR_NAME, StoredMail, list_mail
 from devstack.stack import LocalStack, StackAddresses, StackConfig
 from events.personal import ERASED
+from eventstore import create_pool
 from mentorflow.api.tokens import Role, add_token
 from mentorflow.cli.console import console_url, create_link
 from mentorflow.services import run_api, serve_all
@@ -71,10 +73,12 @@ async def run_demo(console: Console, *, stop: bool) -> dict[str, Any]:
     console.print(
         f"Stack up: Temporal {addresses.temporal_address}, UI {addresses.temporal_ui_url}"
     )
+    demo_started = datetime.now(UTC)
     services_stop = asyncio.Event()
     services = asyncio.create_task(serve_all(settings, services_stop, extra=[run_api]))
     try:
         dashboard, pair = await _play(console, settings, services)
+        await _print_mail(console, settings, demo_started)
         _print_where_to_look(console, addresses, dashboard["cohort_id"])
         await _print_console_links(console, settings, pair, running=not stop)
         if not stop:
@@ -432,6 +436,43 @@ def _print_dashboard(console: Console, dashboard: dict[str, Any]) -> None:
         if key in dashboard:
             table.add_row(key.replace("_", " "), str(dashboard[key]))
     console.print(table)
+
+
+async def _print_mail(console: Console, settings: Settings, since: datetime) -> None:
+    """What the notifier sent during the demo, once its outbox is empty (the SMTP sink's
+    mailbox, as `mentorflow mail list` shows it).
+
+    Raises:
+        DemoFailed: The outbox did not empty within a minute, or nothing was sent.
+    """
+    pool = await create_pool(settings.database)
+    try:
+        deadline = time.monotonic() + 60
+        while await pool.fetchval(
+            "SELECT count(*) FROM notifications.outbox WHERE state = 'pending'"
+        ):
+            if time.monotonic() > deadline:
+                raise DemoFailed("the notifier's outbox did not empty within a minute")
+            await asyncio.sleep(0.5)
+        dead = await pool.fetchval("SELECT count(*) FROM notifications.outbox WHERE state = 'dead'")
+    finally:
+        await pool.close()
+    mails = [mail for mail in list_mail(state_dir() / MAIL_DIR_NAME) if mail.received_at >= since]
+    if not mails:
+        raise DemoFailed("the notifier sent no message")
+    console.rule("Messages sent (the local SMTP sink)")
+    table = Table("subject", "messages", "recipients")
+    by_subject: dict[str, list[StoredMail]] = {}
+    for mail in mails:
+        by_subject.setdefault(mail.subject, []).append(mail)
+    for subject, group in sorted(by_subject.items()):
+        recipients = {address for mail in group for address in mail.rcpt_tos}
+        table.add_row(escape(subject), str(len(group)), str(len(recipients)))
+    console.print(table)
+    console.print(
+        f"{len(mails)} messages, {dead} dead letters. Read them: mentorflow mail list, "
+        "mentorflow mail show ID"
+    )
 
 
 async def _print_console_links(

@@ -12,9 +12,11 @@ leaves things as they were. (Interrupted instead, it still records what runs, fo
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 import structlog
@@ -40,6 +42,7 @@ from devstack.stack.processes import (
 from devstack.stack.server import LocalServer
 from devstack.stack.state import load_records, save_records, state_lock, write_env_file
 from devstack.stack.temporal_server import TemporalServer
+from mentorflow.api.tokens import Role, add_token, hash_token, read_tokens
 from mentorflow.keyring import ensure_local_keys
 
 logger = structlog.get_logger(__name__)
@@ -234,6 +237,7 @@ class LocalStack:
         if addresses.temporal_ui_url is not None:
             comments.append(f"Temporal Web UI: {addresses.temporal_ui_url}")
             variables["MENTORFLOW_TEMPORAL_UI_URL"] = addresses.temporal_ui_url
+        variables["MENTORFLOW_NOTIFIER_API_TOKEN"] = notifier_token(self.config.state_dir)
         write_env_file(self.config.env_file, variables, comments)
 
     async def down(self) -> tuple[str, ...]:
@@ -318,3 +322,26 @@ class LocalStack:
             exit_code=exit_code(process),
             log_path=record.log_path,
         )
+
+
+NOTIFIER_TOKEN_FILE = "notifier.token"  # noqa: S105 (a file name)
+
+
+def notifier_token(state_dir: Path) -> str:
+    """The local stack's ``service`` token for the notifier (``mentorflow serve`` runs it).
+
+    Made once and kept in ``<state>/notifier.token`` (mode 0600); made anew when the tokens
+    file (``MENTORFLOW_API_TOKENS_FILE``, default ``<state>/tokens.json``) no longer holds
+    it (revoked, or the file was removed).
+    """
+    tokens_file = Path(os.environ.get("MENTORFLOW_API_TOKENS_FILE") or state_dir / "tokens.json")
+    path = state_dir / NOTIFIER_TOKEN_FILE
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+        if any(record.sha256 == hash_token(token) for record in read_tokens(tokens_file)):
+            return token
+    token = add_token(tokens_file, Role.SERVICE)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(token)
+    return token
