@@ -438,9 +438,11 @@ class CohortWorkflow:
 
     @workflow.query
     def participant_cards(self, request: ParticipantCardsInput) -> ParticipantCardsResult:
-        """Names, time zones and languages of the asked participants (personal data: the
-        answer goes through the payload codec like every other)."""
+        """Names, time zones, languages and email addresses of the asked participants, and
+        the spec's notification settings (personal data: the answer goes through the payload
+        codec like every other)."""
         wanted = set(request.person_ids)
+        spec = self._state.spec
         return ParticipantCardsResult(
             cards={
                 person.id: ParticipantCard(
@@ -448,10 +450,12 @@ class CohortWorkflow:
                     name=person.name,
                     timezone=person.timezone,
                     languages=list(person.languages),
+                    email=person.email,
                 )
-                for person in self._state.spec.participants
+                for person in spec.participants
                 if person.id in wanted
-            }
+            },
+            notifications=spec.notifications,
         )
 
 
