@@ -230,6 +230,18 @@ class CohortSpec(_SpecModel):
         return {mentor.id: mentor.mentor_capacity or default for mentor in self.mentors}
 
 
+def joining_problems(spec: CohortSpec, participant: ParticipantSpec) -> list[str]:
+    """Why ``participant`` cannot join the cohort of ``spec`` late: the cohort-wide rules
+    (a new id, known manager and avoid ids, no reporting cycle, not an HR contact's id), each
+    with its location in the spec the joiner would make. Empty when they can join."""
+    people = [*spec.participants, participant]
+    entries = [_Entry.of(index, person) for index, person in enumerate(people)]
+    return [
+        *_participant_problems(entries),
+        *hr_contact_problems(spec.notifications.hr_contacts, _first_indexes(entries)),
+    ]
+
+
 def _deferred(info: ValidationInfo) -> bool:
     return isinstance(info.context, Mapping) and bool(info.context.get(_DEFER_CROSS_CHECKS))
 

@@ -19,7 +19,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.matching import MatchCohortInput, MatchingActivities, RematchMenteeInput
-    from domain.cohort_spec import CohortSpec
+    from domain.cohort_spec import CohortSpec, joining_problems
     from domain.cohort_state import (
         CohortStage,
         CohortState,
@@ -383,10 +383,7 @@ class CohortWorkflow:
         problems: list[str] = []
         if self._state.stage is CohortStage.CLOSED:
             problems.append("the cohort is closed")
-        try:
-            with_participant(self._state.spec, request.participant)
-        except ValueError as error:
-            problems.append(str(error))
+        problems.extend(joining_problems(self._state.spec, request.participant))
         if problems:
             raise _rejected(problems)
 

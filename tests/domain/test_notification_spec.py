@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from domain.cohort_spec import CohortSpec, ParticipantSpec, parse_cohort_spec
+from domain.cohort_spec import CohortSpec, ParticipantSpec, joining_problems, parse_cohort_spec
 from domain.cohort_state import with_participant
 from domain.notification_spec import NotificationsSpec, QuietHours, email_problem
 from tests.domain.test_cohort_spec import problems_of, valid_document
@@ -249,11 +249,19 @@ def test_models_built_directly_refuse_hr_ids_that_are_participant_ids() -> None:
         CohortSpec.model_validate(document)
 
 
-def test_a_late_joiner_with_an_hr_contacts_id_is_refused() -> None:
+def test_a_late_joiner_with_an_hr_contacts_id_is_refused_at_its_location() -> None:
     spec = parse_cohort_spec(with_notifications())
     joiner = ParticipantSpec(
-        id="hr-ops", name="Late", roles=["mentor"], seniority=5, timezone="UTC"
+        id="hr-ops", name="Late", roles=["mentor"], seniority=5, timezone="UTC", manager_id="x"
     )
 
+    problems = joining_problems(spec, joiner)
+
+    assert problems == [
+        "participants[3].manager_id: unknown participant 'x'",
+        "notifications.hr_contacts[0].id: 'hr-ops' is also the id of participants[3]; HR "
+        "contact ids must differ from participant ids",
+    ]
     with pytest.raises(ValueError, match="'hr-ops' is also the id of participants"):
         with_participant(spec, joiner)
+    assert joining_problems(spec, joiner.model_copy(update={"id": "p-9", "manager_id": None})) == []
