@@ -20,7 +20,15 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 
 from domain.spec_fields import Name, ParticipantId, TimeZoneName
 from domain.text import text_problem
@@ -159,6 +167,31 @@ class QuietHours(_Model):
         if self.start == self.end:
             raise ValueError(f"start and end are both {self.start}: quiet hours need a window")
         return self
+
+
+QUIET_HOURS_OFF: Literal["off"] = "off"
+
+
+def _off_or_window(value: Any, _handler: ValidatorFunctionWrapHandler) -> Any:
+    # Validated here rather than as a plain union, so that a wrong window is reported at
+    # quiet_hours.start / .end, not once per member of the union.
+    if value is None or value == QUIET_HOURS_OFF:
+        return value
+    if isinstance(value, str):
+        raise ValueError("expected {'start': 'HH:MM', 'end': 'HH:MM'}, 'off' or null")
+    return QuietHours.model_validate(value)
+
+
+QuietHoursChoice = Annotated[
+    QuietHours | Literal["off"] | None,
+    WrapValidator(_off_or_window),
+    Field(
+        description="A window ({start, end} as HH:MM in the person's time zone), 'off' for "
+        "none, or null for the program's default"
+    ),
+]
+"""A person's own quiet hours: a window, ``"off"`` (none, whatever the program's), or None
+(the program's default)."""
 
 
 class HrContact(_Model):

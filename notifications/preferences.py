@@ -16,37 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import time
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import BaseModel, ConfigDict, Field
 
-from domain.notification_spec import Channel, Digest, QuietHours
+from domain.notification_spec import (
+    QUIET_HOURS_OFF,
+    Channel,
+    Digest,
+    QuietHours,
+    QuietHoursChoice,
+)
 from eventstore import Pool
 from eventstore.errors import translating
 from eventstore.pool import Connection, Record
 from notifications.outbox import SCHEMA
-
-QUIET_HOURS_OFF: Literal["off"] = "off"
-
-
-def _off_or_window(value: Any, _handler: ValidatorFunctionWrapHandler) -> Any:
-    # Validated here rather than as a plain union, so that a wrong window is reported at
-    # quiet_hours.start / .end, not once per member of the union.
-    if value is None or value == QUIET_HOURS_OFF:
-        return value
-    if isinstance(value, str):
-        raise ValueError("expected {'start': 'HH:MM', 'end': 'HH:MM'}, 'off' or null")
-    return QuietHours.model_validate(value)
-
-
-QuietHoursChoice = Annotated[
-    QuietHours | Literal["off"] | None,
-    WrapValidator(_off_or_window),
-    Field(
-        description="A window ({start, end} as HH:MM in the person's time zone), 'off' for "
-        "none, or null for the program's default"
-    ),
-]
 
 
 class NotificationPreferences(BaseModel):

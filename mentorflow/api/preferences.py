@@ -15,6 +15,10 @@ from mentorflow.api.auth import Caller
 from mentorflow.api.context import Services
 from mentorflow.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSE, Forbidden, NotFound
 from mentorflow.api.models.identifiers import PersonIdPath
+from mentorflow.api.models.preferences import (
+    NotificationPreferencesRequest,
+    NotificationPreferencesView,
+)
 from mentorflow.api.tokens import PARTICIPANT_ROLES, Principal, Role
 from notifications.preferences import (
     NotificationPreferences,
@@ -41,7 +45,7 @@ def _is_own(caller: Principal, person_id: str) -> bool:
 @router.get(PATH, summary="A person's notification preferences", responses=NOT_FOUND_RESPONSE)
 async def get_notification_preferences(
     person_id: PersonIdPath, services: Services, caller: Caller
-) -> PersonPreferences:
+) -> NotificationPreferencesView:
     """Their channel, quiet hours and digest frequency; null where they chose nothing (the
     program's default applies).
 
@@ -52,13 +56,16 @@ async def get_notification_preferences(
     async with services.pool.acquire() as connection:
         if await forgotten_among(connection, [person_id]):
             raise _none(person_id)
-    return await preferences_of(services.pool, person_id)
+    return _view(await preferences_of(services.pool, person_id))
 
 
 @router.put(PATH, summary="Set a person's notification preferences", responses=NOT_FOUND_RESPONSE)
 async def put_notification_preferences(
-    person_id: PersonIdPath, body: NotificationPreferences, services: Services, caller: Caller
-) -> PersonPreferences:
+    person_id: PersonIdPath,
+    body: NotificationPreferencesRequest,
+    services: Services,
+    caller: Caller,
+) -> NotificationPreferencesView:
     """Replace their choices: a field left out or null goes back to the program's default;
     ``quiet_hours: "off"`` means none, whatever the program's.
 
@@ -72,4 +79,11 @@ async def put_notification_preferences(
     async with services.pool.acquire() as connection, connection.transaction():
         if await services.vault.lock_person(connection, person_id) is not None:
             raise _none(person_id)  # forgotten: nothing of theirs is kept
-        return await store_preferences(connection, person_id, body)
+        stored = await store_preferences(
+            connection, person_id, NotificationPreferences.model_validate(body.model_dump())
+        )
+    return _view(stored)
+
+
+def _view(stored: PersonPreferences) -> NotificationPreferencesView:
+    return NotificationPreferencesView.model_validate(stored.model_dump())

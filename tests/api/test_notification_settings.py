@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from mentorflow.api.tokens import Role, add_token
 from notifications import OutboxMessage, PostgresOutbox
@@ -279,10 +280,19 @@ async def test_contacts_merge_each_persons_choices_over_the_spec_defaults(
         headers=tokens.hr,
     )
 
-    response = await _contacts(
-        http, tokens, cohort.cohort_id, cohort.no_email, "stranger-x", cohort.mentee, cohort.mentor
-    )
+    with capture_logs() as logs:
+        response = await _contacts(
+            http,
+            tokens,
+            cohort.cohort_id,
+            cohort.no_email,
+            "stranger-x",
+            cohort.mentee,
+            cohort.mentor,
+        )
 
+    assert logs, "the request was logged"
+    assert not any(part in repr(logs) for part in ("@example.com", "Mentee", SLACK)), logs
     assert response.status_code == 200, response.text
     assert response.json() == {
         "cohort_id": cohort.cohort_id,
