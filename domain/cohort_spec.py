@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Annotated, Any, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -35,7 +33,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -43,7 +40,10 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from domain.text import LIST_ITEMS, Label, refuse_unsafe
+from domain.notification_spec import EmailAddress, NotificationsSpec, hr_contact_problems
+from domain.spec_fields import PARTICIPANT_ID_PATTERN as PARTICIPANT_ID_PATTERN
+from domain.spec_fields import Name, ParticipantId, TimeZoneName, matching
+from domain.text import LIST_ITEMS, Label
 
 DEFAULT_TRAINING_MODULES = ("active-listening", "constructive-feedback", "career-goal-setting")
 
@@ -72,32 +72,6 @@ def _require_iso_duration(value: object) -> object:
     return value
 
 
-@lru_cache(maxsize=1024)
-def _is_known_time_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def _require_time_zone(name: str) -> str:
-    if not _is_known_time_zone(name):
-        raise ValueError(f"unknown IANA time zone {name!r}")
-    return name
-
-
-def _matching(pattern: str, explanation: str) -> Callable[[str], str]:
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"{value!r} {explanation}")
-        return value
-
-    return check
-
-
 def _require_distinct(values: list[str]) -> list[str]:
     repeated = sorted({value for value in values if values.count(value) > 1})
     if repeated:
@@ -107,32 +81,14 @@ def _require_distinct(values: list[str]) -> list[str]:
 
 CohortId = Annotated[
     str,
-    AfterValidator(_matching(r"[a-z0-9-]{3,64}", "must be 3 to 64 characters of a-z, 0-9 and '-'")),
-]
-# Participant ids end up in workflow ids and URL paths: no slashes, no whitespace.
-PARTICIPANT_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}"
-"""What a participant (person) id is, unanchored; the API and ``people forget`` use it too."""
-ParticipantId = Annotated[
-    str,
-    AfterValidator(
-        _matching(
-            PARTICIPANT_ID_PATTERN,
-            "must be 1 to 64 characters of letters, digits and '.', '_', '@', '-'",
-        )
-    ),
-]
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(refuse_unsafe),
+    AfterValidator(matching(r"[a-z0-9-]{3,64}", "must be 3 to 64 characters of a-z, 0-9 and '-'")),
 ]
 LanguageCode = Annotated[
     str,
     AfterValidator(
-        _matching(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", "must be a language code such as 'de'")
+        matching(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", "must be a language code such as 'de'")
     ),
 ]
-TimeZoneName = Annotated[str, AfterValidator(_require_time_zone)]
 Duration = Annotated[timedelta, BeforeValidator(_require_iso_duration)]
 PositiveDuration = Annotated[Duration, Field(gt=timedelta(0))]
 Role = Literal["mentor", "mentee"]
@@ -221,6 +177,9 @@ class ParticipantSpec(_SpecModel):
     traits: Traits | None = None
     mentor_capacity: int | None = Field(default=None, ge=1, le=100)
     avoid: Annotated[list[ParticipantId], Field(max_length=LIST_ITEMS)] = []
+    email: EmailAddress | None = Field(
+        default=None, description="Where notifications go; none: the person gets no email"
+    )
 
     @property
     def is_mentor(self) -> bool:
@@ -239,6 +198,7 @@ class CohortSpec(_SpecModel):
     cohort_id: CohortId
     program: ProgramSpec
     participants: list[ParticipantSpec]
+    notifications: NotificationsSpec = NotificationsSpec()
 
     @model_validator(mode="after")
     def _participants_are_consistent(self, info: ValidationInfo) -> Self:
@@ -246,7 +206,12 @@ class CohortSpec(_SpecModel):
             entries = [
                 _Entry.of(index, participant) for index, participant in enumerate(self.participants)
             ]
-            _raise_if_any(_participant_problems(entries))
+            _raise_if_any(
+                [
+                    *_participant_problems(entries),
+                    *hr_contact_problems(self.notifications.hr_contacts, _first_indexes(entries)),
+                ]
+            )
         return self
 
     @property
@@ -263,6 +228,18 @@ class CohortSpec(_SpecModel):
         """How many mentees each mentor takes: their own capacity or the program's default."""
         default = self.program.default_mentor_capacity
         return {mentor.id: mentor.mentor_capacity or default for mentor in self.mentors}
+
+
+def joining_problems(spec: CohortSpec, participant: ParticipantSpec) -> list[str]:
+    """Why ``participant`` cannot join the cohort of ``spec`` late: the cohort-wide rules
+    (a new id, known manager and avoid ids, no reporting cycle, not an HR contact's id), each
+    with its location in the spec the joiner would make. Empty when they can join."""
+    people = [*spec.participants, participant]
+    entries = [_Entry.of(index, person) for index, person in enumerate(people)]
+    return [
+        *_participant_problems(entries),
+        *hr_contact_problems(spec.notifications.hr_contacts, _first_indexes(entries)),
+    ]
 
 
 def _deferred(info: ValidationInfo) -> bool:
@@ -343,6 +320,15 @@ class _Entry:
         )
 
 
+def _first_indexes(entries: Sequence[_Entry]) -> dict[str, int]:
+    """Each readable participant id and the index of its first appearance."""
+    first_index: dict[str, int] = {}
+    for entry in entries:
+        if entry.id is not None:
+            first_index.setdefault(entry.id, entry.index)
+    return first_index
+
+
 def _participant_problems(entries: Sequence[_Entry]) -> list[str]:
     """Problems across participants: duplicate and unknown ids, cycles, missing roles."""
     problems: list[str] = []
@@ -413,15 +399,21 @@ def _reporting_cycles(entries: Sequence[_Entry], first_index: Mapping[str, int])
 
 
 class _SpecYamlLoader(yaml.SafeLoader):
-    """YAML with the YAML 1.2 booleans only.
+    """YAML with the YAML 1.2 booleans only, and without base-60 numbers.
 
     YAML 1.1 reads ``no``, ``yes``, ``on`` and ``off`` as booleans, which would turn the
-    language code ``no`` (Norwegian) into ``False``.
+    language code ``no`` (Norwegian) into ``False``; and it reads ``21:00`` as the base-60
+    number 1260, which would turn a quiet-hours time into a number. Both are text here, as
+    in YAML 1.2.
     """
 
 
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _SpecYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [
+        *([("tag:yaml.org,2002:str", _SEXAGESIMAL)] if first in "+-0123456789" else []),
+        *((tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"),
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _SpecYamlLoader.add_implicit_resolver(
@@ -489,11 +481,13 @@ def _load_document(raw: str | bytes, format: Literal["json", "yaml"]) -> object:
 
 
 class _CohortShell(_SpecModel):
-    """The top level of a spec, with program and participants left for separate validation."""
+    """The top level of a spec, with program, participants and notifications left for
+    separate validation."""
 
     cohort_id: CohortId
     program: dict[str, Any]
     participants: list[Any]
+    notifications: dict[str, Any] = {}
 
 
 def _location(prefix: str, location: Iterable[int | str]) -> str:
@@ -554,9 +548,9 @@ def parse_cohort_spec(
     problems.extend(program_problems)
 
     participants: list[ParticipantSpec] = []
+    entries: list[_Entry] = []
     raw_participants = document.get("participants")
     if isinstance(raw_participants, list):
-        entries: list[_Entry] = []
         for index, item in enumerate(raw_participants):
             try:
                 participant = ParticipantSpec.model_validate(item, context=_DEFERRED)
@@ -568,9 +562,41 @@ def parse_cohort_spec(
                 entries.append(_Entry.of(index, participant))
         problems.extend(_participant_problems(entries))
 
-    if problems or shell is None or program is None:
+    notifications, notification_problems = _parse_notifications(
+        document.get("notifications"), _first_indexes(entries)
+    )
+    problems.extend(notification_problems)
+
+    if problems or shell is None or program is None or notifications is None:
         raise CohortSpecInvalid(problems or ["document: the spec could not be read"])
-    return CohortSpec(cohort_id=shell.cohort_id, program=program, participants=participants)
+    return CohortSpec(
+        cohort_id=shell.cohort_id,
+        program=program,
+        participants=participants,
+        notifications=notifications,
+    )
+
+
+def _parse_notifications(
+    raw: object, participant_ids: Mapping[str, int]
+) -> tuple[NotificationsSpec | None, list[str]]:
+    """The ``notifications`` block (the default when absent) and its problems, the HR
+    contacts' ids checked against each other and the participants' even when a contact
+    has other problems."""
+    if raw is None:
+        return NotificationsSpec(), []
+    if not isinstance(raw, Mapping):
+        return None, []  # the shell already reported it
+    problems: list[str] = []
+    notifications: NotificationsSpec | None = None
+    try:
+        notifications = NotificationsSpec.model_validate(raw)
+    except ValidationError as error:
+        problems.extend(_errors(error, "notifications"))
+    contacts = raw.get("hr_contacts")
+    if isinstance(contacts, list):
+        problems.extend(hr_contact_problems(contacts, participant_ids))
+    return notifications, problems
 
 
 class _ProgramCalendar(BaseModel):

@@ -3,7 +3,11 @@
 1. In one transaction: lock the person; unless they were forgotten already, append
    ``PersonForgotten`` to ``person-{id}`` (a deterministic event id: forgetting twice can never
    record two events), then delete the person's data key and leave a tombstone, so no key is
-   created for them again.
+   created for them again. In the same transaction (on every call) delete their notification
+   preferences and their outbox rows (`notifications.preferences.erase_person`): nothing
+   addressed to them is sent afterwards, and the rendered messages, which quote their
+   personal text in clear, are gone. The notifications schema must be migrated
+   (`notifications.migrate_outbox`; the API and the CLI do it at start).
 2. In a second one, under the exclusive forget lock (see `projections.forgetting`): replace
    their sealed values in every read model with ``[erased]`` (again on every call, so a sweep
    cut short is completed by forgetting again).
@@ -26,6 +30,7 @@ from events.person import PersonForgotten
 from eventstore import Pool, append_in_transaction
 from eventstore.errors import translating
 from eventstore.postgres import APPENDED_CHANNEL
+from notifications.preferences import erase_person
 from projections import SCHEMA as READ_MODELS
 from projections.forgetting import lock_for_forgetting, sweep_forgotten
 from projections.registry import all_projections
@@ -52,6 +57,8 @@ class ForgetOutcome(BaseModel):
     """Whether a data key existed (someone never seen by mentorflow has none)."""
     read_model_values_erased: int
     """Read-model rows whose values became ``[erased]`` now."""
+    notifications_erased: int = 0
+    """Their notification preferences and outbox rows deleted now."""
     event_id: uuid.UUID
 
 
@@ -113,6 +120,9 @@ async def forget_person(
                 key_deleted = await vault.shred(
                     connection, person_id, at=at, requested_by=requested_by
                 )
+            # On every call, like the sweep: a row written after an earlier forgetting (none
+            # should be: writers check the tombstone under the same lock) goes too.
+            notifications = await erase_person(connection, person_id)
         # The sweep runs in a transaction of its own, so that the event's transaction (which
         # holds tailing readers back until it ends) stays short however large the read models
         # are. Writers that start after the tombstone committed erase on their own; the
@@ -129,5 +139,6 @@ async def forget_person(
         already_forgotten=before is not None,
         key_deleted=key_deleted,
         read_model_values_erased=erased,
+        notifications_erased=notifications.preferences + notifications.outbox_entries,
         event_id=event_id,
     )

@@ -19,7 +19,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.matching import MatchCohortInput, MatchingActivities, RematchMenteeInput
-    from domain.cohort_spec import CohortSpec
+    from domain.cohort_spec import CohortSpec, joining_problems
     from domain.cohort_state import (
         CohortStage,
         CohortState,
@@ -383,10 +383,7 @@ class CohortWorkflow:
         problems: list[str] = []
         if self._state.stage is CohortStage.CLOSED:
             problems.append("the cohort is closed")
-        try:
-            with_participant(self._state.spec, request.participant)
-        except ValueError as error:
-            problems.append(str(error))
+        problems.extend(joining_problems(self._state.spec, request.participant))
         if problems:
             raise _rejected(problems)
 
@@ -438,9 +435,11 @@ class CohortWorkflow:
 
     @workflow.query
     def participant_cards(self, request: ParticipantCardsInput) -> ParticipantCardsResult:
-        """Names, time zones and languages of the asked participants (personal data: the
-        answer goes through the payload codec like every other)."""
+        """Names, time zones, languages and email addresses of the asked participants, and
+        the spec's notification settings (personal data: the answer goes through the payload
+        codec like every other)."""
         wanted = set(request.person_ids)
+        spec = self._state.spec
         return ParticipantCardsResult(
             cards={
                 person.id: ParticipantCard(
@@ -448,10 +447,12 @@ class CohortWorkflow:
                     name=person.name,
                     timezone=person.timezone,
                     languages=list(person.languages),
+                    email=person.email,
                 )
-                for person in self._state.spec.participants
+                for person in spec.participants
                 if person.id in wanted
-            }
+            },
+            notifications=spec.notifications,
         )
 
 

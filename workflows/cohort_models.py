@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.cohort_spec import CohortSpec, ParticipantSpec
 from domain.cohort_state import CohortState
+from domain.notification_spec import NotificationsSpec
 from events.cohort import Pair, ScoreBreakdown, SolverReport, Unmatched
 
 DEFAULT_BATCH_SIZE = 100
@@ -93,22 +94,31 @@ class ParticipantAdded(BaseModel):
     unmatched_reason: str | None = None
 
 
-class ParticipantCardsInput(BaseModel):
-    """Whose cards to answer (a console page asks for the two people of one relationship)."""
+MAX_CARDS = 50
+"""The most people one ``participant_cards`` query asks for."""
 
-    person_ids: list[str] = Field(max_length=10)
+
+class ParticipantCardsInput(BaseModel):
+    """Whose cards to answer (a console page asks for the two people of one relationship,
+    the notifier's contacts route for the recipients of one event)."""
+
+    person_ids: list[str] = Field(max_length=MAX_CARDS)
 
 
 class ParticipantCard(BaseModel):
-    """How a participant is shown: name, time zone and languages from the cohort spec."""
+    """How a participant is shown and reached: name, time zone, languages and email address
+    from the cohort spec."""
 
     person_id: str
     name: str
     timezone: str
     languages: list[str] = Field(default_factory=list)
+    email: str | None = None
 
 
 class ParticipantCardsResult(BaseModel):
-    """The cards of the asked people the spec knows (unknown ids are left out)."""
+    """The cards of the asked people the spec knows (unknown ids are left out), and the
+    spec's notification settings (None from workers older than them)."""
 
     cards: dict[str, ParticipantCard] = Field(default_factory=dict)
+    notifications: NotificationsSpec | None = None

@@ -19,9 +19,11 @@ from eventstore import Pool, create_pool
 from mentorflow.api import (
     codec,
     cohorts,
+    contacts,
     health,
     mentorships,
     people,
+    preferences,
     relationship_commands,
     review_cycles,
 )
@@ -43,6 +45,7 @@ from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.console.app import install_console
 from mentorflow.settings import Settings
+from notifications import migrate_outbox
 from projections import migrate_read_models
 from vault import PersonalDataVault
 
@@ -133,6 +136,7 @@ def _lifespan(
                 services.database = pool
             await migrate_read_models(services.pool)  # the vault's schema too
             await migrate_api_schema(services.pool)  # codec and console sessions
+            await migrate_outbox(services.pool)  # preferences; forgetting erases the outbox
             services.personal_data = PersonalDataVault(
                 services.pool, services.settings.master_keyring()
             )
@@ -196,7 +200,16 @@ def create_app(
     app.state.services = services
     app.state.write_limiter = WriteRateLimiter(settings.write_rate_limit)  # API and console
     install_error_handlers(app)
-    for module in (health, cohorts, review_cycles, mentorships, relationship_commands, people):
+    for module in (
+        health,
+        cohorts,
+        contacts,
+        review_cycles,
+        mentorships,
+        relationship_commands,
+        people,
+        preferences,
+    ):
         app.include_router(module.router)
     install_console(app)  # the web console at /, signed in by session cookie
     # Outermost first: request id and access log; the token, before any body is read; the

@@ -13,6 +13,7 @@ from rich.console import Console
 from eventstore import Pool, PostgresEventStore, create_pool
 from mentorflow.people import ForgetOutcome, forget_person
 from mentorflow.settings import Settings
+from notifications import migrate_outbox
 from vault import PersonalDataVault
 
 people_app = typer.Typer(help="People's personal data.", no_args_is_help=True)
@@ -68,6 +69,7 @@ async def _vault(settings: Settings) -> AsyncIterator[tuple[Pool, PersonalDataVa
 
 async def _forget(settings: Settings, person_id: str) -> ForgetOutcome:
     async with _vault(settings) as (pool, vault):
+        await migrate_outbox(pool)  # forgetting erases the person's notification rows
         return await forget_person(pool, vault, person_id, requested_by="cli")
 
 

@@ -155,6 +155,9 @@ PARTICIPANT_MENTEE = ("403", "403", "404", "403", OK, "404", "404")
 PARTICIPANTS = ("403", "403", "404", OK, OK, "404", "404")
 HR = (OK, "403", "403", "403", "403", "403", "403")
 HR_OR_SERVICE = (OK, OK, "403", "403", "403", "403", "403")
+OWN_MENTEE_READ = (OK, OK, "404", "404", OK, "404", "404")
+OWN_MENTEE_WRITE = (OK, "403", "404", "404", OK, "404", "404")
+HR_OR_SERVICE_HIDDEN = (OK, OK, "404", "404", "404", "404", "404")
 
 ROUTES = [
     Route("GET", "/mentorships/{m}", _none, READ),
@@ -210,7 +213,15 @@ ROUTES = [
         _none,
         PARTICIPANT_MENTEE,
     ),
-    Route("GET", "/people/{mentee}/mentorships", _none, (OK, OK, "404", "404", OK, "404", "404")),
+    Route("GET", "/people/{mentee}/mentorships", _none, OWN_MENTEE_READ),
+    Route("GET", "/people/{mentee}/notification-preferences", _none, OWN_MENTEE_READ),
+    Route(
+        "PUT",
+        "/people/{mentee}/notification-preferences",
+        _json({"channel": "email", "quiet_hours": "off"}),
+        OWN_MENTEE_WRITE,
+    ),
+    Route("GET", "/cohorts/{cohort}/contacts?person_id={mentee}", _none, HR_OR_SERVICE_HIDDEN),
     Route(
         "POST",
         "/mentorships/{m}/extend-deadline",
@@ -320,6 +331,27 @@ async def test_authorization_matrix(
             assert nobody.status_code == 404
             assert response.json()["error"]["message"] == nobody.json()["error"]["message"].replace(
                 "nobody-at-all", world.own.mentee_id
+            )
+        elif "/notification-preferences" in route.path:
+            nobody = await http.request(
+                route.method,
+                "/people/nobody-at-all/notification-preferences",
+                json=body,
+                headers=_headers(tokens, world, caller, ops_token),
+            )
+            assert nobody.status_code == 404
+            assert response.json()["error"]["message"] == nobody.json()["error"]["message"].replace(
+                "nobody-at-all", world.own.mentee_id
+            )
+        elif "/contacts" in route.path:
+            # The same answer as for a cohort that does not exist.
+            nobody = await http.get(
+                route.url(world).replace(world.cohort_id, "no-such-cohort"),
+                headers=_headers(tokens, world, caller, ops_token),
+            )
+            assert nobody.status_code == 404
+            assert response.json()["error"]["message"] == nobody.json()["error"]["message"].replace(
+                "no-such-cohort", world.cohort_id
             )
 
 

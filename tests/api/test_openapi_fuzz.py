@@ -78,6 +78,13 @@ async def test_fuzzing_the_openapi_document_finds_no_server_error(
     )
     await onboard(http, tokens, pair)
     cohort = cohort_spec()
+    # Addresses, HR contacts and webhooks, so that the contacts route answers with each part.
+    cohort["participants"][0]["email"] = "ada@example.com"
+    cohort["notifications"] = {
+        "quiet_hours": {"start": "21:00", "end": "07:00"},
+        "hr_contacts": [{"id": "hr-1", "name": "HR", "email": "hr@example.com", "timezone": "UTC"}],
+        "webhooks": [{"kind": "teams", "url": "https://example.webhook.office.com/x"}],
+    }
     launched = await http.post("/cohorts", json=cohort, headers=tokens.hr)
     assert launched.status_code == 202, launched.text
     await project(api_stack.store)

@@ -3,11 +3,15 @@ review-cycle outcomes."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote
 
+import pytest
 from starlette.datastructures import FormData
 
+from domain.cohort_spec import CohortSpecInvalid, parse_cohort_spec
 from events.cohort import Pair
 from mentorflow.api.models.review_cycles import CohortRelationship, ReviewOutcome
 from mentorflow.console.hr import _page_number
@@ -63,6 +67,29 @@ def test_problems_of_an_unreadable_document_name_positions_only() -> None:
     grouped = group_problems(["participants[4].id: duplicate"], None)
 
     assert grouped.participants[0].label == "participant 5 (no id)"
+
+
+def test_notification_problems_show_under_their_participant_or_their_path() -> None:
+    document: dict[str, Any] = copy.deepcopy(DOCUMENT)
+    document["participants"][0]["email"] = "ada at example"
+    document["notifications"] = {
+        "hr_contacts": [
+            {"id": "p-003", "name": "HR", "email": "hr@example.com", "timezone": "UTC"}
+        ],
+        "webhooks": [{"kind": "slack", "url": "http://hooks.example.com/x"}],
+    }
+    with pytest.raises(CohortSpecInvalid) as invalid:
+        parse_cohort_spec(document)
+
+    grouped = group_problems(invalid.value.problems, document)
+
+    assert set(grouped.participants[0].fields) >= {"email"}
+    assert grouped.general["notifications.webhooks[0].url"] == [
+        "not a webhook URL: must be an https:// URL"
+    ]
+    assert grouped.general["notifications.hr_contacts[0].id"][0].startswith(
+        "'p-003' is also the id of participants[2]"
+    )
 
 
 def test_no_temporal_ui_means_no_links() -> None:

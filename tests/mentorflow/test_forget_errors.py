@@ -6,6 +6,7 @@ import asyncpg
 
 from eventstore import DatabaseSettings, DatabaseUnavailable, PostgresEventStore, create_pool
 from mentorflow.people import forget_person
+from notifications import migrate_outbox
 from projections import migrate_read_models
 from tests.support import create_database, fail_while_waiting_for_a_lock, open_vault
 
@@ -19,6 +20,7 @@ async def test_forgetting_cut_off_by_the_server_is_unavailable_and_completes_whe
     try:
         await PostgresEventStore.open(pool)
         await migrate_read_models(pool)
+        await migrate_outbox(pool)  # forgetting erases the person's notification rows
         vault = await open_vault(pool)
         # Another forgetting of the same person holds their lock: this one waits for it.
         await holder.execute("SELECT pg_advisory_lock(hashtextextended('vault:person:p-5', 0))")
