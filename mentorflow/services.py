@@ -75,7 +75,7 @@ async def serve_all(
                 ),
                 "commands": commands(),
             }
-            if settings.notifier.api_token is not None:
+            if settings.notifier_api_token is not None:
                 services["notifier"] = run_notifier_service(settings, stop)
             else:
                 log.warning(
@@ -168,7 +168,7 @@ async def run_notifier_service(settings: Settings, stop: asyncio.Event) -> None:
     from notifications.directory import ApiDirectory
     from notifications.service import run_notifier
 
-    token = settings.notifier.api_token
+    token = settings.notifier_api_token
     if token is None:
         raise NotifierNotConfigured(
             "the notifier needs MENTORFLOW_NOTIFIER_API_TOKEN: a token of role `service` "

@@ -153,9 +153,10 @@ class NotifierSettings(BaseSettings):
     """``MENTORFLOW_NOTIFIER_*``: where the notifier reads contacts, and what it links to.
 
     The notifier reads ``GET /cohorts/{id}/contacts`` of the public API with a ``service``
-    token (``mentorflow tokens add --role service``; `mentorflow stack up` makes one for the
-    local stack). Without a token, ``mentorflow serve`` runs without the notifier and says
-    so; ``mentorflow notifier`` refuses to start.
+    token, ``MENTORFLOW_NOTIFIER_API_TOKEN`` (a top-level setting, like the SMTP host: the
+    ``stack.env`` that `mentorflow stack up` writes holds one for the local stack). Without
+    a token, ``mentorflow serve`` runs without the notifier and says so; ``mentorflow
+    notifier`` refuses to start.
     """
 
     model_config = _section("MENTORFLOW_NOTIFIER_")
@@ -163,7 +164,6 @@ class NotifierSettings(BaseSettings):
     api_url: str | None = Field(
         default=None, description="The API the notifier asks (default: this API's address)"
     )
-    api_token: SecretStr | None = Field(default=None, description="A `service` bearer token")
     console_url: str | None = Field(
         default=None,
         description="The console's public base URL in messages (default: the API's address)",
@@ -210,6 +210,9 @@ class Settings(BaseSettings):
         default="localhost", min_length=1, description="SMTP server that notifications go to"
     )
     smtp_port: int = Field(default=8025, ge=1, le=65535, description="Its port")
+    notifier_api_token: SecretStr | None = Field(
+        default=None, description="The notifier's `service` bearer token for the public API"
+    )
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_tokens_file: Path | None = Field(

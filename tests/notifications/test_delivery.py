@@ -242,3 +242,24 @@ async def test_logs_name_the_entry_never_the_address_subject_or_body(
     text = repr(logs)
     for secret in (sent, dead, "example.org", "Ada Obi", "Private words"):
         assert secret not in text
+
+
+async def test_a_message_deferred_by_quiet_hours_waits_in_the_outbox_until_they_end(
+    outbox: PostgresOutbox, pool: Pool, mail_sink: MailSink
+) -> None:
+    address = unique_address()
+    now = await pool.fetchval("SELECT now()")
+    await outbox.record(a_message(address, not_before=now + timedelta(hours=9)))
+    delivery = await _delivery(outbox, mail_sink)
+
+    waiting = await delivery.deliver_due()
+    # The quiet hours end (the row's time moves to now, as the clock would).
+    await pool.execute(
+        "UPDATE notifications.outbox SET next_attempt_at = now() WHERE address = $1", address
+    )
+    after = await delivery.deliver_due()
+    await delivery.sender.close()
+
+    assert waiting.attempted == 0
+    assert after.sent == 1
+    assert len(mail_sink.messages_to(address)) == 1
