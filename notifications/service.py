@@ -333,7 +333,9 @@ def notifier_router(notifier: Notifier, config: NotifierConfig) -> NatsRouter:
         f"{config.bus.subject_prefix}.>",
         stream=stream,
         durable=config.durable,
-        pull_sub=PullSub(batch_size=50, timeout=1.0),
+        # A long fetch timeout: nats-py raises a bare TimeoutError (which FastStream then
+        # logs as a crash and restarts) when its no-wait probe takes the whole timeout.
+        pull_sub=PullSub(batch_size=50, timeout=5.0),
         config=api.ConsumerConfig(
             ack_policy=api.AckPolicy.EXPLICIT,
             ack_wait=60,
