@@ -75,6 +75,8 @@ class NotifierConfig:
             it is taken as it is (the stream may have lost the earlier one to its max age).
         webhook_ca_file: A CA bundle webhooks' certificates are checked against, instead of
             the system's.
+        failure_delays: The waits before each retry of an event whose handling failed
+            unexpectedly; after the last, the event is given up (logged, rejected).
     """
 
     bus: BusConfig
@@ -86,6 +88,7 @@ class NotifierConfig:
     digest_interval: float = 30.0
     max_wait_for_gap: int = 20
     webhook_ca_file: str | None = None
+    failure_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
 
 
 class _Retry(Exception):
@@ -363,6 +366,27 @@ def notifier_router(notifier: Notifier, config: NotifierConfig) -> NatsRouter:
         except DatabaseUnavailable as error:
             log.warning("database unavailable, event deferred", error=str(error))
             await message.nack(delay=min(2.0 * delivery, 30.0))
+            return
+        except Exception as error:
+            # A bug or an event this notifier cannot render: a few tries, then the event is
+            # given up (logged with its id) so that it never holds its stream's later events.
+            if delivery <= len(config.failure_delays):
+                log.warning(
+                    "event failed, will retry",
+                    event_id=str(envelope.event_id),
+                    error_type=type(error).__name__,
+                    delivery=delivery,
+                )
+                await message.nack(delay=config.failure_delays[delivery - 1])
+                return
+            log.error(
+                "event given up: its messages are not sent",
+                event_id=str(envelope.event_id),
+                event_type=envelope.event_type,
+                stream_id=envelope.stream_id,
+                error_type=type(error).__name__,
+            )
+            await message.reject()
             return
         await message.ack()
 
