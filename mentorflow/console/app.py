@@ -14,6 +14,7 @@ from mentorflow.console import (
     hr_launch,
     hr_reviews,
     participants,
+    preferences,
     sign_in,
 )
 from mentorflow.console.auth import ConsoleError, SignInRequired
@@ -36,6 +37,7 @@ def install_console(app: FastAPI) -> None:
     for module in (
         sign_in,
         participants,
+        preferences,
         hr_launch,
         hr,
         hr_approval,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-CONSOLE_PATHS = frozenset({"/", "/sign-in", "/sign-out", "/relationships"})
+CONSOLE_PATHS = frozenset({"/", "/sign-in", "/sign-out", "/relationships", "/preferences"})
 CONSOLE_PATH_PREFIXES = ("/relationships/", "/hr/", "/static/")
 
 
