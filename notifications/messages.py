@@ -59,6 +59,29 @@ from notifications.pairs import PairState, SeriesChange
 COMPLIANCE = frozenset({"match", "review", "notices"})
 """Categories sent whatever the channel preference, without ``List-Unsubscribe``."""
 
+NOTIFYING = (
+    m.MentorshipMatched,
+    m.OnboardingStarted,
+    m.ConversationReminderDue,
+    m.ConversationMissed,
+    m.ActionItemCheckInDue,
+    m.MentorshipEscalated,
+    m.ReviewSummaryDrafted,
+    m.ReviewSummaryShared,
+    m.ReviewSummaryWithheld,
+    m.ClosureStarted,
+    m.MentorshipPaused,
+    m.MentorshipResumed,
+    m.MentorshipClosed,
+)
+"""Events that mean a message whatever the calendar series does (`plan` handles these)."""
+
+
+def notifies(event: DomainEvent) -> bool:
+    """Whether ``event`` means a message by itself (else only if it changes the series)."""
+    return isinstance(event, NOTIFYING)
+
+
 _ROLE = {"mentor": "mentor", "mentee": "mentee"}
 _CLOSURE_WORDS = {
     "completed": "the program ended",

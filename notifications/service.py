@@ -38,14 +38,14 @@ from nats.js import api
 from pydantic import ValidationError
 
 from bus.config import BusConfig
-from events import CATALOG, EventEnvelope, UnknownEventType
+from events import CATALOG, DomainEvent, EventEnvelope, UnknownEventType
 from events.person import PersonForgotten
 from eventstore import DatabaseUnavailable, Pool
 from eventstore.backoff import sleep_unless_stopped
 from notifications.config import RetryPolicy, SmtpConfig
 from notifications.delivery import OutboxDelivery
 from notifications.directory import CohortContacts, Directory, DirectoryUnavailable
-from notifications.messages import DigestItem, Links, Occasion, digest_text, plan
+from notifications.messages import DigestItem, Links, Occasion, digest_text, notifies, plan
 from notifications.models import OutboxMessage
 from notifications.outbox import RECORD, SCHEMA, PostgresOutbox, migrate_outbox, record_arguments
 from notifications.pairs import PairState
@@ -150,23 +150,29 @@ class Notifier:
             return 0
         if envelope.stream_type != "mentorship":
             return 0
+        event: DomainEvent | None
         try:
             event = CATALOG.decode(envelope).event
         except (UnknownEventType, ValidationError) as error:
-            # Not one this version knows (a newer producer): nothing to say about it.
+            # Not one this version knows (a newer producer): nothing to say about it, but
+            # its place in the stream is taken, so the events after it do not wait for it.
             log.warning(
                 "event not understood, skipped",
                 event_id=str(envelope.event_id),
                 event_type=envelope.event_type,
                 error_type=type(error).__name__,
             )
-            return 0
+            event = None
         version, state = await self._pair(envelope.stream_id)
         if envelope.stream_version <= version:
             return 0  # taken into account before (a redelivery)
         if envelope.stream_version > version + 1 and delivery < self.max_wait_for_gap:
             raise _Retry("an earlier event of the stream is still to come", 1.0)
+        if event is None:
+            return await self._record(envelope, version, state, [], [])
         change = state.follow(event, envelope.occurred_at)
+        if change is None and not notifies(event):
+            return await self._record(envelope, version, state, [], [])  # no API call
         contacts = await self._contacts(state)
         occasion = Occasion(envelope.event_id, envelope.stream_id, event, self.clock())
         planned = plan(occasion, state, change, contacts, self.links)

@@ -26,9 +26,11 @@ class Answers:
     def __init__(self, contacts: CohortContacts) -> None:
         self.answer = contacts
         self.away = False
+        self.calls = 0
         self.forgotten: list[str] = []
 
     async def contacts(self, cohort_id: str, person_ids: list[str]) -> CohortContacts:
+        self.calls += 1
         if self.away:
             raise DirectoryUnavailable("API unreachable")
         return self.answer
@@ -196,3 +198,41 @@ async def test_escalations_become_one_digest_per_hr_contact_at_8_in_their_zone(
     assert digest is not None
     assert digest["subject"] == "Mentoring escalations: 2 since your last digest"
     assert digest["text_body"].count(stream.stream_id) == 2
+
+
+async def test_an_event_without_a_message_asks_nobody_and_one_not_understood_keeps_its_place(
+    pool: Pool, tag: str
+) -> None:
+    directory = Answers(contacts(tag))
+    notifier = Notifier(pool, directory, LINKS, clock=lambda: NOW)
+    stream = Stream(tag)
+    await notifier.handle(stream.matched())
+    goal = stream.next(
+        m.GoalSet(goal_id="g-1", horizon="short", description="sealed:v2:x:y", motivation="")
+    )
+    stream.version += 1
+    newer = EventEnvelope.model_validate(
+        {
+            **envelope(
+                stream.stream_id,
+                stream.version,
+                m.RematchRequested(mentee_id=f"b-{tag}", previous_mentor_id=f"a-{tag}", reason=""),
+                NOW,
+            ).model_dump(),
+            "event_type": "SomethingNewer",
+            "data": {"what": "a producer newer than this notifier"},
+        }
+    )
+    missed = stream.next(
+        m.ConversationMissed(
+            conversation_number=1,
+            due_at=NOW,
+            consecutive_misses=1,
+            next_conversation_due=NOW + timedelta(days=14),
+        )
+    )
+
+    assert await notifier.handle(goal) == 0
+    assert directory.calls == 1  # the match only
+    assert await notifier.handle(newer) == 0
+    assert await notifier.handle(missed) == 2  # at once: no gap left by the unknown event
