@@ -121,11 +121,17 @@ async def screenshot(page: Page, name: str) -> None:
 
 
 async def train(page: Page, modules: Sequence[str]) -> None:
-    """The signed-in participant marks each training module completed."""
-    for module in modules:
+    """The signed-in participant marks each training module completed.
+
+    Each step waits for its own module to show as done: the confirmation text is the same
+    for every module, so waiting for it alone would let the next click race the page load
+    (and a late load wipe whatever the test does next).
+    """
+    done = page.locator("#complete_training .done")
+    for count, module in enumerate(modules, start=1):
         await page.get_by_role("button", name=f"Mark “{module}” completed").click()
+        await expect(done).to_have_count(count)
         await expect(page.get_by_text("Saved: record a completed training module")).to_be_visible()
-    await expect(page.locator("#complete_training .done")).to_have_count(len(modules))
 
 
 async def add_goal(page: Page, horizon: str, description: str) -> None:
@@ -134,4 +140,7 @@ async def add_goal(page: Page, horizon: str, description: str) -> None:
     await form.get_by_label("Short term" if horizon == "short" else "Long term").check()
     await form.get_by_label("Goal", exact=True).fill(description)
     await form.get_by_role("button", name="Add the goal").click()
+    # The goal itself, not only the confirmation (the same text after every goal).
+    goals = page.get_by_role("region", name="Goals")
+    await expect(goals.get_by_text(description, exact=False).first).to_be_visible()
     await expect(page.get_by_text("Saved: add a career goal")).to_be_visible()
