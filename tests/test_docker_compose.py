@@ -28,7 +28,7 @@ from temporalio.common import SearchAttributeIndexedValueType
 from devstack.stack.credentials import NATS_USERS, SERVICE_USER
 from devstack.stack.nats_server import authorization_block
 from mentorflow.keyring import read_env_file
-from mentorflow.settings import STATE_DIR_ENV, Settings
+from mentorflow.settings import STATE_DIR_ENV, NotifierSettings, Settings, SmtpSettings
 from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ POSTGRES_INIT_DIR = ROOT / "docker" / "postgres" / "initdb"
 ENV_EXAMPLE = ROOT / ".env.example"
 NATS_CONFIG = ROOT / "docker" / "nats" / "nats-server.conf"
 
-APP_SERVICES = ("worker", "relay", "projector", "api")
+APP_SERVICES = ("worker", "relay", "projector", "api", "notifier")
 INFRA_SERVICES = ("postgres", "nats", "temporal", "temporal-ui")
 SETUP_JOBS = ("temporal-schema", "temporal-namespace")
 # service -> a container port it must publish
@@ -62,7 +62,13 @@ INTERPOLATION = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<operator>:?[-?])(?P<argument>[^}]*))?\}"
 )
 # service -> the NATS user it connects as (None: it needs no NATS)
-NATS_USER_OF = {"worker": None, "relay": "relay", "projector": None, "api": "api"}
+NATS_USER_OF = {
+    "worker": None,
+    "relay": "relay",
+    "projector": None,
+    "api": "api",
+    "notifier": "subscriber",
+}
 SECRET_NAME = re.compile(r"PASSWORD|PWD|_KEYS$|SECRET")
 
 Service = dict[str, Any]
@@ -322,6 +328,12 @@ def test_app_services_are_configured_through_the_contract_settings(
     services: dict[str, Service],
 ) -> None:
     known = {f"MENTORFLOW_{field.upper()}" for field in Settings.model_fields} | {STATE_DIR_ENV}
+    sections = {"smtp": SmtpSettings, "notifier": NotifierSettings}
+    known |= {
+        f"MENTORFLOW_{section.upper()}_{field.upper()}"
+        for section, model in sections.items()
+        for field in model.model_fields
+    }
     namespace_job = environment(services["temporal-namespace"])
     for name in APP_SERVICES:
         env = environment(services[name])
@@ -329,11 +341,16 @@ def test_app_services_are_configured_through_the_contract_settings(
         assert settings_env.keys() <= known, (
             f"{name}: unknown {sorted(settings_env.keys() - known)}"
         )
-        fields = {
-            key.removeprefix("MENTORFLOW_").lower(): value
-            for key, value in settings_env.items()
-            if key != STATE_DIR_ENV
-        }
+        fields: dict[str, Any] = {}
+        for key, value in settings_env.items():
+            if key == STATE_DIR_ENV:
+                continue
+            field = key.removeprefix("MENTORFLOW_").lower()
+            section = next((s for s in sections if field.startswith(f"{s}_")), None)
+            if section is not None and field not in Settings.model_fields:
+                fields.setdefault(section, {})[field.removeprefix(f"{section}_")] = value
+            else:
+                fields[field] = value
         settings = Settings.model_validate(fields)
         assert settings.temporal_address == "temporal:7233", name
         assert settings.temporal_namespace == namespace_job["TEMPORAL_NAMESPACE"], name
