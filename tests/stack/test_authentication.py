@@ -28,9 +28,15 @@ from bus.stream import ensure_stream
 from devstack.stack import LocalStack, StackConfig, StackConfigInvalid
 from devstack.stack.credentials import NATS_USERS, SERVICE_USER, STREAMS_BY_OWNER
 from devstack.stack.postgres_server import PostgresServer
+from eventstore import create_pool
+from eventstore.pool import DatabaseSettings
 from mentorflow.commands import REPLY_TO_HEADER, CommandsConfig, include_commands
 from mentorflow.keyring import KEYS_ENV_FILE, read_env_file
 from mentorflow.settings import Settings
+from notifications.messages import Links
+from notifications.outbox import migrate_outbox
+from notifications.service import NotifierConfig, run_notifier
+from tests.notifications.test_notifier import Answers, Stream, contacts
 from tests.stack.conftest import RunningStack
 from tests.support import assert_eventually
 
@@ -395,3 +401,46 @@ def test_the_permissions_name_the_streams_the_services_use() -> None:
         "api": (commands.stream, commands.dead_letter_stream),
     } == STREAMS_BY_OWNER
     assert BusConfig().stream_name == EVENTS_STREAM
+
+
+async def test_the_notifier_reads_the_events_stream_as_the_subscriber_user(
+    running_stack: RunningStack,
+) -> None:
+    """docker compose runs the notifier as `subscriber`: its consumer works with those rights."""
+    config = running_stack.config
+    tag = uuid.uuid4().hex[:8]
+    matched = Stream(tag).matched()
+    relay = create_broker(BusConfig(nats_url=config.nats_url_for("relay")))
+    await relay.connect()
+    try:
+        await ensure_stream(relay, BusConfig(nats_url=config.nats_url_for("relay")))
+        await relay.connection.jetstream().publish(
+            f"mentorflow.events.mentorship.{matched.event_type}",
+            matched.model_dump_json().encode(),
+            stream=EVENTS_STREAM,
+        )
+    finally:
+        await close_broker(relay)
+    pool = await create_pool(DatabaseSettings(config.database_url, min_size=1, max_size=4))
+    await migrate_outbox(pool)
+    notifier = NotifierConfig(
+        bus=BusConfig(nats_url=config.nats_url_for("subscriber")),
+        links=Links("https://mentoring.example.org", "mentorflow@example.org"),
+        smtp=Settings(smtp_host=config.smtp_host, smtp_port=config.smtp_port).smtp_config(),
+        durable=f"notifier-{tag}",
+    )
+    stop = asyncio.Event()
+    service = asyncio.create_task(run_notifier(pool, Answers(contacts(tag)), notifier, stop))
+    try:
+        await assert_eventually(
+            lambda: pool.fetchval(
+                "SELECT count(*) FROM notifications.outbox WHERE event_id = $1", matched.event_id
+            ),
+            (2).__eq__,
+            timeout=30,
+            message="the notifier recorded the match announcements",
+        )
+    finally:
+        stop.set()
+        await asyncio.wait_for(service, 30)
+        await pool.close()
