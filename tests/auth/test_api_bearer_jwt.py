@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -145,7 +146,7 @@ async def test_an_unknown_kid_makes_one_fetch_of_the_keys_not_one_per_request(
 
 def forged(issuer: FakeIssuer, case: str, person_id: str) -> str:
     """A token of the named kind, otherwise a valid mentee's."""
-    mentee = {"roles": ["mentoring-mentee"], "employee_id": person_id}
+    mentee: dict[str, Any] = {"roles": ["mentoring-mentee"], "employee_id": person_id}
     if case == "expired":
         return issuer.token(exp=1_000_000, **mentee)
     if case == "wrong_audience":
