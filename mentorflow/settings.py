@@ -194,15 +194,16 @@ class NotifierSettings(BaseSettings):
 class OidcSettings(BaseSettings):
     """``MENTORFLOW_OIDC_*``: single sign-on through an OpenID Connect provider.
 
-    The issuer, client id and client secret are top-level settings (``MENTORFLOW_OIDC_ISSUER``,
-    ``MENTORFLOW_OIDC_CLIENT_ID``, ``MENTORFLOW_OIDC_CLIENT_SECRET``) because the local stack
-    writes them to ``stack.env``; the rest is this section. Without an issuer, single sign-on
+    The issuer, client id, client secret and person claim are top-level settings
+    (``MENTORFLOW_OIDC_ISSUER``, ``MENTORFLOW_OIDC_CLIENT_ID``, ``MENTORFLOW_OIDC_CLIENT_SECRET``,
+    ``MENTORFLOW_OIDC_PERSON_CLAIM``) because the local stack writes them to ``stack.env``; the
+    rest is this section. Without an issuer, single sign-on
     is off and static tokens and sign-in links work as before.
 
     Roles come from the claim ``role_claim`` (a string or a list of strings): each value is
     looked up in ``role_mapping`` (JSON, claim value → role, e.g. ``{"mentoring-hr":
     "hr_admin"}``); with an empty mapping a value that is a role's name is that role. The
-    person is the value of ``person_claim``, taken as the participant id as it is (until the
+    person is the value of the person claim, taken as the participant id as it is (until the
     people directory resolves emails and employee ids to people).
     """
 
@@ -216,9 +217,6 @@ class OidcSettings(BaseSettings):
     role_claim: str = Field(default="roles", min_length=1, description="Claim carrying roles")
     role_mapping: dict[str, str] = Field(
         default_factory=dict, description="Claim value -> role; empty: role names as they are"
-    )
-    person_claim: str = Field(
-        default="email", min_length=1, description="Claim whose value is the participant id"
     )
     scopes: str = Field(default="openid email profile", description="Scopes of the sign-in")
     redirect_url: str | None = Field(
@@ -333,6 +331,12 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = Field(default=None, description="The console's client id")
     oidc_client_secret: SecretStr | None = Field(
         default=None, description="The console's client secret (unset: a public client)"
+    )
+    oidc_person_claim: str = Field(
+        default="email",
+        min_length=1,
+        description="Claim whose value is the participant id (until the people directory "
+        "resolves emails and employee ids)",
     )
     trusted_proxies: str = Field(
         default="",
@@ -486,7 +490,7 @@ class Settings(BaseSettings):
             audience=oidc.audience,
             role_claim=oidc.role_claim,
             role_mapping={value: Role(role) for value, role in oidc.role_mapping.items()},
-            person_claim=oidc.person_claim,
+            person_claim=self.oidc_person_claim,
             scopes=oidc.scopes,
             redirect_url=oidc.redirect_url,
             jwks_cache_seconds=oidc.jwks_cache_seconds,

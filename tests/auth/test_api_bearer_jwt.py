@@ -57,7 +57,8 @@ async def world(api_stack: ApiStack, issuer: FakeIssuer) -> AsyncIterator[World]
     app = build_app(
         api_stack,
         oidc_issuer=issuer.url,
-        oidc=OidcSettings(audience=AUDIENCE, person_claim="employee_id", role_mapping=ROLE_MAPPING),
+        oidc_person_claim="employee_id",
+        oidc=OidcSettings(audience=AUDIENCE, role_mapping=ROLE_MAPPING),
     )
     async with serving(app) as http:
         yield World(http, issuer, own, other)

@@ -37,7 +37,8 @@ class MockProvider:
             "oidc_issuer": self.issuer,
             "oidc_client_id": CLIENT_ID,
             "oidc_client_secret": SecretStr("local-secret"),
-            "oidc": OidcSettings(person_claim="employee_id", role_mapping=ROLE_MAPPING),
+            "oidc_person_claim": "employee_id",
+            "oidc": OidcSettings(role_mapping=ROLE_MAPPING),
         }
 
     async def set_user(self, subject: str, **claims: Any) -> None:
