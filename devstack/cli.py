@@ -95,6 +95,7 @@ def _print_addresses(addresses: StackAddresses, stack: LocalStack) -> None:
         "nats": redact_password(addresses.nats_url),
         "postgres": redact_password(addresses.database_url),
         "smtp": f"{addresses.smtp_host}:{addresses.smtp_port}",
+        "oidc": addresses.oidc_issuer,
     }
     table = Table(box=None, show_header=False, pad_edge=False)
     for name in SERVER_NAMES:
@@ -103,6 +104,10 @@ def _print_addresses(addresses: StackAddresses, stack: LocalStack) -> None:
     console.print(table)
     if addresses.temporal_ui_url is not None:
         console.print(f"Temporal Web UI: {addresses.temporal_ui_url}")
+    console.print(
+        f"Console sign-in: 'Sign in with SSO' through {addresses.oidc_issuer} "
+        "(users hr, p-001, p-007)"
+    )
     if not addresses.started:
         console.print("Everything was already running; nothing started.")
     console.print(f"Addresses written to {stack.config.env_file}")

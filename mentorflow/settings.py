@@ -29,6 +29,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # the adapters' configurations, imported where they are made:
     from bus import BusConfig
     from bus.relay import RelayOptions
     from eventstore import DatabaseSettings
+    from mentorflow.api.oidc_issuer import OidcConfig
     from mentorflow.commands import CommandsConfig
     from notifications import SmtpConfig
     from notifications.service import NotifierConfig
@@ -189,6 +191,63 @@ class NotifierSettings(BaseSettings):
     )
 
 
+class OidcSettings(BaseSettings):
+    """``MENTORFLOW_OIDC_*``: single sign-on through an OpenID Connect provider.
+
+    The issuer, client id, client secret and person claim are top-level settings
+    (``MENTORFLOW_OIDC_ISSUER``, ``MENTORFLOW_OIDC_CLIENT_ID``, ``MENTORFLOW_OIDC_CLIENT_SECRET``,
+    ``MENTORFLOW_OIDC_PERSON_CLAIM``) because the local stack writes them to ``stack.env``; the
+    rest is this section. Without an issuer, single sign-on
+    is off and static tokens and sign-in links work as before.
+
+    Roles come from the claim ``role_claim`` (a string or a list of strings): each value is
+    looked up in ``role_mapping`` (JSON, claim value → role, e.g. ``{"mentoring-hr":
+    "hr_admin"}``); with an empty mapping a value that is a role's name is that role. The
+    person is the value of the person claim, taken as the participant id as it is (until the
+    people directory resolves emails and employee ids to people).
+    """
+
+    model_config = _section("MENTORFLOW_OIDC_")
+
+    audience: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The aud of API access tokens (JWT); unset: the API accepts none",
+    )
+    role_claim: str = Field(default="roles", min_length=1, description="Claim carrying roles")
+    role_mapping: dict[str, str] = Field(
+        default_factory=dict, description="Claim value -> role; empty: role names as they are"
+    )
+    scopes: str = Field(default="openid email profile", description="Scopes of the sign-in")
+    redirect_url: str | None = Field(
+        default=None,
+        description="The console's callback as registered at the provider "
+        "(default: <the request's base URL>/sign-in/oidc/callback)",
+    )
+    jwks_cache_seconds: float = Field(
+        default=3600.0, gt=0, description="Seconds the discovery document and keys are kept"
+    )
+    jwks_refresh_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Least seconds between two fetches of the keys for an unknown kid",
+    )
+    http_timeout: float = Field(default=10.0, gt=0, description="Seconds a provider call may take")
+
+    @field_validator("role_mapping")
+    @classmethod
+    def _mapped_to_roles(cls, mapping: dict[str, str]) -> dict[str, str]:
+        from mentorflow.api.tokens import Role  # not at import: reading settings stays cheap
+
+        known = {role.value for role in Role}
+        unknown = sorted({role for role in mapping.values() if role not in known})
+        if unknown:
+            raise ValueError(
+                f"unknown roles {', '.join(unknown)} (roles: {', '.join(sorted(known))})"
+            )
+        return mapping
+
+
 class Settings(BaseSettings):
     """Every setting of the public contract, and the sections; all optional."""
 
@@ -265,6 +324,20 @@ class Settings(BaseSettings):
             "no links (`mentorflow stack up` writes the local UI's URL to stack.env)"
         ),
     )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect issuer URL for console sign-in and API JWTs (unset: off)",
+    )
+    oidc_client_id: str | None = Field(default=None, description="The console's client id")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="The console's client secret (unset: a public client)"
+    )
+    oidc_person_claim: str = Field(
+        default="email",
+        min_length=1,
+        description="Claim whose value is the participant id (until the people directory "
+        "resolves emails and employee ids)",
+    )
     trusted_proxies: str = Field(
         default="",
         description=(
@@ -279,6 +352,7 @@ class Settings(BaseSettings):
     commands: CommandsSettings = Field(default_factory=CommandsSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -286,6 +360,19 @@ class Settings(BaseSettings):
         for proxy in filter(None, (entry.strip() for entry in proxies.split(","))):
             ipaddress.ip_network(proxy, strict=False)  # its ValueError names the entry
         return proxies
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_is_https(cls, issuer: str | None) -> str | None:
+        if issuer is None:
+            return None
+        url = urlsplit(issuer)
+        loopback = url.hostname in {"localhost", "127.0.0.1", "::1"}
+        if url.scheme != "https" and not (url.scheme == "http" and loopback):
+            raise ValueError("the issuer must be an https URL (http only on loopback)")
+        if url.query or url.fragment or not url.hostname:
+            raise ValueError("the issuer must be a plain URL without query or fragment")
+        return issuer.rstrip("/")
 
     @field_validator("write_rate_limit")
     @classmethod
@@ -386,6 +473,30 @@ class Settings(BaseSettings):
     def api_url(self) -> str:
         """This installation's API address, as the notifier reaches it by default."""
         return self.notifier.api_url or f"http://{self.api_host}:{self.api_port}"
+
+    def oidc_config(self) -> OidcConfig | None:
+        """Single sign-on's provider and mapping; None when ``MENTORFLOW_OIDC_ISSUER`` is unset."""
+        from mentorflow.api.oidc_issuer import OidcConfig
+        from mentorflow.api.tokens import Role
+
+        if self.oidc_issuer is None:
+            return None
+        oidc = self.oidc
+        secret = self.oidc_client_secret
+        return OidcConfig(
+            issuer=self.oidc_issuer,
+            client_id=self.oidc_client_id,
+            client_secret=None if secret is None else secret.get_secret_value(),
+            audience=oidc.audience,
+            role_claim=oidc.role_claim,
+            role_mapping={value: Role(role) for value, role in oidc.role_mapping.items()},
+            person_claim=self.oidc_person_claim,
+            scopes=oidc.scopes,
+            redirect_url=oidc.redirect_url,
+            jwks_cache_seconds=oidc.jwks_cache_seconds,
+            jwks_refresh_seconds=oidc.jwks_refresh_seconds,
+            http_timeout=oidc.http_timeout,
+        )
 
     def payload_keyring(self) -> KeyRing:
         """The payload codec's keys; `KeyRingInvalid` naming the setting when unset or bad."""

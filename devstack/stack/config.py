@@ -78,6 +78,18 @@ def with_password(url: str, password: str, default_user: str = "postgres") -> st
     )
 
 
+DEFAULT_OIDC_ISSUER = "http://127.0.0.1:9400"
+"""Where ``stack up`` runs the development OpenID Connect provider (oidc-provider-mock's port)."""
+
+
+def _local_issuer(configured: str | None) -> str:
+    """The configured issuer when it is a local provider; the default otherwise (a real
+    provider configured for this installation is not the stack's to run)."""
+    if configured is not None and _is_loopback(urlsplit(configured).hostname or ""):
+        return configured
+    return DEFAULT_OIDC_ISSUER
+
+
 def _distinct_free_ports(count: int) -> list[int]:
     ports: list[int] = []
     while len(ports) < count:
@@ -101,6 +113,7 @@ class StackConfig:
         database_url: ``postgresql://user:password@host:port/database``.
         smtp_host: Where the SMTP sink listens (``mentorflow mail``; the notifier sends there).
         smtp_port: Its port.
+        oidc_issuer: The development OpenID Connect provider's issuer URL (``http://host:port``).
         credentials: The passwords a server started by the stack requires; None starts NATS
             without authentication (PostgreSQL always takes the URL's password). A URL
             without credentials gets them: NATS user ``mentorflow``, the database password.
@@ -118,6 +131,7 @@ class StackConfig:
     database_url: str = "postgresql://postgres@127.0.0.1:5432/mentorflow"
     smtp_host: str = "localhost"
     smtp_port: int = 8025
+    oidc_issuer: str = DEFAULT_OIDC_ISSUER
     search_attributes: tuple[SearchAttributeKey[Any], ...] = field(default=ALL_KEYS)
     credentials: StackCredentials | None = field(default=None, hash=False)
     start_timeout: float = 60.0
@@ -173,6 +187,7 @@ class StackConfig:
             database_url=settings.database_url,
             smtp_host=settings.smtp_host,
             smtp_port=settings.smtp_port,
+            oidc_issuer=_local_issuer(settings.oidc_issuer),
             credentials=credentials,
         )
 
@@ -193,7 +208,8 @@ class StackConfig:
             database: Name of the database to create.
             ui_codec_endpoint: The payload codec the Web UI calls.
         """
-        temporal_port, ui_port, nats_port, postgres_port, smtp_port = _distinct_free_ports(5)
+        ports = _distinct_free_ports(6)
+        temporal_port, ui_port, nats_port, postgres_port, smtp_port, oidc_port = ports
         credentials = StackCredentials.generate()
         return cls(
             state_dir=state_dir,
@@ -204,6 +220,7 @@ class StackConfig:
             database_url=f"postgresql://postgres@127.0.0.1:{postgres_port}/{database}",
             smtp_host="127.0.0.1",
             smtp_port=smtp_port,
+            oidc_issuer=f"http://127.0.0.1:{oidc_port}",
             credentials=credentials,
             start_timeout=60.0,
             stop_timeout=15.0,
@@ -253,4 +270,5 @@ class StackConfig:
             database_url=self.database_url,
             smtp_host=self.smtp_host,
             smtp_port=self.smtp_port,
+            oidc_issuer=self.oidc_issuer,
         )

@@ -88,6 +88,7 @@ class StackEndpoints:
         nats: NATS client port.
         postgres: PostgreSQL server and database.
         smtp: The SMTP sink.
+        oidc: The development OpenID Connect provider (its issuer URL's host and port).
     """
 
     temporal: Endpoint
@@ -95,6 +96,7 @@ class StackEndpoints:
     nats: Endpoint
     postgres: PostgresTarget
     smtp: Endpoint
+    oidc: Endpoint
 
     @property
     def temporal_ui_url(self) -> str | None:
@@ -111,6 +113,7 @@ def parse_endpoints(
     database_url: str,
     smtp_host: str,
     smtp_port: int,
+    oidc_issuer: str,
 ) -> StackEndpoints:
     """Parse every address of a stack.
 
@@ -128,6 +131,7 @@ def parse_endpoints(
         problems.append(f"smtp_port: {smtp_port} is not in 1..65535")
     else:
         smtp = Endpoint(smtp_host.strip("[]"), smtp_port)
+    oidc = _parse_issuer(oidc_issuer, problems)
     if not temporal_namespace:
         problems.append("temporal_namespace: must not be empty")
     ui: Endpoint | None = None
@@ -136,11 +140,32 @@ def parse_endpoints(
             problems.append(f"temporal UI port {temporal_ui_port}: not in 1..65535")
         elif temporal is not None:
             ui = Endpoint(temporal.host, temporal_ui_port)
-    if problems or temporal is None or nats is None or postgres is None or smtp is None:
+    if (
+        problems
+        or temporal is None
+        or nats is None
+        or postgres is None
+        or smtp is None
+        or oidc is None
+    ):
         raise StackConfigInvalid(problems)
     return StackEndpoints(
-        temporal=temporal, temporal_ui=ui, nats=nats, postgres=postgres, smtp=smtp
+        temporal=temporal, temporal_ui=ui, nats=nats, postgres=postgres, smtp=smtp, oidc=oidc
     )
+
+
+def _parse_issuer(issuer: str, problems: list[str]) -> Endpoint | None:
+    """The development provider's host and port: a plain ``http://host:port`` URL."""
+    try:
+        parts = urlsplit(issuer)
+        port = parts.port
+    except ValueError as error:
+        problems.append(f"oidc_issuer: {issuer!r}: {error}")
+        return None
+    if parts.scheme != "http" or not parts.hostname or port is None or parts.path.strip("/"):
+        problems.append(f"oidc_issuer: {issuer!r} must be http://host:port (no path)")
+        return None
+    return Endpoint(parts.hostname, port)
 
 
 def _checked_port(

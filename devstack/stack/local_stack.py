@@ -31,6 +31,7 @@ from devstack.stack.errors import (
 from devstack.stack.mail_server import MailServer
 from devstack.stack.models import ServerState, ServerStatus, StackAddresses, StackStatus
 from devstack.stack.nats_server import NatsServer
+from devstack.stack.oidc_server import OidcServer
 from devstack.stack.postgres_server import PostgresServer
 from devstack.stack.processes import (
     ProcessRecord,
@@ -66,7 +67,8 @@ async def _gather_all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
 
 
 class LocalStack:
-    """The local Temporal, NATS, PostgreSQL and SMTP sink servers of one state directory.
+    """The local Temporal, NATS, PostgreSQL, SMTP sink and OpenID Connect provider servers of
+    one state directory.
 
     Example:
         >>> stack = LocalStack(StackConfig.for_tests(tmp_dir))  # doctest: +SKIP
@@ -89,6 +91,7 @@ class LocalStack:
             NatsServer(self.config, endpoints),
             PostgresServer(self.config, endpoints),
             MailServer(self.config, endpoints),
+            OidcServer(self.config, endpoints),
         ]
 
     def addresses(self) -> StackAddresses:
@@ -104,6 +107,7 @@ class LocalStack:
             database_url=self.config.database_url,
             smtp_host=self.config.smtp_host,
             smtp_port=self.config.smtp_port,
+            oidc_issuer=self.config.oidc_issuer,
             temporal_ui_url=endpoints.temporal_ui_url,
         )
 

@@ -7,7 +7,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SERVER_NAMES = ("temporal", "nats", "postgres", "smtp")
+SERVER_NAMES = ("temporal", "nats", "postgres", "smtp", "oidc")
+
+LOCAL_OIDC_CLIENT_ID = "mentorflow-console"
+LOCAL_OIDC_CLIENT_SECRET = "local-development-only"  # noqa: S105 (the mock accepts any secret)
+LOCAL_OIDC_PERSON_CLAIM = "employee_id"
 
 
 class StackAddresses(BaseModel):
@@ -19,6 +23,7 @@ class StackAddresses(BaseModel):
         database_url: ``postgresql://…/database``.
         smtp_host: The SMTP sink's host (``mentorflow mail``).
         smtp_port: The SMTP sink's port.
+        oidc_issuer: The development OpenID Connect provider (console single sign-on).
         temporal_ui_url: The Temporal Web UI, None when headless.
         started: The servers this ``up`` started; empty when all were already running.
     """
@@ -30,6 +35,7 @@ class StackAddresses(BaseModel):
     database_url: str
     smtp_host: str
     smtp_port: int
+    oidc_issuer: str
     temporal_ui_url: str | None = None
     started: tuple[str, ...] = Field(default=())
 
@@ -41,6 +47,12 @@ class StackAddresses(BaseModel):
             "MENTORFLOW_DATABASE_URL": self.database_url,
             "MENTORFLOW_SMTP_HOST": self.smtp_host,
             "MENTORFLOW_SMTP_PORT": str(self.smtp_port),
+            # The console signs in through the development provider; its users carry the
+            # participant id in `employee_id` (devstack.stack.oidc_server).
+            "MENTORFLOW_OIDC_ISSUER": self.oidc_issuer,
+            "MENTORFLOW_OIDC_CLIENT_ID": LOCAL_OIDC_CLIENT_ID,
+            "MENTORFLOW_OIDC_CLIENT_SECRET": LOCAL_OIDC_CLIENT_SECRET,
+            "MENTORFLOW_OIDC_PERSON_CLAIM": LOCAL_OIDC_PERSON_CLAIM,
         }
 
 
@@ -61,7 +73,7 @@ class ServerStatus(BaseModel):
     """One server of ``mentorflow stack status``.
 
     Attributes:
-        name: ``temporal``, ``nats``, ``postgres`` or ``smtp``.
+        name: ``temporal``, ``nats``, ``postgres``, ``smtp`` or ``oidc``.
         address: The address clients use.
         state: Up, down, crashed or unresponsive.
         started_by_stack: Whether ``up`` started it (and ``down`` will stop it).

@@ -30,12 +30,14 @@ from mentorflow.api import (
 from mentorflow.api.codec_sessions import migrate_api_schema
 from mentorflow.api.context import ApiServices, connect_temporal
 from mentorflow.api.errors import install_error_handlers
+from mentorflow.api.jwt_auth import AccessTokenVerifier
 from mentorflow.api.limits import ApiLimits
 from mentorflow.api.middleware import (
     AuthenticationMiddleware,
     BodyLimitMiddleware,
     RequestContextMiddleware,
 )
+from mentorflow.api.oidc_issuer import OidcIssuer
 from mentorflow.api.rate_limits import (
     WriteRateLimiter,
     WriteRateLimitMiddleware,
@@ -58,9 +60,10 @@ relationships' and cohorts' Temporal workflows (a rejected change is a 422 namin
 reason, and nothing is recorded); reads come from the read models, with the live stage from
 the workflow where it matters.
 
-Every route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>` (tokens from
-`mentorflow tokens add`). Errors share one shape: `{"error": {"code", "message", "problems",
-"request_id"}}`.
+Every route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>`: a token from
+`mentorflow tokens add`, or, with single sign-on configured, a JWT access token of the OpenID
+Connect issuer (`MENTORFLOW_OIDC_ISSUER`, audience `MENTORFLOW_OIDC_AUDIENCE`). Errors share
+one shape: `{"error": {"code", "message", "problems", "request_id"}}`.
 """
 
 
@@ -177,6 +180,13 @@ def create_app(
     limits = limits or ApiLimits()
     tokens = TokenRegistry(settings.tokens_file)
     tokens.load()
+    oidc_config = settings.oidc_config()
+    issuer = None if oidc_config is None else OidcIssuer(oidc_config)
+    access_tokens = (
+        None
+        if issuer is None or issuer.config.audience is None
+        else AccessTokenVerifier(issuer, issuer.config.audience)
+    )
     services = ApiServices(
         settings=settings,
         limits=limits,
@@ -189,6 +199,8 @@ def create_app(
         ),
         temporal=client,
         database=pool,
+        oidc=issuer,
+        access_tokens=access_tokens,
     )
     app = MentorflowApi(
         title="mentorflow",
@@ -216,7 +228,7 @@ def create_app(
     # token's write rate; the body limit.
     app.add_middleware(BodyLimitMiddleware, body_limit=_body_limit(limits))
     app.add_middleware(WriteRateLimitMiddleware, limiter=app.state.write_limiter)
-    app.add_middleware(AuthenticationMiddleware, tokens=tokens)
+    app.add_middleware(AuthenticationMiddleware, tokens=tokens, access_tokens=access_tokens)
     app.add_middleware(RequestContextMiddleware)
     codec.install_codec_server(app, settings)
     if proxies := [host.strip() for host in settings.trusted_proxies.split(",") if host.strip()]:

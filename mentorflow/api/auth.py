@@ -1,4 +1,11 @@
-"""Bearer-token authentication (tokens from `mentorflow.api.tokens`) and role checks.
+"""Bearer-token authentication (tokens from `mentorflow.api.tokens`, or JWT access tokens of
+the OpenID Connect issuer: `mentorflow.api.jwt_auth`) and role checks.
+
+A bearer token shaped like a JWT goes to the issuer's verifier when one is configured
+(``MENTORFLOW_OIDC_ISSUER`` and ``MENTORFLOW_OIDC_AUDIENCE``); every other token is looked up
+in the tokens file, which stays the way in for services and ops. A refused JWT gets one
+answer whatever the reason (the reason is logged): the caller learns nothing about which
+check failed.
 
 `AuthenticationMiddleware` (`mentorflow.api.middleware`) authenticates every request that
 needs a token before anything reads its body, and leaves the principal in the ASGI scope;
@@ -17,7 +24,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import Scope
 
 from mentorflow.api.context import Services
-from mentorflow.api.errors import Forbidden, Unauthenticated
+from mentorflow.api.errors import Forbidden, ServiceUnavailable, Unauthenticated
+from mentorflow.api.jwt_auth import AccessTokenVerifier, JwtRefused, looks_like_jwt
+from mentorflow.api.oidc_issuer import IssuerUnavailable
 from mentorflow.api.tokens import (
     ExpiredToken,
     Principal,
@@ -26,6 +35,8 @@ from mentorflow.api.tokens import (
     TokensUnavailable,
     UnknownToken,
 )
+
+log = structlog.get_logger(__name__)
 
 PRINCIPAL_SCOPE_KEY = "mentorflow.principal"
 """Where the authentication middleware leaves the caller in the ASGI scope (per request)."""
@@ -67,6 +78,28 @@ def authenticate(tokens: TokenRegistry, token: str | None) -> Principal:
     return principal
 
 
+async def authenticate_bearer(
+    tokens: TokenRegistry, verifier: AccessTokenVerifier | None, token: str | None
+) -> Principal:
+    """The principal of a bearer token: a JWT of the issuer, or a token of the tokens file.
+
+    Raises:
+        Unauthenticated: No token, or one that is not accepted.
+        ServiceUnavailable: A JWT arrived while the issuer's keys cannot be had.
+    """
+    if token is None or verifier is None or not looks_like_jwt(token):
+        return authenticate(tokens, token)
+    try:
+        principal = await verifier.principal(token)
+    except JwtRefused:
+        raise Unauthenticated("the bearer token is not accepted") from None
+    except IssuerUnavailable as error:
+        log.warning("identity provider unreachable", reason=error.reason)
+        raise ServiceUnavailable("the identity provider cannot be reached; retry later") from None
+    structlog.contextvars.bind_contextvars(role=principal.role.value, token_id=principal.token_id)
+    return principal
+
+
 def scope_principal(scope: Scope) -> Principal | None:
     """The caller the authentication middleware found for this request, if it ran."""
     principal = scope.get(PRINCIPAL_SCOPE_KEY)
@@ -81,13 +114,14 @@ async def current_principal(
     """The caller, from the ``Authorization: Bearer`` header.
 
     Raises:
-        Unauthenticated: No bearer token, or one the tokens file does not accept.
+        Unauthenticated: No bearer token, or one that is not accepted.
+        ServiceUnavailable: A JWT arrived while the issuer's keys cannot be had.
     """
     principal = scope_principal(request.scope)
     if principal is not None:
         return principal
     token = credentials.credentials if credentials is not None else None
-    return authenticate(services.tokens, token or None)
+    return await authenticate_bearer(services.tokens, services.access_tokens, token or None)
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

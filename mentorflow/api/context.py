@@ -15,7 +15,9 @@ from temporalio.client import Client
 
 from eventstore import Pool
 from mentorflow.api.errors import ServiceUnavailable
+from mentorflow.api.jwt_auth import AccessTokenVerifier
 from mentorflow.api.limits import ApiLimits
+from mentorflow.api.oidc_issuer import OidcIssuer
 from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.converter import data_converter
@@ -34,6 +36,10 @@ class ApiServices:
     temporal: Client | None = None
     database: Pool | None = None
     personal_data: PersonalDataVault | None = None
+    oidc: OidcIssuer | None = None
+    """The OpenID Connect issuer (console sign-in, API JWTs); None when SSO is off."""
+    access_tokens: AccessTokenVerifier | None = None
+    """Verifies the issuer's JWT access tokens; None when the API accepts none."""
 
     @property
     def client(self) -> Client:

@@ -29,8 +29,15 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mentorflow.api.auth import PRINCIPAL_SCOPE_KEY, authenticate, bearer_token
-from mentorflow.api.errors import PayloadTooLarge, Unauthenticated, error_response, request_id_var
+from mentorflow.api.auth import PRINCIPAL_SCOPE_KEY, authenticate_bearer, bearer_token
+from mentorflow.api.errors import (
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthenticated,
+    error_response,
+    request_id_var,
+)
+from mentorflow.api.jwt_auth import AccessTokenVerifier
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.console.paths import is_console_path
 
@@ -148,10 +155,12 @@ class AuthenticationMiddleware:
         app: ASGIApp,
         tokens: TokenRegistry,
         is_public: Callable[[str], bool] = is_public_path,
+        access_tokens: AccessTokenVerifier | None = None,
     ) -> None:
         self.app = app
         self.tokens = tokens
         self.is_public = is_public
+        self.access_tokens = access_tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authenticate one request, or answer it."""
@@ -160,8 +169,10 @@ class AuthenticationMiddleware:
             return
         token = bearer_token(Headers(scope=scope).get("authorization"))
         try:
-            scope[PRINCIPAL_SCOPE_KEY] = authenticate(self.tokens, token)
-        except Unauthenticated as refused:
+            scope[PRINCIPAL_SCOPE_KEY] = await authenticate_bearer(
+                self.tokens, self.access_tokens, token
+            )
+        except (Unauthenticated, ServiceUnavailable) as refused:
             response = error_response(
                 refused.status_code, refused.code, refused.message, headers=refused.headers
             )

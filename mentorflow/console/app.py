@@ -13,6 +13,7 @@ from mentorflow.console import (
     hr_forget,
     hr_launch,
     hr_reviews,
+    oidc,
     participants,
     preferences,
     sign_in,
@@ -36,6 +37,7 @@ def install_console(app: FastAPI) -> None:
     """Serve the console from ``app``."""
     for module in (
         sign_in,
+        oidc,
         participants,
         preferences,
         hr_launch,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-CONSOLE_PATHS = frozenset({"/", "/sign-in", "/sign-out", "/relationships", "/preferences"})
+CONSOLE_PATHS = frozenset(
+    {
+        "/",
+        "/sign-in",
+        "/sign-in/oidc",
+        "/sign-in/oidc/callback",
+        "/sign-out",
+        "/relationships",
+        "/preferences",
+    }
+)
 CONSOLE_PATH_PREFIXES = ("/relationships/", "/hr/", "/static/")
 
 

@@ -3,7 +3,8 @@
 A sign-in link (`mentorflow login-link`) opens a page with one button: the link's token is
 redeemed by that page's POST, not by the GET, so a mail scanner or a link preview that
 fetches the link does not use it up. `start_session` is the one way from a verified identity
-to a session: an OIDC callback will verify the ID token, make an `Identity` and call it.
+to a session: the OIDC callback (`mentorflow.console.oidc`) verifies the ID token, makes an
+`Identity` and calls it. With single sign-on configured the front page offers it too.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ async def front_page(request: Request, services: Services) -> Response:
     """The viewer's start page, or how to sign in."""
     viewer = await find_viewer(request, services)
     if viewer is None:
-        return render(request, "signed_out.html", {"viewer": None})
+        sso = services.oidc is not None and services.oidc.config.signs_in_console
+        return render(request, "signed_out.html", {"viewer": None, "sso": sso})
     return RedirectResponse("/hr/cohorts" if viewer.is_hr else "/relationships", status_code=303)
 
 

@@ -61,6 +61,43 @@ def test_the_smtp_sink_gets_its_own_free_port_and_goes_to_stack_env(tmp_path: Pa
     assert StackConfig.from_settings(settings, tmp_path).endpoints().smtp.port == 2525
 
 
+def test_the_oidc_provider_gets_its_own_free_port_and_goes_to_stack_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = StackConfig.for_tests(tmp_path)
+    endpoints = config.endpoints()
+    others = {endpoints.temporal.port, endpoints.nats.port, endpoints.smtp.port}
+
+    assert endpoints.oidc.is_loopback
+    assert endpoints.oidc.port not in others
+    environment = LocalStack(config).addresses().as_environment()
+    assert environment["MENTORFLOW_OIDC_ISSUER"] == config.oidc_issuer
+    assert environment["MENTORFLOW_OIDC_PERSON_CLAIM"] == "employee_id"
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    oidc = settings.oidc_config()
+    assert oidc is not None
+    assert (oidc.issuer, oidc.client_id) == (config.oidc_issuer, "mentorflow-console")
+
+
+def test_a_remote_issuer_is_not_the_stacks_to_run(tmp_path: Path) -> None:
+    local = Settings(oidc_issuer="http://localhost:9500")
+    remote = Settings(oidc_issuer="https://login.example.com/tenant")
+
+    assert StackConfig.from_settings(local, tmp_path).oidc_issuer == "http://localhost:9500"
+    assert StackConfig.from_settings(remote, tmp_path).oidc_issuer == "http://127.0.0.1:9400"
+
+
+def test_a_bad_oidc_issuer_is_reported(tmp_path: Path) -> None:
+    config = StackConfig(state_dir=tmp_path, oidc_issuer="https://127.0.0.1/path")
+
+    with pytest.raises(StackConfigInvalid) as raised:
+        config.endpoints()
+
+    assert [problem.split(":")[0] for problem in raised.value.problems] == ["oidc_issuer"]
+
+
 def test_a_password_never_appears_in_a_problem(tmp_path: Path) -> None:
     config = StackConfig(state_dir=tmp_path, database_url="postgresql://app:s3cret@db:5432")
 

@@ -202,6 +202,7 @@ async def test_down_stops_only_what_up_started(running_stack: RunningStack, tmp_
         "nats": ServerState.DOWN,
         "postgres": ServerState.UP,
         "smtp": ServerState.UP,  # the package stack's sink, on the same address
+        "oidc": ServerState.UP,  # and its identity provider
     }
     assert (await running_stack.stack.status()).all_up
 
@@ -232,6 +233,7 @@ async def test_a_failed_up_quotes_the_server_log_and_stops_what_it_started(
         "nats": ServerState.DOWN,
         "postgres": ServerState.UP,
         "smtp": ServerState.UP,  # the package stack's sink, on the same address
+        "oidc": ServerState.UP,  # and its identity provider
     }
 
 

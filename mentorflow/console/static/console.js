@@ -9,4 +9,8 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("input[name=time_zone]").forEach(function (input) {
     input.value = zone;
   });
+  // The single sign-on link: the zone travels with the sign-in through the provider.
+  document.querySelectorAll("a[data-time-zone-link]").forEach(function (link) {
+    link.href = link.pathname + "?time_zone=" + encodeURIComponent(zone);
+  });
 });
