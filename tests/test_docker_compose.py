@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from pydantic_settings import BaseSettings
 from temporalio.common import SearchAttributeIndexedValueType
 
 from devstack.stack.credentials import NATS_USERS, SERVICE_USER
@@ -328,7 +329,7 @@ def test_app_services_are_configured_through_the_contract_settings(
     services: dict[str, Service],
 ) -> None:
     known = {f"MENTORFLOW_{field.upper()}" for field in Settings.model_fields} | {STATE_DIR_ENV}
-    sections = {"smtp": SmtpSettings, "notifier": NotifierSettings}
+    sections: dict[str, type[BaseSettings]] = {"smtp": SmtpSettings, "notifier": NotifierSettings}
     known |= {
         f"MENTORFLOW_{section.upper()}_{field.upper()}"
         for section, model in sections.items()
