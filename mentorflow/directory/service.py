@@ -233,4 +233,3 @@ class PeopleDirectory:
             event = CATALOG.decode_data(envelope.event_type, envelope.schema_version, data)
             evolve(state, event, envelope.occurred_at)
         return states
-
