@@ -23,6 +23,7 @@ Only tokens of the ``scim`` role are served; every other role gets 403.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -48,9 +49,9 @@ from scim2_models import (
     ResourceType,
     ResponseParameters,
     Schema,
+    SCIMException,
     ScimFilter,
     ScimPolicy,
-    SCIMException,
     ServiceProviderConfig,
     Sort,
     UniquenessException,
@@ -104,6 +105,7 @@ SCHEMAS: list[Schema] = [DirectoryUser.to_schema(), DirectoryEnterpriseUser.to_s
 RESOURCE_TYPES: list[ResourceType] = [USER_RESOURCE_TYPE]
 
 
+_PERSON_ID = re.compile(PARTICIPANT_ID_PATTERN)
 ENDPOINTS = frozenset({"ServiceProviderConfig", "Schemas", "ResourceTypes", "Users"})
 
 
@@ -185,9 +187,7 @@ async def _person(directory: PeopleDirectory, person_id: str) -> PersonState:
 
 
 def _is_person_id(value: str) -> bool:
-    import re
-
-    return re.fullmatch(PARTICIPANT_ID_PATTERN, value) is not None
+    return _PERSON_ID.fullmatch(value) is not None
 
 
 async def _ensure_unique(directory: PeopleDirectory, user_name: str, person_id: str) -> None:

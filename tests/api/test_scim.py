@@ -30,6 +30,7 @@ from tests.support import assert_eventually, create_database
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+MEDIA = "application/scim+json"
 FAILED = {Status.ERROR, Status.CRITICAL}
 OUT_OF_SCOPE = {
     ("check_remove_attribute", "PATCH modify() did not remove attribute 'active'"),
@@ -120,3 +121,168 @@ def _user(user_name: str, **fields: Any) -> dict[str, Any]:
 
 async def _events(server: ScimServer, person_id: str) -> list[str]:
     return [event.event_type for event in await server.store.read_stream(f"person-{person_id}")]
+
+
+async def test_creating_a_user_records_the_profile_and_the_same_put_records_nothing(
+    scim_server: ScimServer, http: httpx.AsyncClient
+) -> None:
+    body = _user(
+        "ada@example.com",
+        externalId="hr-1",
+        displayName="Ada Obi",
+        name={"givenName": "Ada", "familyName": "Obi"},
+        emails=[{"value": "ada@example.com", "type": "work", "primary": True}],
+        title="ignored: not kept",
+        **{ENTERPRISE: {"employeeNumber": "E1", "department": "Platform"}},
+    )
+
+    created = await http.post("/Users", json=body)
+
+    assert created.status_code == 201, created.text
+    assert created.headers["content-type"].startswith("application/scim+json")
+    user = created.json()
+    person_id = user["id"]
+    assert created.headers["location"].endswith(f"/scim/v2/Users/{person_id}")
+    assert user["userName"] == "ada@example.com"
+    assert user["schemas"] == [USER, ENTERPRISE]
+    assert user[ENTERPRISE] == {
+        "employeeNumber": "E1",
+        "department": "Platform",
+    }
+    assert "title" not in user
+    assert await _events(scim_server, person_id) == ["PersonProfiled"]
+    stored = (await scim_server.store.read_stream(f"person-{person_id}"))[0]
+    assert "Ada" not in str(stored.data)  # names and emails are sealed in the store
+
+    replaced = await http.put(f"/Users/{person_id}", json=body)
+
+    assert replaced.status_code == 200, replaced.text
+    assert await _events(scim_server, person_id) == ["PersonProfiled"]
+
+
+async def test_patch_changes_only_what_differs_and_active_false_deactivates(
+    scim_server: ScimServer, http: httpx.AsyncClient
+) -> None:
+    person_id = (await http.post("/Users", json=_user("grace@example.com"))).json()["id"]
+    manager_id = (await http.post("/Users", json=_user("boss@example.com"))).json()["id"]
+
+    patched = await http.patch(
+        f"/Users/{person_id}",
+        json={
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "replace", "path": "displayName", "value": "Grace H"},
+                {"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": manager_id}},
+                {"op": "replace", "value": {"active": False}},
+            ],
+        },
+    )
+
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["active"] is False
+    assert await _events(scim_server, person_id) == [
+        "PersonProfiled",
+        "ProfileUpdated",
+        "ManagerChanged",
+        "PersonDeactivated",
+    ]
+    deactivated = (await scim_server.store.read_stream(f"person-{person_id}"))[-1]
+    assert deactivated.data["reason"] == "hris"
+    again = await http.patch(
+        f"/Users/{person_id}",
+        json={
+            "schemas": [PATCH],
+            "Operations": [{"op": "replace", "path": "active", "value": True}],
+        },
+    )
+    assert again.json()["active"] is True
+    assert (await _events(scim_server, person_id))[-1] == "PersonReactivated"
+
+
+async def test_delete_deactivates_and_the_user_is_gone(
+    scim_server: ScimServer, http: httpx.AsyncClient
+) -> None:
+    person_id = (await http.post("/Users", json=_user("leaver@example.com"))).json()["id"]
+
+    deleted = await http.delete(f"/Users/{person_id}")
+
+    assert deleted.status_code == 204
+    assert (await http.get(f"/Users/{person_id}")).status_code == 404
+    assert (await http.delete(f"/Users/{person_id}")).status_code == 404
+    event = (await scim_server.store.read_stream(f"person-{person_id}"))[-1]
+    assert (event.event_type, event.data["reason"]) == ("PersonDeactivated", "deleted")
+    listed = await http.get("/Users", params={"filter": 'userName eq "leaver@example.com"'})
+    assert listed.json()["totalResults"] == 0
+
+
+async def test_filters_and_pages(http: httpx.AsyncClient) -> None:
+    for index in range(3):
+        created = await http.post(
+            "/Users",
+            json=_user(
+                f"page-{index}@example.com",
+                externalId=f"page-{index}",
+                emails=[{"value": f"page-{index}@mail.example.com"}],
+            ),
+        )
+        assert created.status_code == 201, created.text
+
+    by_name = await http.get("/Users", params={"filter": 'userName eq "PAGE-1@example.com"'})
+    by_external = await http.get("/Users", params={"filter": 'externalId eq "page-2"'})
+    by_email = await http.get(
+        "/Users", params={"filter": 'emails.value eq "page-0@mail.example.com"'}
+    )
+    active = await http.get(
+        "/Users", params={"filter": 'userName sw "page-" and active eq true', "count": 2}
+    )
+    second = await http.get(
+        "/Users", params={"filter": 'userName sw "page-"', "startIndex": 3, "count": 2}
+    )
+
+    assert [user["userName"] for user in by_name.json()["Resources"]] == ["page-1@example.com"]
+    assert [user["externalId"] for user in by_external.json()["Resources"]] == ["page-2"]
+    assert [user["userName"] for user in by_email.json()["Resources"]] == ["page-0@example.com"]
+    assert (active.json()["totalResults"], active.json()["itemsPerPage"]) == (3, 2)
+    assert (second.json()["startIndex"], len(second.json()["Resources"])) == (3, 1)
+
+
+async def test_errors_are_scim_errors(http: httpx.AsyncClient) -> None:
+    await http.post("/Users", json=_user("taken@example.com"))
+
+    bad_filter = await http.get("/Users", params={"filter": "userName eq"})
+    taken = await http.post("/Users", json=_user("TAKEN@example.com"))
+    missing = await http.get("/Users/nobody-here")
+    no_user_name = await http.post("/Users", json={"schemas": [USER]})
+    not_json = await http.post("/Users", content=b"{", headers={"content-type": MEDIA})
+
+    assert (bad_filter.status_code, bad_filter.json()["scimType"]) == (400, "invalidFilter")
+    assert (taken.status_code, taken.json()["scimType"]) == (409, "uniqueness")
+    assert missing.status_code == 404
+    assert no_user_name.status_code == 400
+    assert "userName" in no_user_name.json()["detail"]
+    assert (not_json.status_code, not_json.json()["scimType"]) == (400, "invalidSyntax")
+    for response in (bad_filter, taken, missing, no_user_name, not_json):
+        assert response.headers["content-type"].startswith(MEDIA)
+        assert response.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+async def test_a_profile_breaking_the_rules_is_refused_naming_the_problem(
+    scim_server: ScimServer, http: httpx.AsyncClient
+) -> None:
+    refused = await http.post("/Users", json=_user("x@example.com", displayName="bad\x01name"))
+
+    assert refused.status_code == 400
+    assert "name: contains the control character U+0001" in refused.json()["detail"]
+    assert "bad" not in refused.json()["detail"]
+
+
+async def test_only_scim_tokens_reach_the_scim_service(scim_server: ScimServer) -> None:
+    async with httpx.AsyncClient(base_url=scim_server.url) as client:
+        as_hr = await client.get("/scim/v2/Users", headers=scim_server.hr)
+        anonymous = await client.get("/scim/v2/Users")
+        scim_elsewhere = await client.get("/cohorts", headers=scim_server.scim)
+
+    assert as_hr.status_code == 403
+    assert as_hr.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert anonymous.status_code == 401
+    assert scim_elsewhere.status_code == 403
