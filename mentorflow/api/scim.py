@@ -85,7 +85,6 @@ POLICY = ScimPolicy(
 """Strict where it matters, tolerant where Entra ID departs from the RFC."""
 
 SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
-    documentation_uri="https://github.com/mentorflow/mentorflow#people-directory",
     patch=Patch(supported=True),
     bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
     filter=Filter(supported=True, max_results=MAX_RESULTS),
@@ -94,7 +93,7 @@ SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
     etag=ETag(supported=False),
     authentication_schemes=[
         AuthenticationScheme(
-            type="oauthbearertoken",
+            type=AuthenticationScheme.Type.oauthbearertoken,
             name="Bearer token",
             description="A token of the scim role: mentorflow tokens add --role scim",
             primary=True,
@@ -143,7 +142,7 @@ def _directory(services: Services) -> PeopleDirectory:
 def _response_parameters(request: Request) -> Any:
     query = request.query_params
     try:
-        return ResponseParameters[ScimUser].model_validate(  # type: ignore[valid-type]
+        return ResponseParameters[ScimUser].model_validate(
             {
                 "attributes": query.get("attributes"),
                 "excludedAttributes": query.get("excludedAttributes"),
@@ -233,7 +232,7 @@ async def service_provider_config(caller: ScimCaller) -> Response:
 
 
 def _listed(model: Any, resources: list[Any]) -> dict[str, Any]:
-    listing = ListResponse[model](  # type: ignore[valid-type]
+    listing = ListResponse[model](
         total_results=len(resources),
         start_index=1,
         items_per_page=len(resources),
@@ -298,7 +297,7 @@ async def list_users(request: Request, services: Services, caller: ScimCaller) -
     start, count = _page_bounds(request)
     text = request.query_params.get("filter")
     try:
-        condition = ScimFilter[ScimUser](text) if text else None  # type: ignore[valid-type]
+        condition = ScimFilter[ScimUser](text) if text else None
     except SCIMException as error:
         raise InvalidFilterException(detail=str(error)) from None
     base_url = _base_url(request)
@@ -309,7 +308,7 @@ async def list_users(request: Request, services: Services, caller: ScimCaller) -
     ]
     matching = [user for user in users if condition is None or condition.match(user)]
     page = matching[start - 1 : start - 1 + count]
-    listing = ListResponse[ScimUser](  # type: ignore[valid-type]
+    listing = ListResponse[ScimUser](
         total_results=len(matching), start_index=start, items_per_page=len(page), resources=page
     )
     return ScimResponse(_dump(listing, Context.RESOURCE_QUERY_RESPONSE, parameters))
@@ -367,7 +366,7 @@ async def patch_user(
     user = to_user(current, _base_url(request))
     try:
         with POLICY:
-            operations = PatchOp[ScimUser].model_validate(  # type: ignore[valid-type]
+            operations = PatchOp[ScimUser].model_validate(
                 body, scim_ctx=Context.RESOURCE_PATCH_REQUEST
             )
             operations.patch(user)

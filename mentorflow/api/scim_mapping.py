@@ -46,7 +46,7 @@ def to_user(state: PersonState, base_url: str) -> Any:
         if profile.email
         else None
     )
-    return ScimUser(
+    user = ScimUser(
         id=state.person_id,
         external_id=profile.external_id or None,
         user_name=profile.user_name,
@@ -61,8 +61,9 @@ def to_user(state: PersonState, base_url: str) -> Any:
             location=user_location(base_url, state.person_id),
             version=f'W/"{state.version}"',
         ),
-        DirectoryEnterpriseUser=enterprise,
     )
+    user[DirectoryEnterpriseUser] = enterprise
+    return user
 
 
 def _kept_email(emails: list[PersonEmail] | None) -> PersonEmail | None:

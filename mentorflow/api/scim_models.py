@@ -9,10 +9,11 @@ service provider that does not support them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from scim2_models import (
     URN,
+    AnyExtension,
     CaseExact,
     ComplexAttribute,
     Extension,
@@ -61,7 +62,7 @@ class DirectoryEnterpriseUser(Extension):
     """The person's manager."""
 
 
-class DirectoryUser(Resource[Any]):
+class DirectoryUser(Resource[AnyExtension]):
     """A person of the directory as a SCIM User (its ``id`` is the person id)."""
 
     __schema__ = URN("urn:ietf:params:scim:schemas:core:2.0:User")
@@ -78,6 +79,6 @@ class DirectoryUser(Resource[Any]):
     """Whether the person takes part (false: deactivated)."""
 
 
-ScimUser = DirectoryUser[DirectoryEnterpriseUser]  # type: ignore[valid-type]
+ScimUser = DirectoryUser[DirectoryEnterpriseUser]
 """A User with the enterprise extension, as ``/Users`` serves it."""
 USER_RESOURCE_TYPE = ResourceType.from_resource(ScimUser)

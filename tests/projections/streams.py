@@ -256,11 +256,11 @@ def scenario(relationships: int, seed: int = 7, *, people: bool = False) -> list
         relationship(cohort_id, f"p-{100 + index}", f"p-{index % 3}", seed + index, close=index > 0)
         for index in range(relationships)
     ]
-    people = [
+    directory = [
         person(f"{cohort_id}-p-{100 + index}", f"{cohort_id}-p-{index % 3}", seed + index)
         for index in range(relationships if people else 0)
     ]
-    return [cohort(cohort_id, [pair.stream_id for pair in pairs]), *pairs, *people]
+    return [cohort(cohort_id, [pair.stream_id for pair in pairs]), *pairs, *directory]
 
 
 async def append_interleaved(
