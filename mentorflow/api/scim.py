@@ -70,7 +70,12 @@ from mentorflow.api.scim_models import (
     ScimUser,
 )
 from mentorflow.api.tokens import Principal, Role
-from mentorflow.directory import PeopleDirectory, PersonIsForgotten, ProfileInvalid
+from mentorflow.directory import (
+    DirectoryBusy,
+    PeopleDirectory,
+    PersonIsForgotten,
+    ProfileInvalid,
+)
 
 PREFIX = "/scim/v2"
 MEDIA_TYPE = "application/scim+json"
@@ -113,6 +118,13 @@ class MethodNotAllowed(SCIMException):
 
     status = 405
     _default_detail = "Method not allowed"
+
+
+class ServiceBusy(SCIMException):
+    """Other writers kept changing the person: the client retries later."""
+
+    status = 503
+    _default_detail = "Busy, try again"
 
 
 class ScimResponse(JSONResponse):
@@ -211,6 +223,8 @@ async def _record(
         raise InvalidValueException(detail="; ".join(invalid.problems)) from None
     except PersonIsForgotten:
         raise NotFoundException(detail=f"no User {person_id}") from None
+    except DirectoryBusy:
+        raise ServiceBusy(detail=f"User {person_id} keeps changing; try again") from None
     return applied.state
 
 
