@@ -26,6 +26,11 @@ def _is_known_time_zone(name: str) -> bool:
     return True
 
 
+def is_known_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows."""
+    return _is_known_time_zone(name)
+
+
 def _require_time_zone(name: str) -> str:
     if not _is_known_time_zone(name):
         raise ValueError(f"unknown IANA time zone {name!r}")

@@ -62,6 +62,11 @@ DomainEventUnion = Annotated[
     | m.ClosureStarted
     | m.SurveySubmitted
     | m.MentorshipClosed
+    | p.PersonProfiled
+    | p.ProfileUpdated
+    | p.ManagerChanged
+    | p.PersonDeactivated
+    | p.PersonReactivated
     | p.PersonForgotten,
     Field(discriminator="event_type"),
 ]

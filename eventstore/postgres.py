@@ -284,6 +284,28 @@ async def append_in_transaction(
     return _appended(stream_id, expected_version, rows)
 
 
+_READ_STREAMS = f"""
+SELECT {_COLUMNS} FROM {SCHEMA}.events
+WHERE stream_id = ANY($1::text[])
+ORDER BY stream_id, stream_version
+"""
+
+
+async def stream_version_in(connection: Connection, stream_id: str) -> int:
+    """The current version of a stream, read on the caller's connection (0: no stream).
+
+    A read assigns no transaction id, so `append_in_transaction` may still follow it.
+    """
+    version: int = await connection.fetchval(_STREAM_VERSION, stream_id)
+    return version
+
+
+async def read_streams(connection: Connection, stream_ids: Sequence[str]) -> list[EventEnvelope]:
+    """Every event of the streams, by stream and then version, in one query."""
+    rows = await connection.fetch(_READ_STREAMS, list(stream_ids))
+    return [_envelope(row) for row in rows]
+
+
 def _raise_if_data_refused(stream_id: str, error: asyncpg.PostgresError) -> None:
     """Translate a refusal of the data itself (SQLSTATE class 22 or 23) to `EventsNotStorable`.
 

@@ -29,7 +29,7 @@ from events import NewEvent
 from events.person import PersonForgotten
 from eventstore import Pool, append_in_transaction
 from eventstore.errors import translating
-from eventstore.postgres import APPENDED_CHANNEL
+from eventstore.postgres import APPENDED_CHANNEL, stream_version_in
 from notifications.preferences import erase_person
 from projections import SCHEMA as READ_MODELS
 from projections.forgetting import lock_for_forgetting, sweep_forgotten
@@ -102,10 +102,14 @@ async def forget_person(
             if before is None:
                 # The append comes first: it must take its place in the store's order before
                 # this transaction writes anything else (see eventstore.postgres on tailing).
+                # After the directory's events, if any. A directory append racing this one
+                # makes one of them fail: the directory retries on its own (and then sees the
+                # person forgotten); a forgetting that lost raises, and forgetting again
+                # completes it.
                 await append_in_transaction(
                     connection,
                     person_stream(person_id),
-                    0,
+                    await stream_version_in(connection, person_stream(person_id)),
                     [
                         NewEvent.from_domain(
                             PersonForgotten(

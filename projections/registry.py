@@ -11,6 +11,7 @@ from projections.development_plan import DevelopmentPlan
 from projections.errors import UnknownProjection
 from projections.mentor_load import MentorLoad
 from projections.overview import MentorshipOverview
+from projections.people import People
 from projections.review_summaries import ReviewSummaries
 
 
@@ -22,6 +23,7 @@ def all_projections() -> list[Projection[Any]]:
         CohortDashboard(),
         MentorLoad(),
         ReviewSummaries(),
+        People(),
     ]
 
 

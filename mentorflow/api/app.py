@@ -44,8 +44,10 @@ from mentorflow.api.rate_limits import (
     document_rate_limit,
 )
 from mentorflow.api.readiness import ReadinessProbe
+from mentorflow.api.scim import install_scim
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.console.app import install_console
+from mentorflow.directory import migrate_directory
 from mentorflow.settings import Settings
 from notifications import migrate_outbox
 from projections import migrate_read_models
@@ -140,6 +142,7 @@ def _lifespan(
             await migrate_read_models(services.pool)  # the vault's schema too
             await migrate_api_schema(services.pool)  # codec and console sessions
             await migrate_outbox(services.pool)  # preferences; forgetting erases the outbox
+            await migrate_directory(services.pool)  # the people directory's index (SCIM)
             services.personal_data = PersonalDataVault(
                 services.pool, services.settings.master_keyring()
             )
@@ -223,6 +226,7 @@ def create_app(
         preferences,
     ):
         app.include_router(module.router)
+    install_scim(app)  # the SCIM 2.0 service provider at /scim/v2 (scim role)
     install_console(app)  # the web console at /, signed in by session cookie
     # Outermost first: request id and access log; the token, before any body is read; the
     # token's write rate; the body limit.

@@ -64,6 +64,8 @@ class Role(StrEnum):
     SERVICE = "service"
     OPS = "ops"
     """Operators: the Temporal payload codec endpoint (decoded payloads in the UI), nothing else."""
+    SCIM = "scim"
+    """HR systems provisioning people through the SCIM service (``/scim/v2``), nothing else."""
 
 
 PARTICIPANT_ROLES = frozenset({Role.MENTOR, Role.MENTEE})
@@ -152,10 +154,10 @@ class TokenRecord(BaseModel):
     def _participants_name_a_person(self) -> Self:
         if self.role in PARTICIPANT_ROLES and self.person_id is None:
             raise ValueError(f"a {self.role.value} token needs a person_id")
-        if self.role is Role.OPS and self.person_id is not None:
+        if self.role in (Role.OPS, Role.SCIM) and self.person_id is not None:
             # An ops token decodes everyone's payloads; tying it to a participant would also
             # open that participant's relationships to it.
-            raise ValueError("an ops token names no person")
+            raise ValueError(f"an {self.role.value} token names no person")
         return self
 
 

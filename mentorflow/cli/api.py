@@ -110,7 +110,8 @@ def add(
     role: Annotated[
         Role,
         typer.Option(
-            "--role", help="hr_admin, mentor, mentee, service or ops (codec endpoint only)."
+            "--role",
+            help="hr_admin, mentor, mentee, service, ops (codec endpoint) or scim (SCIM service).",
         ),
     ],
     person: Annotated[

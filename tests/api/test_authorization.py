@@ -1,5 +1,9 @@
 """The authorization matrix: every route × caller (role, own or other relationship, side).
 
+A ``scim`` token (the SCIM service's, `tests/api/test_scim.py`) names no person and reaches no
+relationship: everywhere it gets what ``ops`` gets. The SCIM service itself refuses every
+other role (`test_only_scim_tokens_reach_the_scim_service`).
+
 Each cell says what the caller gets: ``ok`` (the change passed authorization: recorded, or
 refused by the relationship's rules with 422 / 409), ``403`` (visible, but not theirs to do)
 or ``404`` (not theirs to see: answered exactly like a relationship that does not exist).
@@ -83,6 +87,22 @@ def ops_token(tokens: Tokens) -> str:
     return add_token(tokens.path, Role.OPS)
 
 
+@pytest.fixture(scope="module")
+def scim_token(tokens: Tokens) -> str:
+    from mentorflow.api.tokens import add_token
+
+    return add_token(tokens.path, Role.SCIM)
+
+
+_SERVICE_TOKENS: dict[str, str] = {}
+"""The ops and scim tokens of the module, by caller (filled by `_service_tokens`)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _service_tokens(ops_token: str, scim_token: str) -> None:
+    _SERVICE_TOKENS.update(ops=ops_token, scim=scim_token)
+
+
 def _headers(tokens: Tokens, world: World, caller: str, ops: str) -> dict[str, str]:
     match caller:
         case "hr_admin":
@@ -91,6 +111,8 @@ def _headers(tokens: Tokens, world: World, caller: str, ops: str) -> dict[str, s
             return tokens.integration
         case "ops":
             return bearer(ops)
+        case "scim":
+            return bearer(_SERVICE_TOKENS["scim"])
         case "own_mentor":
             return tokens.headers(world.own.mentor_id, Role.MENTOR)
         case "own_mentee":
@@ -277,12 +299,18 @@ ROUTES = [
 health probes (public: `tests/api/test_auth_before_body.py`)."""
 
 
+def _cells(route: Route) -> list[tuple[str, str]]:
+    """Each caller's expectation, the scim token's being the ops token's."""
+    cells = list(zip(CALLERS, route.expected, strict=True))
+    return [*cells, ("scim", route.expected[CALLERS.index("ops")])]
+
+
 @pytest.mark.parametrize(
     ("route", "caller", "expected"),
     [
         pytest.param(route, caller, expected, id=f"{route.method} {route.path} as {caller}")
         for route in ROUTES
-        for caller, expected in zip(CALLERS, route.expected, strict=True)
+        for caller, expected in _cells(route)
     ],
 )
 async def test_authorization_matrix(
@@ -353,6 +381,43 @@ async def test_authorization_matrix(
             assert response.json()["error"]["message"] == nobody.json()["error"]["message"].replace(
                 "no-such-cohort", world.cohort_id
             )
+
+
+SCIM_ROUTES = [
+    ("GET", "/scim/v2/Users"),
+    ("POST", "/scim/v2/Users"),
+    ("GET", "/scim/v2/ServiceProviderConfig"),
+    ("PATCH", "/scim/v2/Users/{mentee}"),
+    ("DELETE", "/scim/v2/Users/{mentee}"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "caller"),
+    [
+        pytest.param(method, path, caller, id=f"{method} {path} as {caller}")
+        for method, path in SCIM_ROUTES
+        for caller in CALLERS
+    ],
+)
+async def test_only_scim_tokens_reach_the_scim_service(
+    http: httpx.AsyncClient,
+    tokens: Tokens,
+    world: World,
+    ops_token: str,
+    method: str,
+    path: str,
+    caller: str,
+) -> None:
+    response = await http.request(
+        method,
+        path.format(mentee=world.own.mentee_id),
+        json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x@y.z"},
+        headers=_headers(tokens, world, caller, ops_token),
+    )
+
+    assert response.status_code == 403, response.text
+    assert response.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
 
 
 async def test_hr_changes_are_recorded_as_hrs_with_the_token_id(

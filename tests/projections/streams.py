@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from events import DomainEvent, EventEnvelope, NewEvent
 from events import cohort as k
 from events import mentorship as m
+from events import person as p
 from eventstore import Position, PostgresEventStore
 
 DAY = timedelta(days=1)
@@ -205,14 +206,61 @@ def relationship(
     return stream
 
 
-def scenario(relationships: int, seed: int = 7) -> list[Stream]:
-    """A cohort with ``relationships`` relationships (the last one still running)."""
+def person(person_id: str, manager_id: str, seed: int) -> Stream:
+    """A directory person: profiled, updated, a new manager, deactivated (and, for some
+    seeds, back again)."""
+    chooser = random.Random(seed)
+    stream = Stream(f"person-{person_id}")
+    at = START - 30 * DAY
+    profile = p.PersonProfile(
+        user_name=f"{person_id}@example.com",
+        name=f"Person {person_id}",
+        email=f"{person_id}@example.com",
+        email_type="work",
+        external_id=f"hr-{seed}",
+        employee_number=str(1000 + seed),
+        department=chooser.choice(["Platform", "Data", "Sales"]),
+        manager_id=manager_id,
+        timezone="Europe/Berlin",
+        languages=["en"],
+        skills={"python": chooser.randint(0, 5)},
+        career_objectives=["engineering-management"],
+    )
+    stream.add(p.PersonProfiled(person_id=person_id, profile=profile, source="scim"), at)
+    changes = p.ProfileChanges(department="Research", languages=["en", "de"])
+    stream.add(p.ProfileUpdated(person_id=person_id, changes=changes, source="csv"), at + DAY)
+    stream.add(
+        p.ManagerChanged(
+            person_id=person_id, manager_id=None, previous_manager_id=manager_id, source="scim"
+        ),
+        at + 2 * DAY,
+    )
+    left = at + 3 * DAY
+    stream.add(
+        p.PersonDeactivated(person_id=person_id, deactivated_at=left, reason="hris", source="scim"),
+        left,
+    )
+    if chooser.random() < 0.5:
+        back = at + 4 * DAY
+        stream.add(
+            p.PersonReactivated(person_id=person_id, reactivated_at=back, source="scim"), back
+        )
+    return stream
+
+
+def scenario(relationships: int, seed: int = 7, *, people: bool = False) -> list[Stream]:
+    """A cohort with ``relationships`` relationships (the last one still running), and with
+    ``people`` its mentees in the directory."""
     cohort_id = f"c{uuid.uuid4().hex[:8]}"
     pairs = [
         relationship(cohort_id, f"p-{100 + index}", f"p-{index % 3}", seed + index, close=index > 0)
         for index in range(relationships)
     ]
-    return [cohort(cohort_id, [pair.stream_id for pair in pairs]), *pairs]
+    directory = [
+        person(f"{cohort_id}-p-{100 + index}", f"{cohort_id}-p-{index % 3}", seed + index)
+        for index in range(relationships if people else 0)
+    ]
+    return [cohort(cohort_id, [pair.stream_id for pair in pairs]), *pairs, *directory]
 
 
 async def append_interleaved(

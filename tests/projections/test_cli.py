@@ -35,7 +35,7 @@ def test_rebuild_then_status_show_the_read_models_caught_up(settings: Settings) 
     assert rebuilt.exit_code == 0, rebuilt.output
     result = json.loads(rebuilt.stdout)
     assert result["events"] > 0
-    assert len(result["projections"]) == 5
+    assert len(result["projections"]) == len(all_projections())
 
     status = runner.invoke(projections_app, ["status", "--json", "--sample", "0"], obj=settings)
     assert status.exit_code == 0, status.output
@@ -62,13 +62,16 @@ def test_an_unknown_projection_is_bad_input(settings: Settings) -> None:
 
 @pytest.fixture
 async def stalled(clean_database: str) -> tuple[Settings, str]:
-    """Settings of a database where every projection stalls at a poison event (its id)."""
+    """Settings of a database where every projection of relationships stalls at a poison event
+    (its id)."""
     url = clean_database
     store = await PostgresEventStore.connect(url)
     try:
         await migrate_read_models(store.pool)
-        _, poison_id, _ = await append_poisoned(store)
+        stream_id, poison_id, _ = await append_poisoned(store)
         for projection in all_projections():
+            if not projection.handles(stream_id):
+                continue
             with pytest.raises(ValidationError):
                 await ProjectionRunner(projection, store).catch_up()
     finally:
@@ -89,7 +92,9 @@ def test_status_shows_a_stall_and_skip_records_the_way_past_it(
     data = json.loads(
         runner.invoke(projections_app, ["status", "--sample", "0", "--json"], obj=settings).output
     )
-    assert {lag["stalled_event_id"] for lag in data["projections"]} == {poison_id}
+    assert {lag["stalled_event_id"] for lag in data["projections"] if lag["name"] != "people"} == {
+        poison_id
+    }
 
     skipped = runner.invoke(
         projections_app,

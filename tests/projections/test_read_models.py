@@ -133,7 +133,7 @@ def _event(stream_id: str, version: int, event: DomainEvent | None = None) -> Ev
 async def test_projecting_again_from_the_start_changes_nothing(
     store: PostgresEventStore,
 ) -> None:
-    streams = scenario(2)
+    streams = scenario(2, people=True)
     await append_interleaved(store, streams)
     await _feed(store, await stored_envelopes(store))
     before = await snapshot(store.pool, all_projections())

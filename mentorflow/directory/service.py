@@ -1,0 +1,235 @@
+"""The directory service: bring a person to a desired profile by appending only what changed.
+
+Every way in (SCIM, the CSV import) hands `PeopleDirectory.apply` the profile a source of
+truth says a person has. The service reads the person's stream, opens its sealed values,
+folds it with `domain.person.evolve`, and appends the events `domain.person.changes_towards`
+plans, at the version it read:
+
+- **Idempotent.** Applying the same desired state again plans no event, so it appends
+  nothing. Event ids are derived from the stream, the version and the event type, so a
+  retried append of the same events is refused as a duplicate rather than stored twice.
+- **Optimistic concurrency.** The append expects the version the plan was made from. When
+  another writer got there first (another SCIM request, an import, forgetting), the whole
+  read-plan-append is done again on the new state, a few times, then `DirectoryBusy`.
+- **Forgetting wins.** A forgotten person's stream ends with `PersonForgotten`; the directory
+  refuses to record anything more for them (`PersonIsForgotten`).
+
+Reads fold the streams too (never a projection), so a write is visible to the next read:
+a provisioning client creating a user and fetching it right after sees it. The ``people``
+read model serves the console and analytics.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from domain.person import (
+    DesiredPerson,
+    PersonState,
+    changes_towards,
+    evolve,
+    profile_problems,
+)
+from events import CATALOG, EventEnvelope, NewEvent
+from events.person import ProfileSource
+from eventstore import Pool, StreamVersionConflict, append_in_transaction
+from eventstore.errors import translated
+from eventstore.migrator import Connection, load_migrations, migrate
+from eventstore.postgres import APPENDED_CHANNEL, read_streams
+from vault import PersonalDataVault
+
+SCHEMA = "directory"
+EVENT_NAMESPACE = uuid.UUID("0b6f3c52-1f6d-4e43-a1c4-6c0a2f6b7d21")
+MAX_ATTEMPTS = 5
+log = structlog.get_logger(__name__)
+
+
+class DirectoryError(Exception):
+    """Base of the directory's errors."""
+
+
+class ProfileInvalid(DirectoryError):
+    """A desired profile may not be recorded; ``problems`` names every reason."""
+
+    def __init__(self, person_id: str, problems: list[str]) -> None:
+        super().__init__(f"the profile of {person_id} is invalid: " + "; ".join(problems))
+        self.person_id = person_id
+        self.problems = problems
+
+
+class PersonIsForgotten(DirectoryError):
+    """The person was forgotten: nothing more is recorded about them."""
+
+    def __init__(self, person_id: str) -> None:
+        super().__init__(f"person {person_id} was forgotten")
+        self.person_id = person_id
+
+
+class DirectoryBusy(DirectoryError):
+    """Other writers kept changing the person's stream: try again later."""
+
+    def __init__(self, person_id: str, attempts: int) -> None:
+        super().__init__(f"person {person_id} changed under {attempts} attempts in a row")
+        self.person_id = person_id
+        self.attempts = attempts
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying a desired state did (or, in a dry run, would do)."""
+
+    person_id: str
+    recorded: list[str]
+    """Event types appended (or planned), in order; empty: the person was already so."""
+    changed_fields: list[str]
+    """Profile fields changed (names only, no values)."""
+    state: PersonState
+    """The person after the change, personal values in clear."""
+    created: bool
+    """Whether the person was new to the directory."""
+
+
+async def migrate_directory(pool: Pool) -> int:
+    """Create or update the ``directory`` schema; return how many migrations were applied."""
+    with translated():
+        async with pool.acquire() as connection:
+            return await migrate(connection, SCHEMA, load_migrations("mentorflow.directory"))
+
+
+def person_stream(person_id: str) -> str:
+    """The person's own stream."""
+    return f"person-{person_id}"
+
+
+def event_id(stream_id: str, version: int, event_type: str) -> uuid.UUID:
+    """The id of the directory's event at ``version`` of ``stream_id``."""
+    return uuid.uuid5(EVENT_NAMESPACE, f"{stream_id}/{version}/{event_type}")
+
+
+class PeopleDirectory:
+    """People as the directory knows them, read from and written to their streams."""
+
+    def __init__(self, pool: Pool, vault: PersonalDataVault) -> None:
+        self._pool = pool
+        self._vault = vault
+
+    async def get(self, person_id: str) -> PersonState | None:
+        """The person, folded from their stream; None when the directory never recorded them.
+
+        Raises:
+            DatabaseUnavailable: The database went away.
+        """
+        with translated():
+            async with self._pool.acquire() as connection:
+                state = await self._load(connection, person_id)
+        return state if state.known else None
+
+    async def all_people(self) -> list[PersonState]:
+        """Everyone the directory recorded, by person id (forgotten people included).
+
+        Raises:
+            DatabaseUnavailable: The database went away.
+        """
+        with translated():
+            async with self._pool.acquire() as connection:
+                ids = [
+                    row["person_id"]
+                    for row in await connection.fetch(
+                        f"SELECT person_id FROM {SCHEMA}.people ORDER BY person_id"
+                    )
+                ]
+                envelopes = await read_streams(connection, [person_stream(i) for i in ids])
+            folded = await self._fold(envelopes)
+        return [folded[person_id] for person_id in ids if folded[person_id].known]
+
+    async def apply(
+        self,
+        person_id: str,
+        desired: DesiredPerson,
+        *,
+        source: ProfileSource,
+        now: datetime | None = None,
+        dry_run: bool = False,
+    ) -> Applied:
+        """Bring ``person_id`` to ``desired``, appending only what changed.
+
+        Raises:
+            ProfileInvalid: The desired profile breaks a rule (every problem named).
+            PersonIsForgotten: The person was forgotten.
+            DirectoryBusy: Other writers kept changing the stream.
+            DatabaseUnavailable: The database went away (nothing or everything recorded).
+        """
+        problems = profile_problems(desired.profile)
+        if problems:
+            raise ProfileInvalid(person_id, problems)
+        at = now or datetime.now(UTC)
+        stream_id = person_stream(person_id)
+        with translated():
+            async with self._pool.acquire() as connection:
+                for _ in range(MAX_ATTEMPTS):
+                    state = await self._load(connection, person_id)
+                    if state.forgotten:
+                        raise PersonIsForgotten(person_id)
+                    planned = changes_towards(state, person_id, desired, source=source, now=at)
+                    recorded = [event.event_type for event in planned.events]
+                    applied = Applied(
+                        person_id, recorded, planned.changed_fields, state, not state.known
+                    )
+                    if not planned.events or dry_run:
+                        return applied
+                    new = [
+                        NewEvent.from_domain(
+                            event,
+                            event_id=event_id(stream_id, state.version + offset, event.event_type),
+                            occurred_at=at,
+                            correlation_id=stream_id,
+                        )
+                        for offset, event in enumerate(planned.events, start=1)
+                    ]
+                    sealed = await self._vault.seal_events(new, {}, stream_id=stream_id)
+                    try:
+                        await self._append(connection, person_id, state.version, sealed)
+                    except StreamVersionConflict:
+                        continue
+                    for event in planned.events:
+                        evolve(state, event, at)
+                    log.info("directory changed", stream_id=stream_id, event_types=recorded)
+                    return applied
+        raise DirectoryBusy(person_id, MAX_ATTEMPTS)
+
+    async def _append(
+        self, connection: Connection, person_id: str, version: int, events: Sequence[NewEvent]
+    ) -> None:
+        stream_id = person_stream(person_id)
+        async with connection.transaction():
+            # The append comes first: it must take its place in the store's order before this
+            # transaction writes anything else (see eventstore.postgres on tailing).
+            await append_in_transaction(connection, stream_id, version, events)
+            await connection.execute(
+                f"INSERT INTO {SCHEMA}.people (person_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                person_id,
+            )
+        await connection.execute("SELECT pg_notify($1, '')", APPENDED_CHANNEL)  # wake the relay
+
+    async def _load(self, connection: Connection, person_id: str) -> PersonState:
+        envelopes = await read_streams(connection, [person_stream(person_id)])
+        folded = await self._fold(envelopes)
+        return folded.get(person_id) or PersonState(person_id=person_id)
+
+    async def _fold(self, envelopes: list[EventEnvelope]) -> dict[str, PersonState]:
+        """Each stream's state, personal values opened (one vault call for all of them)."""
+        opened = await self._vault.open_events(envelopes, {})
+        states: dict[str, PersonState] = defaultdict(PersonState)
+        for envelope, data in zip(envelopes, opened, strict=True):
+            person_id = envelope.stream_id.removeprefix("person-")
+            state = states[person_id]
+            state.person_id = person_id
+            event = CATALOG.decode_data(envelope.event_type, envelope.schema_version, data)
+            evolve(state, event, envelope.occurred_at)
+        return states
