@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 # Hypothesis imports its optimiser lazily, in the middle of a test; pytest's assertion
 # rewriting then parses that module with `ast` while server threads of other tests run, and
@@ -14,6 +16,7 @@ from pathlib import Path
 # CI). Imported here, it is parsed at start-up, before any such thread exists.
 import hypothesis.internal.conjecture.optimiser  # noqa: F401
 import pytest
+import structlog
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.stack import LocalStack, StackAddresses, StackConfig
@@ -42,6 +45,34 @@ for _variable, _ring in (
     ("MENTORFLOW_MASTER_KEYS", KeyRing.generate("test-m1")),
 ):
     os.environ.setdefault(_variable, _ring.to_spec())
+
+
+# A test that runs a command in process (typer's CliRunner) configures logging as the
+# command does: structlog with loggers cached on first use, and a root handler on the
+# runner's captured stream. Cached, a module's logger would keep that configuration for every
+# later test of the process, out of `structlog.testing.capture_logs`' reach, and the handler
+# would write to a closed stream. In tests loggers are never cached, and every test leaves
+# the configuration and the root handlers as it found them.
+_configure_structlog = structlog.configure
+
+
+def _configure_without_caching(**settings: Any) -> None:
+    settings["cache_logger_on_first_use"] = False
+    _configure_structlog(**settings)
+
+
+structlog.configure = _configure_without_caching  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.configure(**config)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 SERVER_FIXTURES = frozenset({"stack", "running_stack", "time_skipping_env"})
