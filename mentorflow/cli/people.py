@@ -85,8 +85,8 @@ async def _import(settings: Settings, content: bytes, *, dry_run: bool) -> Impor
 
 
 def _print_report(report: ImportReport) -> None:
-    """The diff for a person: ids and field names, never a value."""
-    console = Console(highlight=False)
+    """The diff for a person: ids and field names, never a value (one line per row)."""
+    console = Console(highlight=False, soft_wrap=True)
     for change in report.changes:
         what = []
         if change.new:
