@@ -110,8 +110,11 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-LAUNCH_PATHS = frozenset({"/cohorts", "/hr/cohorts/new"})
-"""The API's launch and the console's: a whole cohort spec in the body."""
+LAUNCH_PATHS = frozenset(
+    {"/cohorts", "/hr/cohorts/new", "/hr/people/import", "/hr/people/import/apply"}
+)
+"""The API's launch and the console's: a whole cohort spec in the body (or a people CSV file,
+up to 10 MiB, in base64 when carried to be applied)."""
 
 
 def _body_limit(limits: ApiLimits) -> Callable[[Scope], int]:

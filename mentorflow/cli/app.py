@@ -36,6 +36,8 @@ from mentorflow.cli.people import people_app
 from mentorflow.cli.projections import projections_app, projector
 from mentorflow.cli.services import notifier, serve, worker
 from mentorflow.cohorts import CohortNotFound, MatchingNotDone
+from mentorflow.directory import DirectoryError
+from mentorflow.directory.csv_import import PeopleImportInvalid
 from mentorflow.keyring import KeyRingInvalid
 from mentorflow.logging import configure_logging
 from mentorflow.people import PersonIdInvalid
@@ -56,6 +58,7 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     CohortSpecInvalid,
     CohortNotFound,
     PersonIdInvalid,
+    PeopleImportInvalid,
     EventNotFound,
     EventAlreadyApplied,
     KeyRingInvalid,
@@ -68,6 +71,7 @@ FAILURE_ERRORS: tuple[type[Exception], ...] = (
     EventStoreError,
     BusError,
     ProjectionError,
+    DirectoryError,
     MatchingNotDone,
     NotificationError,
 )

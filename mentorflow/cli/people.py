@@ -1,22 +1,115 @@
-"""``mentorflow people forget PERSON_ID`` (crypto-shredding) and ``people rewrap-keys``."""
+"""``mentorflow people import FILE.csv``, ``people forget PERSON_ID`` (crypto-shredding) and
+``people rewrap-keys``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from eventstore import Pool, PostgresEventStore, create_pool
+from mentorflow.directory import PeopleDirectory, migrate_directory
+from mentorflow.directory.csv_file import COLUMNS, MAX_FILE_BYTES, MAX_ROWS
+from mentorflow.directory.csv_import import (
+    ImportReport,
+    PeopleImportInvalid,
+    apply_import,
+    plan_import,
+)
 from mentorflow.people import ForgetOutcome, forget_person
 from mentorflow.settings import Settings
 from notifications import migrate_outbox
 from vault import PersonalDataVault
 
-people_app = typer.Typer(help="People's personal data.", no_args_is_help=True)
+people_app = typer.Typer(
+    help="The people directory and people's personal data.", no_args_is_help=True
+)
+
+_COLUMNS_HELP = "\n\n".join(f"{name}: {meaning}" for name, meaning in COLUMNS.items())
+
+
+@people_app.command(
+    "import",
+    help=(
+        "Import people from an HR system's CSV export into the directory.\n\n"
+        "A header row names the columns (UTF-8, a BOM is fine); a column left out leaves that "
+        "field as it is, an empty cell clears it. Skills, skills wanted and career objectives "
+        "are never touched. Columns:\n\n"
+        f"{_COLUMNS_HELP}\n\n"
+        f"At most {MAX_FILE_BYTES // (1024 * 1024)} MiB and {MAX_ROWS} rows. Every problem is "
+        "listed per row (the header is row 1) and nothing is recorded while there is one "
+        "(exit 2). Importing the same file again records nothing."
+    ),
+)
+def import_people(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="The CSV file.", exists=True, dir_okay=False, readable=True)
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff and the problems; record nothing.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print machine-readable JSON.")
+    ] = False,
+) -> None:
+    """Import people from a CSV file (the help text is built above, with the columns)."""
+    settings: Settings = ctx.obj
+    with file.open("rb") as stream:
+        content = stream.read(MAX_FILE_BYTES + 1)  # one byte more: the reader names the limit
+    report = asyncio.run(_import(settings, content, dry_run=dry_run))
+    if json_output:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        _print_report(report)
+    if report.problems:
+        raise PeopleImportInvalid(report.problems)
+
+
+async def _import(settings: Settings, content: bytes, *, dry_run: bool) -> ImportReport:
+    async with _vault(settings) as (pool, vault):
+        await migrate_directory(pool)
+        directory = PeopleDirectory(pool, vault)
+        plan = await plan_import(directory, content)
+        if dry_run:
+            return plan.report
+        if plan.report.problems:
+            return plan.report.model_copy(update={"dry_run": False})
+        return await apply_import(directory, plan)
+
+
+def _print_report(report: ImportReport) -> None:
+    """The diff for a person: ids and field names, never a value (one line per row)."""
+    console = Console(highlight=False, soft_wrap=True)
+    for change in report.changes:
+        what = []
+        if change.new:
+            what.append("new")
+        elif change.changed_fields:
+            what.append("changed: " + ", ".join(change.changed_fields))
+        if change.deactivated:
+            what.append("deactivated")
+        if change.reactivated:
+            what.append("reactivated")
+        console.print(f"row {change.row}: {escape(change.person_id)}: {'; '.join(what)}")
+    planned = sum(len(change.events) for change in report.changes)
+    if report.applied:
+        outcome = f"recorded {report.events_recorded} events"
+    elif report.problems:
+        outcome = f"{len(report.problems)} problems: nothing recorded"
+    else:
+        outcome = f"dry run: would record {planned} events"
+    console.print(
+        f"{report.rows} rows: {report.new} new, {report.changed} changed, "
+        f"{report.deactivated} deactivated, {report.reactivated} reactivated, "
+        f"{report.unchanged} unchanged; {outcome}."
+    )
 
 
 @people_app.command()

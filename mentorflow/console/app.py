@@ -12,6 +12,7 @@ from mentorflow.console import (
     hr_approval,
     hr_forget,
     hr_launch,
+    hr_people_import,
     hr_reviews,
     oidc,
     participants,
@@ -45,6 +46,7 @@ def install_console(app: FastAPI) -> None:
         hr_approval,
         hr_reviews,
         hr_forget,
+        hr_people_import,
         dashboard,
     ):
         app.include_router(module.router)

@@ -130,6 +130,22 @@ class PeopleDirectory:
                 state = await self._load(connection, person_id)
         return state if state.known else None
 
+    async def states(self, person_ids: Sequence[str]) -> dict[str, PersonState]:
+        """Each person's folded state, in one read; someone never recorded gets a fresh one.
+
+        Unlike `get`, a person forgotten before the directory knew them is reported (their
+        stream holds only `PersonForgotten`), so a caller can refuse them up front.
+
+        Raises:
+            DatabaseUnavailable: The database went away.
+        """
+        unique = list(dict.fromkeys(person_ids))
+        with translated():
+            async with self._pool.acquire() as connection:
+                envelopes = await read_streams(connection, [person_stream(i) for i in unique])
+            folded = await self._fold(envelopes)
+        return {i: folded.get(i) or PersonState(person_id=i) for i in unique}
+
     async def all_people(self) -> list[PersonState]:
         """Everyone the directory recorded, by person id (forgotten people included).
 
