@@ -30,6 +30,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import nats
+import nats.errors
+import nats.js.errors
 import structlog
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
@@ -41,7 +44,7 @@ from bus.config import BusConfig
 from events import CATALOG, DomainEvent, EventEnvelope, UnknownEventType
 from events.person import PersonForgotten
 from eventstore import DatabaseUnavailable, Pool
-from eventstore.backoff import sleep_unless_stopped
+from eventstore.backoff import Backoff, sleep_unless_stopped
 from notifications.config import RetryPolicy, SmtpConfig
 from notifications.delivery import OutboxDelivery
 from notifications.directory import CohortContacts, Directory, DirectoryUnavailable
@@ -407,8 +410,14 @@ async def run_notifier(
     *,
     started: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Run the subscriber, the delivery and the digests until ``stop`` is set."""
+    """Run the subscriber, the delivery and the digests until ``stop`` is set.
+
+    The events stream is the relay's (it creates it; the notifier's NATS user may not): until
+    it exists, the notifier waits for it, as it waits for NATS itself.
+    """
     await migrate_outbox(pool)
+    if not await _stream_exists(config.bus, stop):
+        return  # stopped while waiting
     notifier = Notifier(pool, directory, config.links, max_wait_for_gap=config.max_wait_for_gap)
     broker = NatsBroker(config.bus.nats_url, log_level=logging.DEBUG)
     broker.include_router(notifier_router(notifier, config))
@@ -427,6 +436,29 @@ async def run_notifier(
         await broker.stop()
         await sender.close()
         await webhooks.close()
+
+
+async def _stream_exists(bus: BusConfig, stop: asyncio.Event) -> bool:
+    """Wait until NATS answers and the events stream exists; False when stopped first."""
+    backoff = Backoff(initial=0.5, maximum=10.0)
+    while not stop.is_set():
+        try:
+            client = await nats.connect(bus.nats_url, allow_reconnect=False, connect_timeout=5)
+        except (nats.errors.Error, OSError) as error:
+            log.info("waiting for NATS", error_type=type(error).__name__)
+        else:
+            try:
+                await client.jetstream().stream_info(bus.stream_name)
+                return True
+            except nats.js.errors.NotFoundError:
+                log.info("waiting for the events stream (the relay creates it)")
+            except nats.errors.Error as error:
+                log.info("waiting for the events stream", error_type=type(error).__name__)
+            finally:
+                await client.close()
+        if await sleep_unless_stopped(stop, backoff.next_delay()):
+            return False
+    return False
 
 
 async def _digests(notifier: Notifier, stop: asyncio.Event, interval: float) -> None:

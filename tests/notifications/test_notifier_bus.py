@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import nats
 import pytest
+import structlog
 
 from bus.publishing import encode_envelope, message_headers, subject_for
 from devstack.stack import StackAddresses
@@ -74,9 +75,6 @@ async def test_events_reach_the_sink_from_the_bus_and_a_poison_event_is_given_up
     bus = isolated_bus(stack.nats_url)
     good, poison = Stream(tag), Stream("poison")
     good_matched, poison_matched = good.matched(), poison.matched()
-    await publish(
-        stack.nats_url, bus.stream_name, bus.subject_prefix, [poison_matched, good_matched]
-    )
     directory = PoisonedDirectory(contacts(tag))
     config = NotifierConfig(
         bus=bus,
@@ -88,8 +86,21 @@ async def test_events_reach_the_sink_from_the_bus_and_a_poison_event_is_given_up
         failure_delays=(0.1, 0.1),
     )
     stop = asyncio.Event()
-    service = asyncio.create_task(run_notifier(pool, directory, config, stop))
+    # Started before the stream exists (the relay creates it): the notifier waits for it.
+    with structlog.testing.capture_logs() as logs:
+        service = asyncio.create_task(run_notifier(pool, directory, config, stop))
+        await assert_eventually(
+            lambda: asyncio.sleep(0, [entry["event"] for entry in logs]),
+            lambda events: any(
+                event.startswith("waiting for the events stream") for event in events
+            ),
+            timeout=30,
+            message="the notifier waits for the stream",
+        )
     try:
+        await publish(
+            stack.nats_url, bus.stream_name, bus.subject_prefix, [poison_matched, good_matched]
+        )
         await assert_eventually(
             lambda: asyncio.to_thread(mail_sink.messages_to, f"ben-{tag}@example.org"),
             timeout=30,
