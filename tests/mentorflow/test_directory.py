@@ -126,6 +126,7 @@ async def test_concurrent_writers_of_one_person_both_land(directory: Directory) 
     assert "ProfileUpdated" in events
     # Each writer's desired state is applied whole, on the state it re-read after losing
     # the race, so the one that came second wins entirely: never a mix of the two.
+    assert state.profile is not None
     if events[-1] == "PersonDeactivated":
         assert (state.profile.department, state.active) == ("Data", False)
     else:
