@@ -14,6 +14,7 @@ from typing import Annotated, Any, get_args
 from pydantic import Field, TypeAdapter
 
 from events import cohort as k
+from events import departure as d
 from events import mentorship as m
 from events import person as p
 from events.base import DomainEvent
@@ -67,7 +68,10 @@ DomainEventUnion = Annotated[
     | p.ManagerChanged
     | p.PersonDeactivated
     | p.PersonReactivated
-    | p.PersonForgotten,
+    | p.PersonForgotten
+    | d.DepartureStarted
+    | d.DepartureConcluded
+    | d.ReportingLineConflictFound,
     Field(discriminator="event_type"),
 ]
 

@@ -24,6 +24,7 @@ from bus import run_relay
 from eventstore import PostgresEventStore, create_pool
 from mentorflow.cohorts import launch_cohort
 from mentorflow.commands import include_commands
+from mentorflow.directory.reactor import run_people_reactor
 from mentorflow.settings import Settings
 from mentorflow.shutdown import stop_on_signals
 from projections import run_projector
@@ -72,6 +73,14 @@ async def serve_all(
                 ),
                 "projector": run_projector(
                     store, database.url, stop, options=settings.projector_options()
+                ),
+                "people_reactor": run_people_reactor(
+                    store,
+                    database.url,
+                    client,
+                    settings.task_queue,
+                    stop,
+                    options=settings.projector_options(),
                 ),
                 "commands": commands(),
             }

@@ -42,11 +42,14 @@ with workflow.unsafe.imports_passed_through():
         ApproveMatches,
         CohortWorkflowInput,
         CohortWorkflowResult,
+        DepartureTerms,
         MatchingOutcome,
         ParticipantAdded,
         ParticipantCard,
         ParticipantCardsInput,
         ParticipantCardsResult,
+        ProposeRematch,
+        RematchProposal,
     )
     from workflows.ids import mentorship_workflow_id
     from workflows.mentorship import MentorshipWorkflow
@@ -432,6 +435,45 @@ class CohortWorkflow:
             "rematches": state.rematches,
             "mentor_loads": state.mentor_loads(),
         }
+
+    @workflow.query
+    def departure_terms(self) -> DepartureTerms:
+        """The program's terms for participants who leave (the leaver flow reads them)."""
+        return DepartureTerms(leaver_grace_period=self._state.spec.program.leaver_grace_period)
+
+    @workflow.update
+    async def propose_rematch(self, request: ProposeRematch) -> RematchProposal:
+        """The mentor a rematch of the mentee would choose now, recording nothing.
+
+        Never a previous mentor of theirs, nor one of ``excluded_mentor_ids`` (the leaver
+        flow passes the mentee's reporting line as the directory knows it now).
+        """
+        state = self._state
+        excluded = sorted(
+            {*state.previous_mentors(request.mentee_id), *request.excluded_mentor_ids}
+        )
+        outcome = await workflow.execute_activity_method(
+            MatchingActivities.rematch_mentee,
+            _rematch_input(
+                state.spec,
+                request.mentee_id,
+                mentor_loads=state.mentor_loads(),
+                excluded_mentor_ids=excluded,
+                whole_spec=False,
+            ),
+            start_to_close_timeout=MATCHING_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            summary=f"propose a rematch of {request.mentee_id}",
+        )
+        if outcome.pair is None:
+            reason = outcome.unmatched.reason if outcome.unmatched is not None else None
+            return RematchProposal(unmatched_reason=reason)
+        return RematchProposal(pair=_pair(outcome.pair))
+
+    @propose_rematch.validator
+    def _check_propose_rematch(self, request: ProposeRematch) -> None:
+        if request.mentee_id not in {person.id for person in self._state.spec.mentees}:
+            raise _rejected([f"mentee_id: {request.mentee_id!r} is not a mentee of this cohort"])
 
     @workflow.query
     def participant_cards(self, request: ParticipantCardsInput) -> ParticipantCardsResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -122,3 +123,24 @@ class ParticipantCardsResult(BaseModel):
 
     cards: dict[str, ParticipantCard] = Field(default_factory=dict)
     notifications: NotificationsSpec | None = None
+
+
+class DepartureTerms(BaseModel):
+    """What the leaver flow needs of a cohort's program."""
+
+    leaver_grace_period: timedelta
+
+
+class ProposeRematch(BaseModel):
+    """Ask what a rematch of ``mentee_id`` would choose now, without recording anything
+    (HR decides on reporting-line conflicts)."""
+
+    mentee_id: str = Field(max_length=64)
+    excluded_mentor_ids: list[str] = Field(default_factory=list, max_length=200)
+
+
+class RematchProposal(BaseModel):
+    """The mentor a rematch would choose, or why there is none."""
+
+    pair: Pair | None = None
+    unmatched_reason: str | None = None

@@ -336,7 +336,13 @@ class MentorshipWorkflow:
                 stream_id=state.stream_id,
                 mentee_id=state.mentee_id,
                 previous_mentor_id=state.mentor_id,
-                reason=command.reason if isinstance(command, c.RequestRematch) else "",
+                reason=(
+                    command.reason
+                    if isinstance(command, c.RequestRematch)
+                    else f"closed: {command.reason}"
+                    if isinstance(command, c.CloseMentorship)
+                    else ""
+                ),
                 open_goals=[
                     CarriedGoal(
                         horizon=goal.horizon,

@@ -223,6 +223,13 @@ class CloseMentorship(Command):
         ClosureReason,
         AtEdge(Literal["completed", "mentor_left", "mentee_left", "mismatch"]),
     ]
+    rematch_mentee: bool = Field(
+        default=False,
+        description=(
+            "Match the mentee again with another mentor, carrying over open goals and action "
+            "items (with mentor_left or mismatch; HR and the leaver flow only)"
+        ),
+    )
 
 
 class RequestRematch(Command):

@@ -159,10 +159,13 @@ _OWN_CLOSURE_REASONS: dict[str, frozenset[str]] = {
 
 
 def _own_closure(state: MentorshipState, command: c.CloseMentorship, side: str) -> list[str]:
-    if command.reason in _OWN_CLOSURE_REASONS[side]:
-        return []
-    allowed = ", ".join(sorted(_OWN_CLOSURE_REASONS[side]))
-    return [f"reason: the {side} can close with {allowed}, not {command.reason!r}"]
+    problems = []
+    if command.reason not in _OWN_CLOSURE_REASONS[side]:
+        allowed = ", ".join(sorted(_OWN_CLOSURE_REASONS[side]))
+        problems.append(f"reason: the {side} can close with {allowed}, not {command.reason!r}")
+    if command.rematch_mentee:
+        problems.append("rematch_mentee: participants ask for a rematch with its own command")
+    return problems
 
 
 _SIDE_RULES: dict[type[Any], Callable[[MentorshipState, Any, str], list[str]]] = {
@@ -566,7 +569,24 @@ def _close(state: MentorshipState, command: c.CloseMentorship, now: datetime) ->
     problems = _stage_problem(state, _NOT_ENDED, "close")
     if command.reason == "rematch":
         problems.append("use a rematch request to close with reason 'rematch'")
-    return problems, [_closure(state, command.reason, now)]
+    if not command.rematch_mentee:
+        return problems, [_closure(state, command.reason, now)]
+    if command.reason not in _REMATCHING_CLOSURES:
+        problems.append(
+            f"rematch_mentee: only a closure with mentor_left or mismatch matches the mentee "
+            f"again, not {command.reason!r}"
+        )
+    return problems, [
+        m.RematchRequested(
+            mentee_id=state.mentee_id,
+            previous_mentor_id=state.mentor_id,
+            reason=f"closed: {command.reason}",
+        ),
+        _closure(state, command.reason, now),
+    ]
+
+
+_REMATCHING_CLOSURES = frozenset({"mentor_left", "mismatch"})
 
 
 @_handles(c.RequestRematch)

@@ -36,17 +36,19 @@ from domain.person import (
     evolve,
     profile_problems,
 )
-from events import CATALOG, EventEnvelope, NewEvent
+from events import CATALOG, DomainEvent, EventEnvelope, NewEvent
 from events.person import ProfileSource
 from eventstore import Pool, StreamVersionConflict, append_in_transaction
 from eventstore.errors import translated
 from eventstore.migrator import Connection, load_migrations, migrate
-from eventstore.postgres import APPENDED_CHANNEL, read_streams
+from eventstore.postgres import APPENDED_CHANNEL, read_streams, stream_version_in
+from eventstore.postgres import SCHEMA as EVENTS_SCHEMA
 from vault import PersonalDataVault
 
 SCHEMA = "directory"
 EVENT_NAMESPACE = uuid.UUID("0b6f3c52-1f6d-4e43-a1c4-6c0a2f6b7d21")
 MAX_ATTEMPTS = 5
+_KNOWN_IDS = f"SELECT event_id FROM {EVENTS_SCHEMA}.events WHERE event_id = ANY($1::uuid[])"
 log = structlog.get_logger(__name__)
 
 
@@ -217,6 +219,48 @@ class PeopleDirectory:
                         evolve(state, event, at)
                     log.info("directory changed", stream_id=stream_id, event_types=recorded)
                     return applied
+        raise DirectoryBusy(person_id, MAX_ATTEMPTS)
+
+    async def record(
+        self, person_id: str, events: Sequence[tuple[uuid.UUID, DomainEvent]], at: datetime
+    ) -> list[str]:
+        """Append process events (what a flow did about the person) under their given ids.
+
+        Idempotent by id: events already in the store are left out, so a retried step records
+        nothing twice. Appends at the version it read, again on a concurrent change. Returns
+        the event types appended.
+
+        Raises:
+            DirectoryBusy: Other writers kept changing the stream.
+            DatabaseUnavailable: The database went away.
+        """
+        stream_id = person_stream(person_id)
+        with translated():
+            async with self._pool.acquire() as connection:
+                for _ in range(MAX_ATTEMPTS):
+                    known = {
+                        row["event_id"]
+                        for row in await connection.fetch(
+                            _KNOWN_IDS,
+                            [event_id for event_id, _ in events],
+                        )
+                    }
+                    new = [
+                        NewEvent.from_domain(
+                            event, event_id=event_id, occurred_at=at, correlation_id=stream_id
+                        )
+                        for event_id, event in events
+                        if event_id not in known
+                    ]
+                    if not new:
+                        return []
+                    version = await stream_version_in(connection, stream_id)
+                    sealed = await self._vault.seal_events(new, {}, stream_id=stream_id)
+                    try:
+                        await self._append(connection, person_id, version, sealed)
+                    except StreamVersionConflict:
+                        continue  # another writer, or a retry of these very events: look again
+                    return [event.event_type for event in new]
         raise DirectoryBusy(person_id, MAX_ATTEMPTS)
 
     async def _append(
