@@ -137,9 +137,9 @@ class ProgramSpec(_SpecModel):
     conversation_cadence: PositiveDuration = timedelta(days=14)
     grace_period: Annotated[Duration, Field(ge=timedelta(0))] = timedelta(days=3)
     onboarding_window: PositiveDuration = timedelta(days=21)
-    leaver_grace_period: Annotated[
-        Duration, Field(ge=timedelta(0), le=timedelta(days=366))
-    ] = timedelta(days=14)
+    leaver_grace_period: Annotated[Duration, Field(ge=timedelta(0), le=timedelta(days=366))] = (
+        timedelta(days=14)
+    )
     """How long a participant the directory deactivated has to come back: their
     relationships are paused meanwhile, then closed (``mentor_left``/``mentee_left``)."""
     escalate_after_missed: int = Field(default=2, ge=1, le=100)

@@ -1,8 +1,9 @@
 """Recorded histories replay against today's workflow code: determinism is guarded in CI.
 
 A change to `MentorshipWorkflow`, `CohortWorkflow` or `PersonChangesWorkflow` that would break
-running workflows fails here; such a change needs `workflow.patched(...)`. Histories named ``cohort_*`` are the cohort
-workflow's (recorded by `test_cohort_history` with the fixtures' payload key). Re-record the
+running workflows fails here; such a change needs `workflow.patched(...)`. Histories named
+``cohort_*`` are the cohort workflow's (recorded by `test_cohort_history` with the fixtures'
+payload key), ``person_changes_*`` the leaver flow's (`test_person_changes`). Re-record the
 fixtures only for a deliberate, versioned change:
 ``MENTORFLOW_RECORD_HISTORIES=1 pytest tests/workflows``.
 """
