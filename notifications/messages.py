@@ -29,6 +29,10 @@ Withheld                                               outcomes
 ClosureStarted             both                        surveys        CANCEL
 MentorshipPaused/Resumed   both                        notices        the series update
 MentorshipClosed           both                        notices        -
+DepartureStarted /         HR contacts of the cohorts  notices        -
+Concluded                  concerned, webhooks
+ReportingLineConflict-     HR contacts, webhooks       notices        -
+Found
 =========================  ==========================  =============  ===================
 
 Categories in `COMPLIANCE` (the match, review consent, status notices) are sent whatever the
@@ -50,6 +54,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from events import DomainEvent
+from events import departure as d
 from events import mentorship as m
 from notifications.calendar import ConversationSeries, invitation
 from notifications.directory import CohortContacts, HrContact, PersonContact
@@ -267,6 +272,107 @@ def plan(
                 lambda side: ("Your conversation series was updated", {"due": _next_due(pair)}),
                 template="calendar_update",
                 calendar=change,
+            )
+    return result
+
+
+PEOPLE_CHANGES = (d.DepartureStarted, d.DepartureConcluded, d.ReportingLineConflictFound)
+"""Events of the leaver and mover flows (person streams): HR notices, `plan_people_change`."""
+
+_OUTCOME_WORDS = {
+    "resumed": "resumed",
+    "closed": "closed",
+    "rematch_requested": "closed, and the mentee is being matched again",
+    "unchanged": "had moved on already, left as it is",
+}
+
+
+def cohorts_of(event: DomainEvent) -> list[str]:
+    """The cohorts whose HR hears of a leaver or mover event."""
+    if isinstance(event, d.ReportingLineConflictFound):
+        return [event.cohort_id]
+    if isinstance(event, d.DepartureStarted | d.DepartureConcluded):
+        return sorted({relationship.cohort_id for relationship in event.relationships})
+    return []
+
+
+def plan_people_change(
+    occasion: Occasion, contacts: Iterable[CohortContacts], links: Links
+) -> Plan:
+    """HR's notice of a leaver or mover event, once per HR contact of the cohorts concerned
+    (ids and dates only), to their webhooks too."""
+    event = occasion.event
+    result = Plan()
+    if isinstance(event, d.DepartureStarted):
+        subject = f"A participant left: {len(event.relationships)} relationship(s) paused"
+        body = render(
+            "departure_started",
+            {
+                "person": event.person_id,
+                "at": event.deactivated_at,
+                "relationships": event.relationships,
+            },
+        )
+    elif isinstance(event, d.DepartureConcluded):
+        returned = event.outcome == "returned"
+        subject = "A participant came back" if returned else "A participant's relationships closed"
+        body = render(
+            "departure_concluded",
+            {
+                "person": event.person_id,
+                "returned": returned,
+                "relationships": event.relationships,
+                "outcomes": _OUTCOME_WORDS,
+            },
+        )
+    elif isinstance(event, d.ReportingLineConflictFound):
+        subject = "A mentor is now in their mentee's reporting line"
+        body = render(
+            "reporting_line_conflict",
+            {
+                "mentor": event.mentor_id,
+                "mentee": event.mentee_id,
+                "relationship": event.stream_id,
+                "cohort": event.cohort_id,
+                "line": event.reporting_line,
+                "proposed": event.proposed_mentor_id,
+                "score": event.proposed_score,
+                "reason": event.unmatched_reason,
+            },
+        )
+    else:
+        return result
+    sent: set[str] = set()
+    for cohort in contacts:
+        link = (links.at_risk(cohort.cohort_id), "Open the cohort's pairs at risk")
+        for contact in cohort.hr_contacts:
+            if contact.id in sent:
+                continue
+            sent.add(contact.id)
+            result.messages.append(
+                _message(
+                    occasion,
+                    recipient=contact.id,
+                    address=contact.email,
+                    subject=subject,
+                    body=body,
+                    category="notices",
+                    link=link,
+                    preferences=None,
+                    not_before=_after_quiet_hours(contact, occasion.now),
+                )
+            )
+        for number, webhook in enumerate(cohort.webhooks):
+            result.messages.append(
+                OutboxMessage(
+                    event_id=occasion.event_id,
+                    recipient=f"webhook-{cohort.cohort_id}-{number + 1}",
+                    channel=Channel.WEBHOOK,
+                    address=webhook.url,
+                    subject=subject,
+                    text_body=f"{body.strip()}\n{link[0]}",
+                    category="notices",
+                )
             )
     return result
 

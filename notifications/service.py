@@ -48,7 +48,17 @@ from eventstore.backoff import Backoff, sleep_unless_stopped
 from notifications.config import RetryPolicy, SmtpConfig
 from notifications.delivery import OutboxDelivery
 from notifications.directory import CohortContacts, Directory, DirectoryUnavailable
-from notifications.messages import DigestItem, Links, Occasion, digest_text, notifies, plan
+from notifications.messages import (
+    PEOPLE_CHANGES,
+    DigestItem,
+    Links,
+    Occasion,
+    cohorts_of,
+    digest_text,
+    notifies,
+    plan,
+    plan_people_change,
+)
 from notifications.models import OutboxMessage
 from notifications.outbox import RECORD, SCHEMA, PostgresOutbox, migrate_outbox, record_arguments
 from notifications.pairs import PairState
@@ -57,6 +67,7 @@ from notifications.smtp import SmtpSender
 from notifications.webhooks import WebhookSender
 
 log = structlog.get_logger(__name__)
+_PEOPLE_CHANGES = frozenset(event.__name__ for event in PEOPLE_CHANGES)
 
 DIGEST_NAMESPACE = uuid.UUID("0b7f4d36-5a4e-4a1f-8e52-9c3a3e1c2f70")
 """Namespace of a digest's outbox event id: uuid5 of (contact, digest time). Never change."""
@@ -151,6 +162,8 @@ class Notifier:
         if envelope.event_type == PersonForgotten.__name__:
             await self._forget(envelope)
             return 0
+        if envelope.event_type in _PEOPLE_CHANGES:
+            return await self._people_change(envelope)
         if envelope.stream_type != "mentorship":
             return 0
         event: DomainEvent | None
@@ -180,6 +193,39 @@ class Notifier:
         occasion = Occasion(envelope.event_id, envelope.stream_id, event, self.clock())
         planned = plan(occasion, state, change, contacts, self.links)
         return await self._record(envelope, version, state, planned.messages, planned.digest_items)
+
+    async def _people_change(self, envelope: EventEnvelope) -> int:
+        """HR's notice of a leaver or mover event (the outbox keeps one per event and
+        recipient, so a redelivery records nothing new)."""
+        event = CATALOG.decode(envelope).event
+        contacts = []
+        for cohort_id in cohorts_of(event):
+            try:
+                contacts.append(await self.directory.contacts(cohort_id, []))
+            except DirectoryUnavailable as error:
+                raise _Retry(str(error), 5.0) from error
+        occasion = Occasion(envelope.event_id, envelope.stream_id, event, self.clock())
+        planned = plan_people_change(occasion, contacts, self.links)
+        new = 0
+        async with self.pool.acquire() as connection, connection.transaction():
+            forgotten = {
+                row["person_id"]
+                for row in await connection.fetch(
+                    f"SELECT person_id FROM {SCHEMA}.forgotten WHERE person_id = ANY($1::text[])",
+                    [message.recipient for message in planned.messages],
+                )
+            }
+            for message in planned.messages:
+                if message.recipient not in forgotten:
+                    record = await connection.fetchval(RECORD, *record_arguments(message))
+                    new += record is not None
+        log.info(
+            "event notified",
+            event_id=str(envelope.event_id),
+            event_type=envelope.event_type,
+            recorded=new,
+        )
+        return new
 
     async def _pair(self, stream_id: str) -> tuple[int, PairState]:
         row = await self.pool.fetchrow(

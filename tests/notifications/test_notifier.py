@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from events import DomainEvent, EventEnvelope
+from events import departure as d
 from events import mentorship as m
 from events.person import PersonForgotten
 from eventstore import Pool
@@ -236,3 +237,61 @@ async def test_an_event_without_a_message_asks_nobody_and_one_not_understood_kee
     assert directory.calls == 1  # the match only
     assert await notifier.handle(newer) == 0
     assert await notifier.handle(missed) == 2  # at once: no gap left by the unknown event
+
+
+async def test_a_leaver_and_a_reporting_line_conflict_reach_hr_once_with_ids_only(
+    pool: Pool, tag: str
+) -> None:
+    notifier = Notifier(pool, Answers(contacts(tag)), LINKS, clock=lambda: NOW)
+    relationship = d.DepartedRelationship(
+        stream_id=f"mentorship-c-1-b-{tag}",
+        cohort_id="c-1",
+        side="mentor",
+        other_id=f"b-{tag}",
+        paused=True,
+        resume_by=NOW + timedelta(days=14),
+    )
+    started = envelope(
+        f"person-a-{tag}",
+        3,
+        d.DepartureStarted(
+            person_id=f"a-{tag}",
+            deactivation_event_id="e-1",
+            deactivated_at=NOW,
+            relationships=[relationship],
+        ),
+        NOW,
+    )
+    conflict = envelope(
+        f"person-b-{tag}",
+        2,
+        d.ReportingLineConflictFound(
+            person_id=f"b-{tag}",
+            change_event_id="e-2",
+            stream_id=relationship.stream_id,
+            cohort_id="c-1",
+            mentor_id=f"a-{tag}",
+            mentee_id=f"b-{tag}",
+            reporting_line=[f"m-{tag}", f"a-{tag}"],
+            proposed_mentor_id=f"c-{tag}",
+            proposed_score=0.61,
+        ),
+        NOW,
+    )
+
+    assert await notifier.handle(started) == 1
+    assert await notifier.handle(started, delivery=2) == 0
+    assert await notifier.handle(conflict) == 1
+
+    rows = await pool.fetch(
+        "SELECT recipient, subject, text_body FROM notifications.outbox "
+        "WHERE event_id = ANY($1::uuid[]) ORDER BY subject",
+        [started.event_id, conflict.event_id],
+    )
+    assert [(row["recipient"], row["subject"]) for row in rows] == [
+        (f"hr-{tag}", "A mentor is now in their mentee's reporting line"),
+        (f"hr-{tag}", "A participant left: 1 relationship(s) paused"),
+    ]
+    assert f"Proposed rematch: mentor c-{tag} (score 0.61)" in rows[0]["text_body"]
+    assert f"{relationship.stream_id} (cohort c-1, as mentor): paused" in rows[1]["text_body"]
+    assert "Ada" not in rows[0]["text_body"] + rows[1]["text_body"]  # ids, never names

@@ -14,6 +14,7 @@ import structlog
 from bus.publishing import encode_envelope, message_headers, subject_for
 from devstack.stack import StackAddresses
 from events import EventEnvelope
+from events import departure as d
 from eventstore import Pool
 from notifications import RetryPolicy
 from notifications.directory import CohortContacts
@@ -21,10 +22,34 @@ from notifications.messages import Links
 from notifications.service import NotifierConfig, run_notifier
 from tests.faults.pipeline import isolated_bus
 from tests.notifications.conftest import MailSink
-from tests.notifications.test_notifier import Stream, contacts
+from tests.notifications.test_notifier import NOW, Stream, contacts, envelope
 from tests.support import assert_eventually
 
 pytestmark = pytest.mark.servers
+
+
+def departure(tag: str) -> EventEnvelope:
+    """A leaver's `DepartureStarted` with one paused relationship of cohort ``c-1``."""
+    return envelope(
+        f"person-a-{tag}",
+        3,
+        d.DepartureStarted(
+            person_id=f"a-{tag}",
+            deactivation_event_id="e-1",
+            deactivated_at=NOW,
+            relationships=[
+                d.DepartedRelationship(
+                    stream_id=f"mentorship-c-1-b-{tag}",
+                    cohort_id="c-1",
+                    side="mentor",
+                    other_id=f"b-{tag}",
+                    paused=True,
+                    resume_by=NOW + timedelta(days=14),
+                )
+            ],
+        ),
+        NOW,
+    )
 
 
 class PoisonedDirectory:
@@ -75,6 +100,7 @@ async def test_events_reach_the_sink_from_the_bus_and_a_poison_event_is_given_up
     bus = isolated_bus(stack.nats_url)
     good, poison = Stream(tag), Stream("poison")
     good_matched, poison_matched = good.matched(), poison.matched()
+    left = departure(tag)  # a person stream's event: HR hears of a leaver
     directory = PoisonedDirectory(contacts(tag))
     config = NotifierConfig(
         bus=bus,
@@ -99,12 +125,20 @@ async def test_events_reach_the_sink_from_the_bus_and_a_poison_event_is_given_up
         )
     try:
         await publish(
-            stack.nats_url, bus.stream_name, bus.subject_prefix, [poison_matched, good_matched]
+            stack.nats_url,
+            bus.stream_name,
+            bus.subject_prefix,
+            [poison_matched, good_matched, left],
         )
         await assert_eventually(
             lambda: asyncio.to_thread(mail_sink.messages_to, f"ben-{tag}@example.org"),
             timeout=30,
             message="the mentee's match announcement arrived",
+        )
+        await assert_eventually(
+            lambda: asyncio.to_thread(mail_sink.messages_to, f"hr-{tag}@example.org"),
+            timeout=30,
+            message="HR's notice of the leaver arrived",
         )
         await assert_eventually(
             lambda: consumer_settled(stack.nats_url, bus.stream_name, config.durable),
@@ -120,4 +154,6 @@ async def test_events_reach_the_sink_from_the_bus_and_a_poison_event_is_given_up
     assert len(mail_sink.messages_to(f"ada-{tag}@example.org")) == 1
     assert directory.calls >= 3  # the poison event: first try and both retries
     recorded = await pool.fetch("SELECT DISTINCT event_id FROM notifications.outbox")
-    assert [row["event_id"] for row in recorded] == [good_matched.event_id]
+    assert {row["event_id"] for row in recorded} == {good_matched.event_id, left.event_id}
+    [notice] = mail_sink.messages_to(f"hr-{tag}@example.org")
+    assert notice.message["Subject"] == "A participant left: 1 relationship(s) paused"
