@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         ParticipantCard,
         ParticipantCardsInput,
         ParticipantCardsResult,
+        ParticipantDeparture,
         ProposeRematch,
         RematchProposal,
     )
@@ -89,6 +90,7 @@ class CohortWorkflow:
         self._rematch_requests: list[RematchRequestedSignal] = []
         self._changed = False
         self._capacities: tuple[CohortSpec, dict[str, int]] | None = None
+        self._departed: set[str] = set(request.departed)
 
     @property
     def _stream_id(self) -> str:
@@ -217,7 +219,11 @@ class CohortWorkflow:
         async with self._lock:
             state = self._state
             excluded = sorted(
-                {*state.previous_mentors(request.mentee_id), request.previous_mentor_id}
+                {
+                    *state.previous_mentors(request.mentee_id),
+                    request.previous_mentor_id,
+                    *self._departed,
+                }
             )
             outcome = await workflow.execute_activity_method(
                 MatchingActivities.rematch_mentee,
@@ -265,7 +271,7 @@ class CohortWorkflow:
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() >= self._input.history_limit
         ) and workflow.all_handlers_finished():
-            carried: dict[str, object] = {"state": self._state}
+            carried: dict[str, object] = {"state": self._state, "departed": sorted(self._departed)}
             if workflow.patched(CONTINUE_WITHOUT_SPEC_COPY_PATCH):
                 carried["spec"] = None
             workflow.continue_as_new(self._input.model_copy(update=carried))
@@ -396,6 +402,15 @@ class CohortWorkflow:
         self._rematch_requests.append(request)
 
     @workflow.signal
+    def participant_departure(self, news: ParticipantDeparture) -> None:
+        """A participant left the organisation (no rematch chooses them as a mentor while
+        away) or came back."""
+        if news.away:
+            self._departed.add(news.person_id)
+        else:
+            self._departed.discard(news.person_id)
+
+    @workflow.signal
     def mentorship_stage_changed(self, change: StageChangedSignal) -> None:
         """A relationship changed stage (kept for counts and mentor loads)."""
         relationship = self._state.relationships.get(change.stream_id)
@@ -450,7 +465,11 @@ class CohortWorkflow:
         """
         state = self._state
         excluded = sorted(
-            {*state.previous_mentors(request.mentee_id), *request.excluded_mentor_ids}
+            {
+                *state.previous_mentors(request.mentee_id),
+                *request.excluded_mentor_ids,
+                *self._departed,
+            }
         )
         outcome = await workflow.execute_activity_method(
             MatchingActivities.rematch_mentee,

@@ -31,6 +31,9 @@ class CohortWorkflowInput(BaseModel):
     history_limit: int = Field(default=DEFAULT_COHORT_HISTORY_LIMIT, ge=200)
     mentorship_history_limit: int | None = None
     state: CohortState | None = None
+    departed: list[str] = Field(default_factory=list)
+    """Participants away from the organisation (the leaver flow's `ParticipantDeparture`
+    signals): never chosen as a mentor by a rematch or a proposal while away."""
 
     @model_validator(mode="after")
     def _spec_or_state(self) -> Self:
@@ -144,3 +147,10 @@ class RematchProposal(BaseModel):
 
     pair: Pair | None = None
     unmatched_reason: str | None = None
+
+
+class ParticipantDeparture(BaseModel):
+    """The leaver flow's news: a participant left the organisation, or came back."""
+
+    person_id: str = Field(max_length=64)
+    away: bool

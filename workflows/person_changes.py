@@ -11,7 +11,8 @@ by the people reactor (`mentorflow.directory.reactor`) in the order of the perso
   resume, and `DepartureConcluded` says ``returned``.
 * **The deadline passes:** each relationship closes with ``mentor_left`` (and its mentee is
   matched again, carrying their open goals and action items) or ``mentee_left``; once all
-  have, `DepartureConcluded` says ``left``.
+  have, `DepartureConcluded` says ``left``. Their cohorts know they are away from the start
+  (a ``participant_departure`` signal), so no rematch chooses them as a mentor meanwhile.
 * **`ManagerChanged`: the mover flow.** The reporting line changed for the person and
   everyone below them: every running pair whose mentor is now in the mentee's reporting line
   is recorded as a `ReportingLineConflictFound`, with a rematch the cohort proposes. It is
@@ -45,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
         RematchProposalRequest,
     )
     from events import departure as d
+    from workflows.cohort_models import ParticipantDeparture
+    from workflows.ids import cohort_workflow_id
     from workflows.recording import ACTIVITY_RETRY
 
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
@@ -211,6 +214,7 @@ class PersonChangesWorkflow:
                 )
             )
         departure = Departure(deactivation_event_id=change.event_id, relationships=relationships)
+        await self._tell_cohorts(departure, away=True)
         await self._record(
             f"{change.event_id}/DepartureStarted",
             d.DepartureStarted(
@@ -245,6 +249,7 @@ class PersonChangesWorkflow:
                 )
             )
         await self._conclude(departure, "returned", outcomes)
+        await self._tell_cohorts(departure, away=False)
 
     async def _close_overdue(self) -> None:
         departure = self._departure
@@ -299,6 +304,19 @@ class PersonChangesWorkflow:
             ),
         )
         self._departure = None
+
+    async def _tell_cohorts(self, departure: Departure, *, away: bool) -> None:
+        """Let the cohorts know, so that no rematch chooses the person as a mentor while
+        they are away (the cohort may have ended: then nobody needs to know)."""
+        for cohort_id in sorted({rel.cohort_id for rel in departure.relationships}):
+            cohort = workflow.get_external_workflow_handle(cohort_workflow_id(cohort_id))
+            try:
+                await cohort.signal(
+                    "participant_departure",
+                    ParticipantDeparture(person_id=self._person_id, away=away),
+                )
+            except Exception:
+                workflow.logger.warning("cohort not reachable", extra={"cohort_id": cohort_id})
 
     # -- the mover flow ---------------------------------------------------------------------
 

@@ -219,6 +219,14 @@ async def test_a_mentor_who_leaves_and_comes_back_within_the_grace_period_resume
     ]
     await _stage(flow, relationship, "onboarding")
     await _save(flow, mentor_id, "person_changes_returned")
+    # The cohort heard they were away (no rematch chose them meanwhile), then back.
+    history = await flow.client.get_workflow_handle(f"cohort-{cohort_id}").fetch_history()
+    signals = [
+        event.workflow_execution_signaled_event_attributes.signal_name
+        for event in history.events
+        if event.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    assert signals.count("participant_departure") == 2
     types = [e.event_type for e in await flow.store.read_stream(relationship)]
     assert (types.count("MentorshipPaused"), types.count("MentorshipResumed")) == (1, 1)
 
