@@ -67,7 +67,9 @@ DomainEventUnion = Annotated[
     | p.ManagerChanged
     | p.PersonDeactivated
     | p.PersonReactivated
-    | p.PersonForgotten,
+    | p.PersonForgotten
+    | p.TraitsAssessed
+    | p.TraitsConsentWithdrawn,
     Field(discriminator="event_type"),
 ]
 
