@@ -19,7 +19,7 @@ from domain.text import LIST_ITEMS, SHORT_TEXT, text_problem
 from events import DomainEvent
 from events import person as p
 from events.handlers import EventHandlers
-from events.person import PersonProfile, ProfileChanges, ProfileSource
+from events.person import BigFiveScores, PersonProfile, ProfileChanges, ProfileSource
 
 _CHANGEABLE = tuple(name for name in ProfileChanges.model_fields)
 """Profile fields a `ProfileUpdated` carries (all but the manager)."""
@@ -43,6 +43,13 @@ class PersonState:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
+    traits: BigFiveScores | None = None
+    """The person's Big Five, scored from their answers with consent (`TraitsAssessed`);
+    None when they never gave them, withdrew their consent, or were forgotten."""
+    traits_instrument: str | None = None
+    """The questionnaire the traits come from (``BFI-10``)."""
+    traits_consented_at: datetime | None = None
+    traits_assessed_at: datetime | None = None
 
     @property
     def known(self) -> bool:
@@ -87,6 +94,23 @@ def _reactivated(state: PersonState, event: p.PersonReactivated, at: datetime) -
 @_HANDLERS.on(p.PersonForgotten)
 def _forgotten(state: PersonState, event: p.PersonForgotten, at: datetime) -> None:
     state.person_id, state.forgotten, state.active = event.person_id, True, False
+    _drop_traits(state)
+
+
+@_HANDLERS.on(p.TraitsAssessed)
+def _traits_assessed(state: PersonState, event: p.TraitsAssessed, at: datetime) -> None:
+    state.traits, state.traits_instrument = event.traits, event.instrument
+    state.traits_consented_at, state.traits_assessed_at = event.consented_at, at
+
+
+@_HANDLERS.on(p.TraitsConsentWithdrawn)
+def _traits_withdrawn(state: PersonState, event: p.TraitsConsentWithdrawn, at: datetime) -> None:
+    _drop_traits(state)
+
+
+def _drop_traits(state: PersonState) -> None:
+    state.traits = state.traits_instrument = None
+    state.traits_consented_at = state.traits_assessed_at = None
 
 
 def evolve(state: PersonState, event: DomainEvent, occurred_at: datetime) -> PersonState:
