@@ -23,6 +23,11 @@ from events.person import BigFiveScores, PersonProfile, ProfileChanges, ProfileS
 
 _CHANGEABLE = tuple(name for name in ProfileChanges.model_fields)
 """Profile fields a `ProfileUpdated` carries (all but the manager)."""
+OWN_FIELDS: frozenset[str] = frozenset(
+    {"timezone", "languages", "skills", "wants_to_develop", "career_objectives"}
+)
+"""Profile fields the person owns and edits themselves (`domain.self_service.OwnProfile`);
+SCIM never sets them, a CSV import only the time zone and languages when it has the column."""
 
 
 @dataclass(slots=True)
@@ -130,6 +135,16 @@ class DesiredPerson:
     active: bool = True
     removed: bool = False
     """Deactivate as deleted (SCIM DELETE) rather than as inactive in the HR system."""
+    kept: frozenset[str] = frozenset()
+    """Profile fields the source does not set: they keep whatever the person's state holds
+    when the change is planned, so that a change another writer made meanwhile (the person's
+    own edit, say) is not undone by values the source read before it."""
+
+    def towards(self, current: PersonProfile | None) -> PersonProfile:
+        """The profile to reach from ``current``: the source's, with the kept fields kept."""
+        if current is None or not self.kept:
+            return self.profile
+        return self.profile.model_copy(update={name: getattr(current, name) for name in self.kept})
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,20 +180,21 @@ def changes_towards(
     if state.forgotten:
         return PlannedChanges()
     events: list[DomainEvent] = []
+    target = desired.towards(state.profile)
     if state.profile is None:
-        events.append(p.PersonProfiled(person_id=person_id, profile=desired.profile, source=source))
-        current = desired.profile
+        events.append(p.PersonProfiled(person_id=person_id, profile=target, source=source))
+        current = target
         active = True
     else:
         current, active = state.profile, state.active
-        update = _profile_changes(current, desired.profile)
+        update = _profile_changes(current, target)
         if update is not None:
             events.append(p.ProfileUpdated(person_id=person_id, changes=update, source=source))
-        if current.manager_id != desired.profile.manager_id:
+        if current.manager_id != target.manager_id:
             events.append(
                 p.ManagerChanged(
                     person_id=person_id,
-                    manager_id=desired.profile.manager_id,
+                    manager_id=target.manager_id,
                     previous_manager_id=current.manager_id,
                     source=source,
                 )

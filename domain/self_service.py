@@ -38,7 +38,8 @@ Labels = Annotated[list[Label], Field(max_length=LIST_ITEMS), AfterValidator(_di
 
 
 class OwnProfile(BaseModel):
-    """The fields of a profile that are the person's own, all of them (a replacement)."""
+    """The fields of a profile that are the person's own (`domain.person.OWN_FIELDS`), all of
+    them: a replacement."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -52,9 +53,6 @@ class OwnProfile(BaseModel):
     wants_to_develop: Labels = Field(description="Skills the person wants to develop, at most 50")
     career_objectives: Labels = Field(description="Career objectives, at most 50")
 
-
-OWN_FIELDS: tuple[str, ...] = tuple(OwnProfile.model_fields)
-"""The profile fields a person changes themselves; every other one is the HR system's."""
 
 Standing = Literal["unknown", "forgotten", "inactive"]
 
@@ -94,7 +92,7 @@ def own_profile_changes(state: PersonState, person_id: str, edit: OwnProfile) ->
 
 def own_fields_of(profile: PersonProfile) -> dict[str, object]:
     """The person's own fields of ``profile``, as stored (possibly set by an HR import)."""
-    return {name: getattr(profile, name) for name in OWN_FIELDS}
+    return {name: getattr(profile, name) for name in OwnProfile.model_fields}
 
 
 def traits_assessment(

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from domain.person import PersonState, evolve
+from domain.person import OWN_FIELDS, DesiredPerson, PersonState, changes_towards, evolve
 from domain.self_service import (
-    OWN_FIELDS,
     OwnProfile,
     own_profile_changes,
     self_service_refusal,
@@ -160,3 +159,19 @@ def test_forgetting_a_person_drops_their_traits() -> None:
     evolve(state, p.PersonForgotten(person_id="p-1", forgotten_at=NOW, requested_by="cli"), NOW)
 
     assert (state.traits, state.traits_assessed_at) == (None, None)
+
+
+def test_an_hr_source_keeps_the_fields_it_does_not_set_as_the_state_holds_them_then() -> None:
+    read_before = _known(skills={"python": 3})
+    assert read_before.profile is not None
+    desired = DesiredPerson(
+        read_before.profile.model_copy(update={"department": "Ops"}), kept=OWN_FIELDS
+    )
+    # The person's own edit lands after the HR source read the profile.
+    [edit] = own_profile_changes(read_before, "p-1", OwnProfile.model_validate(OWN)).events
+    now = evolve(_known(skills={"python": 3}), edit, NOW)
+
+    [update] = changes_towards(now, "p-1", desired, source="scim", now=NOW).events
+
+    assert isinstance(update, p.ProfileUpdated)
+    assert update.changes.model_dump(exclude_none=True) == {"department": "Ops"}
