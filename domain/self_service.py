@@ -24,7 +24,7 @@ from domain.personality import INSTRUMENT
 from domain.spec_fields import TimeZoneName
 from domain.text import LIST_ITEMS, Label
 from events import person as p
-from events.person import BigFiveScores, PersonProfile, ProfileChanges
+from events.person import BigFiveScores, ProfileChanges
 
 
 def _distinct(values: list[str]) -> list[str]:
@@ -88,11 +88,6 @@ def own_profile_changes(state: PersonState, person_id: str, edit: OwnProfile) ->
         return PlannedChanges()
     update = p.ProfileUpdated(person_id=person_id, changes=ProfileChanges(**changed), source="self")
     return PlannedChanges([update])
-
-
-def own_fields_of(profile: PersonProfile) -> dict[str, object]:
-    """The person's own fields of ``profile``, as stored (possibly set by an HR import)."""
-    return {name: getattr(profile, name) for name in OwnProfile.model_fields}
 
 
 def traits_assessment(
