@@ -286,7 +286,7 @@ class PersonChangesActivities:
     async def record_person_event(self, request: RecordPersonEvent) -> list[str]:
         """Append the flow's event to the person's stream, once (its id decides)."""
         with database_errors():
-            return await self._directory.record(
+            return await self._directory.record_once(
                 request.person_id, [(request.event_id, request.event)], request.occurred_at
             )
 

@@ -19,10 +19,15 @@ from domain.text import LIST_ITEMS, SHORT_TEXT, text_problem
 from events import DomainEvent
 from events import person as p
 from events.handlers import EventHandlers
-from events.person import PersonProfile, ProfileChanges, ProfileSource
+from events.person import BigFiveScores, PersonProfile, ProfileChanges, ProfileSource
 
 _CHANGEABLE = tuple(name for name in ProfileChanges.model_fields)
 """Profile fields a `ProfileUpdated` carries (all but the manager)."""
+OWN_FIELDS: frozenset[str] = frozenset(
+    {"timezone", "languages", "skills", "wants_to_develop", "career_objectives"}
+)
+"""Profile fields the person owns and edits themselves (`domain.self_service.OwnProfile`);
+SCIM never sets them, a CSV import only the time zone and languages when it has the column."""
 
 
 @dataclass(slots=True)
@@ -43,6 +48,13 @@ class PersonState:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
+    traits: BigFiveScores | None = None
+    """The person's Big Five, scored from their answers with consent (`TraitsAssessed`);
+    None when they never gave them, withdrew their consent, or were forgotten."""
+    traits_instrument: str | None = None
+    """The questionnaire the traits come from (``BFI-10``)."""
+    traits_consented_at: datetime | None = None
+    traits_assessed_at: datetime | None = None
 
     @property
     def known(self) -> bool:
@@ -87,6 +99,23 @@ def _reactivated(state: PersonState, event: p.PersonReactivated, at: datetime) -
 @_HANDLERS.on(p.PersonForgotten)
 def _forgotten(state: PersonState, event: p.PersonForgotten, at: datetime) -> None:
     state.person_id, state.forgotten, state.active = event.person_id, True, False
+    _drop_traits(state)
+
+
+@_HANDLERS.on(p.TraitsAssessed)
+def _traits_assessed(state: PersonState, event: p.TraitsAssessed, at: datetime) -> None:
+    state.traits, state.traits_instrument = event.traits, event.instrument
+    state.traits_consented_at, state.traits_assessed_at = event.consented_at, at
+
+
+@_HANDLERS.on(p.TraitsConsentWithdrawn)
+def _traits_withdrawn(state: PersonState, event: p.TraitsConsentWithdrawn, at: datetime) -> None:
+    _drop_traits(state)
+
+
+def _drop_traits(state: PersonState) -> None:
+    state.traits = state.traits_instrument = None
+    state.traits_consented_at = state.traits_assessed_at = None
 
 
 def evolve(state: PersonState, event: DomainEvent, occurred_at: datetime) -> PersonState:
@@ -106,6 +135,16 @@ class DesiredPerson:
     active: bool = True
     removed: bool = False
     """Deactivate as deleted (SCIM DELETE) rather than as inactive in the HR system."""
+    kept: frozenset[str] = frozenset()
+    """Profile fields the source does not set: they keep whatever the person's state holds
+    when the change is planned, so that a change another writer made meanwhile (the person's
+    own edit, say) is not undone by values the source read before it."""
+
+    def towards(self, current: PersonProfile | None) -> PersonProfile:
+        """The profile to reach from ``current``: the source's, with the kept fields kept."""
+        if current is None or not self.kept:
+            return self.profile
+        return self.profile.model_copy(update={name: getattr(current, name) for name in self.kept})
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,20 +180,21 @@ def changes_towards(
     if state.forgotten:
         return PlannedChanges()
     events: list[DomainEvent] = []
+    target = desired.towards(state.profile)
     if state.profile is None:
-        events.append(p.PersonProfiled(person_id=person_id, profile=desired.profile, source=source))
-        current = desired.profile
+        events.append(p.PersonProfiled(person_id=person_id, profile=target, source=source))
+        current = target
         active = True
     else:
         current, active = state.profile, state.active
-        update = _profile_changes(current, desired.profile)
+        update = _profile_changes(current, target)
         if update is not None:
             events.append(p.ProfileUpdated(person_id=person_id, changes=update, source=source))
-        if current.manager_id != desired.profile.manager_id:
+        if current.manager_id != target.manager_id:
             events.append(
                 p.ManagerChanged(
                     person_id=person_id,
-                    manager_id=desired.profile.manager_id,
+                    manager_id=target.manager_id,
                     previous_manager_id=current.manager_id,
                     source=source,
                 )

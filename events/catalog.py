@@ -69,6 +69,8 @@ DomainEventUnion = Annotated[
     | p.PersonDeactivated
     | p.PersonReactivated
     | p.PersonForgotten
+    | p.TraitsAssessed
+    | p.TraitsConsentWithdrawn
     | d.DepartureStarted
     | d.DepartureConcluded
     | d.ReportingLineConflictFound,

@@ -6,6 +6,12 @@ The directory (HR's system of record, fed by SCIM or a CSV import) records who a
 `PersonReactivated`). Names, user names and email addresses are personal data of the stream's
 person (`AuthorText`, sealed in the store); ids, the department, the time zone, languages,
 skills and objectives stay clear so that matching and analytics keep working.
+
+The person themselves edits the fields that are theirs (time zone, languages, skills, skills
+wanted, career objectives): a `ProfileUpdated` with source ``self``. With their consent they
+also answer a short personality questionnaire, scored into Big Five traits
+(`TraitsAssessed`, the scores only, never the answers) until they withdraw that consent
+(`TraitsConsentWithdrawn`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from events.personal import AuthorText
 
 ProfileSource = Literal["scim", "csv", "api", "cli"]
 """Which way into mentorflow recorded a directory change."""
+ProfileUpdateSource = Literal["scim", "csv", "api", "cli", "self"]
+"""Who recorded a profile change: a way in of HR's, or ``self``, the person themselves
+(`ProfileUpdated` v2; the other events keep `ProfileSource`)."""
 
 
 class _PersonEvent(DomainEvent):
@@ -86,11 +95,17 @@ class ProfileChanges(BaseModel):
 
 
 class ProfileUpdated(_PersonEvent):
-    """Some fields of a person's profile changed (only those are in ``changes``)."""
+    """Some fields of a person's profile changed (only those are in ``changes``).
+
+    Version 2 added the source ``self``: the person edited their own fields (time zone,
+    languages, skills, skills wanted, career objectives; never a field the HR system owns).
+    Every version 1 event is a valid version 2 one (`events.upcasters`).
+    """
 
     event_type: Literal["ProfileUpdated"] = "ProfileUpdated"
+    schema_version: ClassVar[int] = 2
     changes: ProfileChanges
-    source: ProfileSource
+    source: ProfileUpdateSource
 
     def to_data(self) -> dict[str, Any]:
         """The event's own fields, without the fields that did not change."""
@@ -143,3 +158,42 @@ class PersonForgotten(DomainEvent):
     requested_by: str = Field(
         description="Who asked: the role and token id (hr_admin:tok_…), or cli"
     )
+
+
+class BigFiveScores(BaseModel):
+    """The Big Five as the matching reads them (a cohort spec's ``traits``), each 0 to 1.
+
+    0 is the lowest score the instrument can give, 1 the highest; ``emotional_stability`` is
+    the reverse of neuroticism.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    openness: float = Field(ge=0.0, le=1.0)
+    conscientiousness: float = Field(ge=0.0, le=1.0)
+    extraversion: float = Field(ge=0.0, le=1.0)
+    agreeableness: float = Field(ge=0.0, le=1.0)
+    emotional_stability: float = Field(ge=0.0, le=1.0)
+
+
+class TraitsAssessed(_PersonEvent):
+    """The person answered a personality questionnaire, with consent: their scored traits.
+
+    Only the scores are recorded, never the answers. They replace any earlier ones.
+    """
+
+    event_type: Literal["TraitsAssessed"] = "TraitsAssessed"
+    instrument: Literal["BFI-10"] = Field(
+        description="The questionnaire: BFI-10 (Rammstedt & John, 2007)"
+    )
+    traits: BigFiveScores
+    consented_at: AwareDatetime = Field(
+        description="When the person agreed that their answers be scored and the scores kept"
+    )
+
+
+class TraitsConsentWithdrawn(_PersonEvent):
+    """The person withdrew their consent: their traits are no longer kept or used."""
+
+    event_type: Literal["TraitsConsentWithdrawn"] = "TraitsConsentWithdrawn"
+    withdrawn_at: AwareDatetime

@@ -29,3 +29,10 @@ def _matching_completed_v1(data: dict[str, Any]) -> dict[str, Any]:
 def _conversation_held_v1(data: dict[str, Any]) -> dict[str, Any]:
     """v2 records who logged the conversation (the author of its private notes)."""
     return {**data, "logged_by": None}
+
+
+@UPCASTERS.register("ProfileUpdated", 1)
+def _profile_updated_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 added the source ``self`` (the person edited their own fields); every v1 source is
+    still a v2 source, so the data stays as it is."""
+    return dict(data)

@@ -1,10 +1,11 @@
 """People: one row per person of the directory, folded with the directory's own `evolve`.
 
 The read model the console and analytics read (who works here, in which department, under
-which manager, with which skills and objectives). The row's personal values (user name,
-names, email) are the events' sealed tokens, opened by whoever shows them; forgetting the
-person erases them. A stream with no profile (someone forgotten who was never in the
-directory) has no row.
+which manager, with which skills and objectives, and the Big Five traits they gave with
+their consent: ``openness`` … ``emotional_stability``, 0..1 as a cohort spec's ``traits``,
+NULL without consent). The row's personal values (user name, names, email) are the events'
+sealed tokens, opened by whoever shows them; forgetting the person erases them. A stream with
+no profile (someone forgotten who was never in the directory) has no row.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from datetime import datetime
 
 from domain.person import PersonState, evolve
 from events import DomainEvent
+from events.person import BigFiveScores
 from projections.base import SingleStateProjection
 from projections.dispatch import StateCodec
 from projections.tables import Rows, Table
+
+TRAIT_COLUMNS = tuple(BigFiveScores.model_fields)
+"""The Big Five columns, named as the fields of a cohort spec's ``traits``."""
 
 PEOPLE = Table(
     "people",
@@ -45,6 +50,10 @@ PEOPLE = Table(
         "deactivation_reason",
         "created_at",
         "updated_at",
+        "traits_instrument",
+        *TRAIT_COLUMNS,
+        "traits_consented_at",
+        "traits_assessed_at",
     ),
 )
 
@@ -98,5 +107,15 @@ class People(SingleStateProjection[PersonState]):
             state.deactivation_reason,
             state.created_at,
             state.updated_at,
+            state.traits_instrument,
+            *_scores(state.traits),
+            state.traits_consented_at,
+            state.traits_assessed_at,
         )
         return {PEOPLE.name: [row]}
+
+
+def _scores(traits: BigFiveScores | None) -> tuple[float | None, ...]:
+    if traits is None:
+        return (None,) * len(TRAIT_COLUMNS)
+    return tuple(getattr(traits, name) for name in TRAIT_COLUMNS)

@@ -24,6 +24,7 @@ from mentorflow.api import (
     mentorships,
     people,
     preferences,
+    profile,
     relationship_commands,
     review_cycles,
 )
@@ -227,6 +228,7 @@ def create_app(
         relationship_commands,
         people,
         preferences,
+        profile,
     ):
         app.include_router(module.router)
     install_scim(app)  # the SCIM 2.0 service provider at /scim/v2 (scim role)

@@ -2,7 +2,8 @@
 
 A User carries only what the provisioning client owns (names, user name, email, external id,
 employee number, department, manager, active); the participant's own fields (time zone,
-languages, skills, objectives) are kept from the current profile whatever the client sends.
+languages, skills, objectives) are kept from the current profile whatever the client sends,
+as the directory reads it when it records the change (`DesiredPerson.kept`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from scim2_models import Meta
 
-from domain.person import DesiredPerson, PersonState
+from domain.person import OWN_FIELDS, DesiredPerson, PersonState
 from events.person import PersonProfile
 from mentorflow.api.scim_models import (
     DirectoryEnterpriseUser,
@@ -98,4 +99,4 @@ def to_desired(user: Any, current: PersonState | None) -> DesiredPerson:
         active = bool(user.active)
     else:
         active = current.active if current is not None and current.known else True
-    return DesiredPerson(profile=profile, active=active)
+    return DesiredPerson(profile=profile, active=active, kept=OWN_FIELDS)

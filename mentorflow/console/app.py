@@ -17,6 +17,7 @@ from mentorflow.console import (
     oidc,
     participants,
     preferences,
+    profile,
     sign_in,
 )
 from mentorflow.console.auth import ConsoleError, SignInRequired
@@ -41,6 +42,7 @@ def install_console(app: FastAPI) -> None:
         oidc,
         participants,
         preferences,
+        profile,
         hr_launch,
         hr,
         hr_approval,

@@ -11,9 +11,10 @@ CONSOLE_PATHS = frozenset(
         "/sign-out",
         "/relationships",
         "/preferences",
+        "/profile",
     }
 )
-CONSOLE_PATH_PREFIXES = ("/relationships/", "/hr/", "/static/")
+CONSOLE_PATH_PREFIXES = ("/relationships/", "/hr/", "/profile/", "/static/")
 
 
 def is_console_path(path: str) -> bool:

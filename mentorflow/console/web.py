@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -42,6 +43,12 @@ def _zones() -> set[str]:
 
 
 _ZONES: set[str] | None = None
+
+
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """Every IANA time zone this server knows, sorted (a form's choice of zones)."""
+    return tuple(sorted(_zones()))
 
 
 def local_time(moment: datetime | str | None, zone: str) -> str:

@@ -3,6 +3,14 @@
 See `mentorflow.directory.service`.
 """
 
+from mentorflow.directory.self_service import (
+    AssessmentInvalid,
+    PersonInactive,
+    PersonNotInDirectory,
+    assess_traits,
+    edit_own_profile,
+    withdraw_traits_consent,
+)
 from mentorflow.directory.service import (
     Applied,
     DirectoryBusy,
@@ -15,10 +23,16 @@ from mentorflow.directory.service import (
 
 __all__ = [
     "Applied",
+    "AssessmentInvalid",
     "DirectoryBusy",
     "DirectoryError",
     "PeopleDirectory",
+    "PersonInactive",
     "PersonIsForgotten",
+    "PersonNotInDirectory",
     "ProfileInvalid",
+    "assess_traits",
+    "edit_own_profile",
     "migrate_directory",
+    "withdraw_traits_consent",
 ]

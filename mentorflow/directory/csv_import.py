@@ -177,7 +177,12 @@ async def apply_import(
 
 def _desired(person: CsvPerson, state: PersonState) -> DesiredPerson:
     before = state.profile or PersonProfile()
-    return DesiredPerson(profile=before.model_copy(update=person.fields), active=person.active)
+    # The columns the file lacks are kept as the directory holds them when the row is
+    # recorded, not as read here: a change landing in between is not undone.
+    kept = frozenset(PersonProfile.model_fields) - set(person.fields)
+    return DesiredPerson(
+        profile=before.model_copy(update=person.fields), active=person.active, kept=kept
+    )
 
 
 def _change(person: CsvPerson, state: PersonState, at: datetime) -> PersonChange:

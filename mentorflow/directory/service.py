@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,6 +32,7 @@ import structlog
 from domain.person import (
     DesiredPerson,
     PersonState,
+    PlannedChanges,
     changes_towards,
     evolve,
     profile_problems,
@@ -187,6 +188,31 @@ class PeopleDirectory:
         if problems:
             raise ProfileInvalid(person_id, problems)
         at = now or datetime.now(UTC)
+
+        def plan(state: PersonState) -> PlannedChanges:
+            return changes_towards(state, person_id, desired, source=source, now=at)
+
+        return await self.record(person_id, plan, now=at, dry_run=dry_run)
+
+    async def record(
+        self,
+        person_id: str,
+        plan: Callable[[PersonState], PlannedChanges],
+        *,
+        now: datetime | None = None,
+        dry_run: bool = False,
+    ) -> Applied:
+        """Append the events ``plan`` makes of the person's current state, at its version.
+
+        ``plan`` runs again on the new state when another writer got there first, so it must
+        depend on the state only; it may raise to refuse (nothing is recorded then).
+
+        Raises:
+            PersonIsForgotten: The person was forgotten.
+            DirectoryBusy: Other writers kept changing the stream.
+            DatabaseUnavailable: The database went away (nothing or everything recorded).
+        """
+        at = now or datetime.now(UTC)
         stream_id = person_stream(person_id)
         with translated():
             async with self._pool.acquire() as connection:
@@ -194,7 +220,7 @@ class PeopleDirectory:
                     state = await self._load(connection, person_id)
                     if state.forgotten:
                         raise PersonIsForgotten(person_id)
-                    planned = changes_towards(state, person_id, desired, source=source, now=at)
+                    planned = plan(state)
                     recorded = [event.event_type for event in planned.events]
                     applied = Applied(
                         person_id, recorded, planned.changed_fields, state, not state.known
@@ -221,7 +247,7 @@ class PeopleDirectory:
                     return applied
         raise DirectoryBusy(person_id, MAX_ATTEMPTS)
 
-    async def record(
+    async def record_once(
         self, person_id: str, events: Sequence[tuple[uuid.UUID, DomainEvent]], at: datetime
     ) -> list[str]:
         """Append process events (what a flow did about the person) under their given ids.

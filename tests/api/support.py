@@ -13,9 +13,14 @@ import yaml
 from temporalio.client import Client, WorkflowHandle
 
 from domain.mentorship.terms import ProgramTerms
+from domain.person import DesiredPerson
+from events.person import PersonProfile
 from eventstore import PostgresEventStore
 from mentorflow.api.tokens import Role, add_token
+from mentorflow.directory import PeopleDirectory, migrate_directory
 from projections import rebuild_projections
+from tests.support import open_vault
+from vault import PersonalDataVault
 from workflows.mentorship import MentorshipWorkflow
 from workflows.mentorship_models import MentorshipWorkflowInput, MentorshipWorkflowResult
 
@@ -188,3 +193,29 @@ async def onboard(http: httpx.AsyncClient, tokens: Tokens, pair: Pair) -> list[s
 async def project(store: PostgresEventStore) -> None:
     """Bring the read models up to date with the store (a rebuild: simple and exact)."""
     await rebuild_projections(store)
+
+
+def directory_of(store: PostgresEventStore, vault: PersonalDataVault) -> PeopleDirectory:
+    """The directory service over the module's database."""
+    return PeopleDirectory(store.pool, vault)
+
+
+async def profiled(store: PostgresEventStore, person_id: str, **fields: Any) -> PeopleDirectory:
+    """Put ``person_id`` in the directory as the HR system would (SCIM), with a profile of
+    ``fields`` over a default one; return the directory service."""
+    await migrate_directory(store.pool)
+    directory = directory_of(store, await open_vault(store.pool))
+    values: dict[str, Any] = {
+        "user_name": f"{person_id}@example.com",
+        "name": "Ana Lima",
+        "email": f"{person_id}@example.com",
+        "department": "Data",
+        "employee_number": "4711",
+        "timezone": "Europe/Lisbon",
+        "languages": ["pt"],
+        "skills": {"python": 3},
+        **fields,
+    }
+    profile = PersonProfile.model_validate(values)
+    await directory.apply(person_id, DesiredPerson(profile), source="scim")
+    return directory

@@ -23,7 +23,16 @@ import pytest
 
 from mentorflow.api.tokens import Role
 from tests.api.conftest import ApiStack
-from tests.api.support import Pair, Tokens, bearer, cohort_spec, onboard, project, start_pair
+from tests.api.support import (
+    Pair,
+    Tokens,
+    bearer,
+    cohort_spec,
+    onboard,
+    profiled,
+    project,
+    start_pair,
+)
 from tests.support import assert_eventually
 
 CALLERS = (
@@ -68,6 +77,7 @@ async def world(http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack) ->
     await onboard(http, tokens, other)
     launched = await http.post("/cohorts", json=cohort_spec(), headers=tokens.hr)
     assert launched.status_code == 202, launched.text
+    await profiled(api_stack.store, own.mentee_id)  # the directory knows the own mentee
     await project(api_stack.store)
     cycle = await http.post(
         "/review-cycles", json={"cohort_id": own.cohort_id, "cycle_id": CYCLE}, headers=tokens.hr
@@ -179,6 +189,9 @@ HR = (OK, "403", "403", "403", "403", "403", "403")
 HR_OR_SERVICE = (OK, OK, "403", "403", "403", "403", "403")
 OWN_MENTEE_READ = (OK, OK, "404", "404", OK, "404", "404")
 OWN_MENTEE_WRITE = (OK, "403", "404", "404", OK, "404", "404")
+OWN_OR_HR_READ = (OK, "404", "404", "404", OK, "404", "404")
+OWN_ONLY_WRITE = ("403", "404", "404", "404", OK, "404", "404")
+BFI_10 = {"consent": True, "answers": [3, 4, 2, 5, 1, 4, 2, 5, 1, 3]}
 HR_OR_SERVICE_HIDDEN = (OK, OK, "404", "404", "404", "404", "404")
 
 ROUTES = [
@@ -243,6 +256,24 @@ ROUTES = [
         _json({"channel": "email", "quiet_hours": "off"}),
         OWN_MENTEE_WRITE,
     ),
+    Route("GET", "/people/{mentee}/profile", _none, OWN_OR_HR_READ),
+    Route(
+        "PUT",
+        "/people/{mentee}/profile",
+        _json(
+            {
+                "timezone": "Europe/Berlin",
+                "languages": ["en"],
+                "skills": {"python": 4},
+                "wants_to_develop": [],
+                "career_objectives": [],
+            }
+        ),
+        OWN_ONLY_WRITE,
+    ),
+    Route("GET", "/people/{mentee}/traits", _none, OWN_OR_HR_READ),
+    Route("PUT", "/people/{mentee}/traits", _json(BFI_10), OWN_ONLY_WRITE),
+    Route("DELETE", "/people/{mentee}/traits", _none, OWN_ONLY_WRITE),
     Route("GET", "/cohorts/{cohort}/contacts?person_id={mentee}", _none, HR_OR_SERVICE_HIDDEN),
     Route(
         "POST",
@@ -360,10 +391,10 @@ async def test_authorization_matrix(
             assert response.json()["error"]["message"] == nobody.json()["error"]["message"].replace(
                 "nobody-at-all", world.own.mentee_id
             )
-        elif "/notification-preferences" in route.path:
+        elif route.path.startswith("/people/{mentee}/"):
             nobody = await http.request(
                 route.method,
-                "/people/nobody-at-all/notification-preferences",
+                route.path.format(mentee="nobody-at-all"),
                 json=body,
                 headers=_headers(tokens, world, caller, ops_token),
             )

@@ -15,6 +15,7 @@ from events import CATALOG, DomainEvent, EventCatalog, EventEnvelope, NewEvent, 
 from events.catalog import DOMAIN_EVENT_ADAPTER
 from events.cohort import CohortLaunched, MatchingCompleted, ScoreBreakdown, SolverReport
 from events.mentorship import ConversationHeld, MentorshipMatched
+from events.person import ProfileUpdated
 from events.schema import SCHEMA_FILE, render_event_schemas
 from events.upcasting import MissingUpcaster, UpcasterChain
 
@@ -211,3 +212,18 @@ def test_a_version_1_conversation_held_reads_with_an_unknown_author() -> None:
     assert isinstance(old, ConversationHeld)
     assert old.logged_by is None
     assert ConversationHeld.schema_version == 2
+
+
+def test_a_version_1_profile_updated_reads_as_version_2_unchanged() -> None:
+    data = {"person_id": "p-1", "changes": {"department": "Data"}, "source": "csv"}
+
+    old = CATALOG.decode(_envelope("ProfileUpdated", 1, data)).event
+    own = CATALOG.decode(_envelope("ProfileUpdated", 2, {**data, "source": "self"})).event
+
+    assert ProfileUpdated.schema_version == 2
+    assert isinstance(old, ProfileUpdated)
+    assert (old.source, old.changes.department) == ("csv", "Data")
+    assert isinstance(own, ProfileUpdated)
+    assert own.source == "self"
+    with pytest.raises(ValidationError):  # still a closed list of sources
+        CATALOG.decode(_envelope("ProfileUpdated", 2, {**data, "source": "hr"}))

@@ -207,8 +207,8 @@ def relationship(
 
 
 def person(person_id: str, manager_id: str, seed: int) -> Stream:
-    """A directory person: profiled, updated, a new manager, deactivated (and, for some
-    seeds, back again)."""
+    """A directory person: profiled, updated, a new manager, their own edit and their traits,
+    deactivated (and, for some seeds, back again; for some, their consent withdrawn)."""
     chooser = random.Random(seed)
     stream = Stream(f"person-{person_id}")
     at = START - 30 * DAY
@@ -235,6 +235,22 @@ def person(person_id: str, manager_id: str, seed: int) -> Stream:
         ),
         at + 2 * DAY,
     )
+    own = p.ProfileChanges(skills={"python": 5, "sql": 2}, wants_to_develop=["public-speaking"])
+    stream.add(p.ProfileUpdated(person_id=person_id, changes=own, source="self"), at + 2 * DAY)
+    scores = p.BigFiveScores(
+        openness=chooser.randint(0, 8) / 8,
+        conscientiousness=0.5,
+        extraversion=0.875,
+        agreeableness=0.25,
+        emotional_stability=1.0,
+    )
+    consented = at + 2 * DAY + timedelta(hours=1)
+    stream.add(
+        p.TraitsAssessed(
+            person_id=person_id, instrument="BFI-10", traits=scores, consented_at=consented
+        ),
+        consented,
+    )
     left = at + 3 * DAY
     stream.add(
         p.PersonDeactivated(person_id=person_id, deactivated_at=left, reason="hris", source="scim"),
@@ -245,6 +261,9 @@ def person(person_id: str, manager_id: str, seed: int) -> Stream:
         stream.add(
             p.PersonReactivated(person_id=person_id, reactivated_at=back, source="scim"), back
         )
+    if chooser.random() < 0.5:
+        withdrawn = at + 5 * DAY
+        stream.add(p.TraitsConsentWithdrawn(person_id=person_id, withdrawn_at=withdrawn), withdrawn)
     return stream
 
 
