@@ -347,3 +347,26 @@ def parse_referencing_spec(
     if resolved.problems:
         raise CohortSpecInvalid(resolved.problems)
     return spec
+
+
+def spec_document_schema(ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
+    """The JSON schema of a spec as senders write it: each participant inline or a reference.
+
+    Args:
+        ref_template: How a ``$ref`` names a model (``#/components/schemas/{model}`` for an
+            OpenAPI document); the models are under ``$defs``.
+    """
+    spec = CohortSpec.model_json_schema(ref_template=ref_template)
+    reference = ParticipantReference.model_json_schema(ref_template=ref_template)
+    spec["$defs"] = {
+        **spec.pop("$defs", {}),
+        **reference.pop("$defs", {}),
+        "ParticipantReference": reference,
+    }
+    spec["properties"]["participants"]["items"] = {
+        "anyOf": [
+            {"$ref": ref_template.format(model="ParticipantSpec")},
+            {"$ref": ref_template.format(model="ParticipantReference")},
+        ]
+    }
+    return spec

@@ -14,7 +14,7 @@ from starlette.types import Scope
 from temporalio.client import Client
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from domain.cohort_spec import CohortSpec
+from domain.cohort_references import spec_document_schema
 from eventstore import Pool, create_pool
 from mentorflow.api import (
     codec,
@@ -86,7 +86,7 @@ class MentorflowApi(FastAPI):
                 description=self.description,
                 routes=self.routes,
             )
-            spec = CohortSpec.model_json_schema(ref_template="#/components/schemas/{model}")
+            spec = spec_document_schema(ref_template="#/components/schemas/{model}")
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in {**spec.pop("$defs", {}), "CohortSpec": spec}.items():
                 # A spec model that is also a route's body (a late joiner's ParticipantSpec)

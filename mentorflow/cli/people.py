@@ -73,7 +73,7 @@ def import_people(
 
 
 async def _import(settings: Settings, content: bytes, *, dry_run: bool) -> ImportReport:
-    async with _vault(settings) as (pool, vault):
+    async with store_and_vault(settings) as (pool, vault):
         await migrate_directory(pool)
         directory = PeopleDirectory(pool, vault)
         plan = await plan_import(directory, content)
@@ -149,7 +149,7 @@ def forget(
 
 
 @contextlib.asynccontextmanager
-async def _vault(settings: Settings) -> AsyncIterator[tuple[Pool, PersonalDataVault]]:
+async def store_and_vault(settings: Settings) -> AsyncIterator[tuple[Pool, PersonalDataVault]]:
     """A pool on the store's database (its schema migrated) and the vault over it."""
     master = settings.master_keyring()  # a missing or bad key ring fails before connecting
     pool = await create_pool(settings.database)
@@ -161,7 +161,7 @@ async def _vault(settings: Settings) -> AsyncIterator[tuple[Pool, PersonalDataVa
 
 
 async def _forget(settings: Settings, person_id: str) -> ForgetOutcome:
-    async with _vault(settings) as (pool, vault):
+    async with store_and_vault(settings) as (pool, vault):
         await migrate_outbox(pool)  # forgetting erases the person's notification rows
         return await forget_person(pool, vault, person_id, requested_by="cli")
 
@@ -180,5 +180,5 @@ def rewrap_keys(ctx: typer.Context) -> None:
 
 
 async def _rewrap(settings: Settings) -> int:
-    async with _vault(settings) as (_pool, vault):
+    async with store_and_vault(settings) as (_pool, vault):
         return await vault.rewrap()
