@@ -47,7 +47,7 @@ from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.scim import install_scim
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.console.app import install_console
-from mentorflow.directory import migrate_directory
+from mentorflow.directory import PeopleDirectory, migrate_directory
 from mentorflow.settings import Settings
 from notifications import migrate_outbox
 from projections import migrate_read_models
@@ -149,6 +149,9 @@ def _lifespan(
             services.personal_data = PersonalDataVault(
                 services.pool, services.settings.master_keyring()
             )
+            # People recorded before the directory kept lookup digests get theirs (sign-in
+            # finds people by them); nothing to do after that.
+            await PeopleDirectory(services.pool, services.personal_data).index_people()
             if owned_client:
                 services.temporal = await connect_temporal(settings)
             stack.push_async_callback(services.readiness.close)

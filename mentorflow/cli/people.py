@@ -168,17 +168,21 @@ async def _forget(settings: Settings, person_id: str) -> ForgetOutcome:
 
 @people_app.command("rewrap-keys")
 def rewrap_keys(ctx: typer.Context) -> None:
-    """Re-wrap every person's data key with the active master key (after a rotation).
+    """Re-wrap every person's data key with the active master key (after a rotation), and
+    recompute the directory's lookup digests (sign-in by email or id) under it.
 
     Afterwards the older master keys can be removed from MENTORFLOW_MASTER_KEYS.
     """
     settings: Settings = ctx.obj
-    count = asyncio.run(_rewrap(settings))
-    typer.echo(
-        f"Re-wrapped {count} data keys with master key {settings.master_keyring().active_id}."
-    )
+    keys, people = asyncio.run(_rewrap(settings))
+    active = settings.master_keyring().active_id
+    typer.echo(f"Re-wrapped {keys} data keys with master key {active}.")
+    typer.echo(f"Recomputed the lookup digests of {people} directory people.")
 
 
-async def _rewrap(settings: Settings) -> int:
-    async with store_and_vault(settings) as (_pool, vault):
-        return await vault.rewrap()
+async def _rewrap(settings: Settings) -> tuple[int, int]:
+    async with store_and_vault(settings) as (pool, vault):
+        keys = await vault.rewrap()
+        await migrate_directory(pool)
+        people = await PeopleDirectory(pool, vault).index_people(everyone=True)
+        return keys, people
