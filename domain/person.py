@@ -29,6 +29,19 @@ PersonMatch = Literal["person_id", "email", "employee_number", "external_id", "u
 """What a sign-in's person claim is matched against: the person id, or a `LookupField`."""
 PERSON_MATCHES: tuple[PersonMatch, ...] = get_args(PersonMatch)
 
+
+def person_match(value: str) -> PersonMatch:
+    """``value`` as a `PersonMatch`.
+
+    Raises:
+        ValueError: It is none of them (the message lists them).
+    """
+    for match in PERSON_MATCHES:
+        if match == value:
+            return match
+    raise ValueError(f"unknown person match {value!r} (one of: {', '.join(PERSON_MATCHES)})")
+
+
 _CHANGEABLE = tuple(name for name in ProfileChanges.model_fields)
 """Profile fields a `ProfileUpdated` carries (all but the manager)."""
 

@@ -191,11 +191,6 @@ def create_app(
     tokens.load()
     oidc_config = settings.oidc_config()
     issuer = None if oidc_config is None else OidcIssuer(oidc_config)
-    access_tokens = (
-        None
-        if issuer is None or issuer.config.audience is None
-        else AccessTokenVerifier(issuer, issuer.config.audience)
-    )
     services = ApiServices(
         settings=settings,
         limits=limits,
@@ -209,8 +204,12 @@ def create_app(
         temporal=client,
         database=pool,
         oidc=issuer,
-        access_tokens=access_tokens,
     )
+    if issuer is not None and issuer.config.audience is not None:
+        services.access_tokens = AccessTokenVerifier(
+            issuer, issuer.config.audience, people=services.people_directory
+        )
+    access_tokens = services.access_tokens
     app = MentorflowApi(
         title="mentorflow",
         version=API_VERSION,

@@ -33,7 +33,6 @@ from mentorflow.api.models.identifiers import COHORT_ID_PATTERN, PERSON_ID_PATTE
 from mentorflow.api.read_models import cohort_dashboard, cohort_page, cohort_summary
 from mentorflow.api.temporal import cohort_matching, cohort_snapshot, launch, update_cohort
 from mentorflow.cohorts import CohortMatching, LaunchResult
-from mentorflow.directory import PeopleDirectory
 from mentorflow.directory.cohort_specs import parse_spec_with_directory
 from workflows.cohort import CohortWorkflow
 from workflows.cohort_models import (
@@ -135,9 +134,7 @@ async def launch_document(services: ApiServices, document: object) -> LaunchResu
         )
     _check_size(document, services.limits.max_cohort_participants)
     try:
-        spec = await parse_spec_with_directory(
-            document, PeopleDirectory(services.pool, services.vault)
-        )
+        spec = await parse_spec_with_directory(document, services.people_directory())
     except CohortSpecInvalid as invalid:
         raise InvalidInput(
             "the cohort spec is invalid; nothing was launched",

@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.person import DesiredPerson
 from events.person import PersonProfile
-from mentorflow.directory import PeopleDirectory
+from mentorflow.directory import PeopleDirectory, migrate_directory
 from tests.api.conftest import ApiStack
 from tests.api.support import Tokens, cohort_spec
 from tests.support import assert_eventually, open_vault
@@ -45,6 +45,7 @@ class Staff:
 
 
 async def _directory(api_stack: ApiStack) -> PeopleDirectory:
+    await migrate_directory(api_stack.store.pool)  # the API does it at start; a test may be first
     return PeopleDirectory(api_stack.store.pool, await open_vault(api_stack.store.pool))
 
 
