@@ -169,8 +169,9 @@ async def test_a_mixed_spec_launches_inline_and_referenced_people_together(
     http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack
 ) -> None:
     staff = await _staff(api_stack)
-    inline_mentee = {
-        "id": f"inline-{uuid.uuid4().hex[:8]}",
+    inline_id = f"inline-{uuid.uuid4().hex[:8]}"
+    inline_mentee: dict[str, Any] = {
+        "id": inline_id,
         "name": "Inline Person",
         "roles": ["mentee"],
         "seniority": 2,
@@ -188,16 +189,16 @@ async def test_a_mixed_spec_launches_inline_and_referenced_people_together(
 
     assert launched.status_code == 202, launched.text
     assert [(p["mentee_id"], p["mentor_id"]) for p in launched.json()["outcome"]["pairs"]] == [
-        (inline_mentee["id"], staff.mentor)
+        (inline_id, staff.mentor)
     ]
     await _relationships_started(api_stack, spec["cohort_id"], 1)
     contacts = await http.get(
         f"/cohorts/{spec['cohort_id']}/contacts",
-        params={"person_id": [inline_mentee["id"], staff.mentor]},
+        params={"person_id": [inline_id, staff.mentor]},
         headers=tokens.hr,
     )
     names = {person["person_id"]: person["name"] for person in contacts.json()["people"]}
-    assert names == {inline_mentee["id"]: "Inline Person", staff.mentor: "Ada Obi"}
+    assert names == {inline_id: "Inline Person", staff.mentor: "Ada Obi"}
 
 
 async def test_unknown_deactivated_and_forgotten_people_are_refused_and_nothing_starts(
