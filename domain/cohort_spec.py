@@ -45,6 +45,8 @@ from domain.spec_fields import PARTICIPANT_ID_PATTERN as PARTICIPANT_ID_PATTERN
 from domain.spec_fields import Name, ParticipantId, TimeZoneName, matching
 from domain.text import LIST_ITEMS, Label
 
+REFERENCE_KEY = "person_id"
+"""A participant entry with this key references a directory person (`domain.cohort_references`)."""
 DEFAULT_TRAINING_MODULES = ("active-listening", "constructive-feedback", "career-goal-setting")
 
 # Passed as validation context by parse_cohort_spec, which runs the cross-field rules itself
@@ -314,6 +316,8 @@ class _Entry:
         raw_id, manager_id, avoid, roles = (
             item.get(key) for key in ("id", "manager_id", "avoid", "roles")
         )
+        if raw_id is None:
+            raw_id = item.get(REFERENCE_KEY)
         return cls(
             index,
             raw_id if isinstance(raw_id, str) else None,
@@ -557,6 +561,16 @@ def parse_cohort_spec(
     raw_participants = document.get("participants")
     if isinstance(raw_participants, list):
         for index, item in enumerate(raw_participants):
+            if isinstance(item, Mapping) and REFERENCE_KEY in item:
+                # Resolved by domain.cohort_references before a spec gets here; a way in that
+                # reads no directory says so rather than "unknown field".
+                problems.append(
+                    f"participants[{index}].{REFERENCE_KEY}: a reference to the people "
+                    "directory, which is not read here: launch through the API, the console "
+                    "or the CLI, or inline the person's profile"
+                )
+                entries.append(_Entry.readable_part(index, item))
+                continue
             try:
                 participant = ParticipantSpec.model_validate(item, context=_DEFERRED)
             except ValidationError as error:

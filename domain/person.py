@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, get_args
 
 from domain.spec_fields import PARTICIPANT_ID_PATTERN, is_known_time_zone
 from domain.text import LIST_ITEMS, SHORT_TEXT, text_problem
@@ -20,6 +21,26 @@ from events import DomainEvent
 from events import person as p
 from events.handlers import EventHandlers
 from events.person import BigFiveScores, PersonProfile, ProfileChanges, ProfileSource
+
+LookupField = Literal["email", "employee_number", "external_id", "user_name"]
+"""Profile fields a person can be found by (single sign-on matches a claim against one)."""
+LOOKUP_FIELDS: tuple[LookupField, ...] = get_args(LookupField)
+PersonMatch = Literal["person_id", "email", "employee_number", "external_id", "user_name"]
+"""What a sign-in's person claim is matched against: the person id, or a `LookupField`."""
+PERSON_MATCHES: tuple[PersonMatch, ...] = get_args(PersonMatch)
+
+
+def person_match(value: str) -> PersonMatch:
+    """``value`` as a `PersonMatch`.
+
+    Raises:
+        ValueError: It is none of them (the message lists them).
+    """
+    for match in PERSON_MATCHES:
+        if match == value:
+            return match
+    raise ValueError(f"unknown person match {value!r} (one of: {', '.join(PERSON_MATCHES)})")
+
 
 _CHANGEABLE = tuple(name for name in ProfileChanges.model_fields)
 """Profile fields a `ProfileUpdated` carries (all but the manager)."""

@@ -56,6 +56,11 @@ class KeyRing:
         """The key new data is encrypted with."""
         return self.keys[self.active_id]
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """The ids of every key in the ring, in the order listed."""
+        return tuple(self.keys)
+
     def key(self, key_id: str) -> bytes:
         """The key with this id."""
         try:

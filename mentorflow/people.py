@@ -7,7 +7,9 @@
    preferences and their outbox rows (`notifications.preferences.erase_person`): nothing
    addressed to them is sent afterwards, and the rendered messages, which quote their
    personal text in clear, are gone. The notifications schema must be migrated
-   (`notifications.migrate_outbox`; the API and the CLI do it at start).
+   (`notifications.migrate_outbox`; the API and the CLI do it at start). Their directory
+   lookup digests (keyed digests of their email and ids, which sign-in finds people by)
+   are deleted too.
 2. In a second one, under the exclusive forget lock (see `projections.forgetting`): replace
    their sealed values in every read model with ``[erased]`` (again on every call, so a sweep
    cut short is completed by forgetting again).
@@ -30,6 +32,7 @@ from events.person import PersonForgotten
 from eventstore import Pool, append_in_transaction
 from eventstore.errors import translating
 from eventstore.postgres import APPENDED_CHANNEL, stream_version_in
+from mentorflow.directory.service import erase_lookup_digests
 from notifications.preferences import erase_person
 from projections import SCHEMA as READ_MODELS
 from projections.forgetting import lock_for_forgetting, sweep_forgotten
@@ -59,6 +62,8 @@ class ForgetOutcome(BaseModel):
     """Read-model rows whose values became ``[erased]`` now."""
     notifications_erased: int = 0
     """Their notification preferences and outbox rows deleted now."""
+    lookup_digests_erased: int = 0
+    """Their directory lookup digests (email, user name, ids) deleted now."""
     event_id: uuid.UUID
 
 
@@ -127,6 +132,7 @@ async def forget_person(
             # On every call, like the sweep: a row written after an earlier forgetting (none
             # should be: writers check the tombstone under the same lock) goes too.
             notifications = await erase_person(connection, person_id)
+            digests = await erase_lookup_digests(connection, person_id)
         # The sweep runs in a transaction of its own, so that the event's transaction (which
         # holds tailing readers back until it ends) stays short however large the read models
         # are. Writers that start after the tombstone committed erase on their own; the
@@ -144,5 +150,6 @@ async def forget_person(
         key_deleted=key_deleted,
         read_model_values_erased=erased,
         notifications_erased=notifications.preferences + notifications.outbox_entries,
+        lookup_digests_erased=digests,
         event_id=event_id,
     )

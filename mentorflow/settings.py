@@ -203,8 +203,9 @@ class OidcSettings(BaseSettings):
     Roles come from the claim ``role_claim`` (a string or a list of strings): each value is
     looked up in ``role_mapping`` (JSON, claim value → role, e.g. ``{"mentoring-hr":
     "hr_admin"}``); with an empty mapping a value that is a role's name is that role. The
-    person is the value of the person claim, taken as the participant id as it is (until the
-    people directory resolves emails and employee ids to people).
+    person of a mentor or mentee is found by the person claim as ``person_match`` says: the
+    claim is the participant id itself (``person_id``), or it is matched against the email,
+    employee number, external id or user name of an active person of the people directory.
     """
 
     model_config = _section("MENTORFLOW_OIDC_")
@@ -217,6 +218,12 @@ class OidcSettings(BaseSettings):
     role_claim: str = Field(default="roles", min_length=1, description="Claim carrying roles")
     role_mapping: dict[str, str] = Field(
         default_factory=dict, description="Claim value -> role; empty: role names as they are"
+    )
+    person_match: str = Field(
+        default="person_id",
+        description="What the person claim is matched against: person_id (the claim is the "
+        "participant id), or email, employee_number, external_id or user_name of an active "
+        "directory person",
     )
     scopes: str = Field(default="openid email profile", description="Scopes of the sign-in")
     redirect_url: str | None = Field(
@@ -233,6 +240,13 @@ class OidcSettings(BaseSettings):
         description="Least seconds between two fetches of the keys for an unknown kid",
     )
     http_timeout: float = Field(default=10.0, gt=0, description="Seconds a provider call may take")
+
+    @field_validator("person_match")
+    @classmethod
+    def _known_match(cls, value: str) -> str:
+        from domain.person import person_match  # not at import: reading settings stays cheap
+
+        return person_match(value)
 
     @field_validator("role_mapping")
     @classmethod
@@ -335,8 +349,8 @@ class Settings(BaseSettings):
     oidc_person_claim: str = Field(
         default="email",
         min_length=1,
-        description="Claim whose value is the participant id (until the people directory "
-        "resolves emails and employee ids)",
+        description="Claim identifying a mentor or mentee: their participant id, or what "
+        "MENTORFLOW_OIDC_PERSON_MATCH matches in the people directory",
     )
     trusted_proxies: str = Field(
         default="",
@@ -476,6 +490,7 @@ class Settings(BaseSettings):
 
     def oidc_config(self) -> OidcConfig | None:
         """Single sign-on's provider and mapping; None when ``MENTORFLOW_OIDC_ISSUER`` is unset."""
+        from domain.person import person_match
         from mentorflow.api.oidc_issuer import OidcConfig
         from mentorflow.api.tokens import Role
 
@@ -491,6 +506,7 @@ class Settings(BaseSettings):
             role_claim=oidc.role_claim,
             role_mapping={value: Role(role) for value, role in oidc.role_mapping.items()},
             person_claim=self.oidc_person_claim,
+            person_match=person_match(oidc.person_match),
             scopes=oidc.scopes,
             redirect_url=oidc.redirect_url,
             jwks_cache_seconds=oidc.jwks_cache_seconds,

@@ -43,6 +43,9 @@ class KeySource(Protocol):
     @property
     def active(self) -> bytes: ...
 
+    @property
+    def key_ids(self) -> tuple[str, ...]: ...
+
     def key(self, key_id: str) -> bytes: ...
 
 

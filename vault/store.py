@@ -35,6 +35,7 @@ from events.personal import transform_personal as _transform
 from eventstore.errors import translating
 from eventstore.migrator import Connection, load_migrations, migrate
 from eventstore.pool import Pool, Record
+from vault.blind_index import BlindIndex
 from vault.crypto import (
     CannotOpen,
     KeySource,
@@ -126,6 +127,15 @@ class PersonalDataVault:
         self._cache_seconds = cache_seconds
         self._catalog = catalog
         self._cache: dict[str, tuple[bytes | None, float]] = {}
+        self._blind_index: BlindIndex | None = None
+
+    @property
+    def blind_index(self) -> BlindIndex:
+        """Digests that find people by a personal value (`vault.blind_index`), under index
+        keys derived from this vault's master keys."""
+        if self._blind_index is None:
+            self._blind_index = BlindIndex.of(self._master)
+        return self._blind_index
 
     @classmethod
     async def create(cls, pool: Pool, master: KeySource, **options: Any) -> PersonalDataVault:

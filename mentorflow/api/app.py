@@ -14,7 +14,7 @@ from starlette.types import Scope
 from temporalio.client import Client
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from domain.cohort_spec import CohortSpec
+from domain.cohort_references import spec_document_schema
 from eventstore import Pool, create_pool
 from mentorflow.api import (
     codec,
@@ -48,7 +48,7 @@ from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.scim import install_scim
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.console.app import install_console
-from mentorflow.directory import migrate_directory
+from mentorflow.directory import PeopleDirectory, migrate_directory
 from mentorflow.settings import Settings
 from notifications import migrate_outbox
 from projections import migrate_read_models
@@ -87,7 +87,7 @@ class MentorflowApi(FastAPI):
                 description=self.description,
                 routes=self.routes,
             )
-            spec = CohortSpec.model_json_schema(ref_template="#/components/schemas/{model}")
+            spec = spec_document_schema(ref_template="#/components/schemas/{model}")
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in {**spec.pop("$defs", {}), "CohortSpec": spec}.items():
                 # A spec model that is also a route's body (a late joiner's ParticipantSpec)
@@ -150,6 +150,9 @@ def _lifespan(
             services.personal_data = PersonalDataVault(
                 services.pool, services.settings.master_keyring()
             )
+            # People recorded before the directory kept lookup digests get theirs (sign-in
+            # finds people by them); nothing to do after that.
+            await PeopleDirectory(services.pool, services.personal_data).index_people()
             if owned_client:
                 services.temporal = await connect_temporal(settings)
             stack.push_async_callback(services.readiness.close)
@@ -189,11 +192,6 @@ def create_app(
     tokens.load()
     oidc_config = settings.oidc_config()
     issuer = None if oidc_config is None else OidcIssuer(oidc_config)
-    access_tokens = (
-        None
-        if issuer is None or issuer.config.audience is None
-        else AccessTokenVerifier(issuer, issuer.config.audience)
-    )
     services = ApiServices(
         settings=settings,
         limits=limits,
@@ -207,8 +205,12 @@ def create_app(
         temporal=client,
         database=pool,
         oidc=issuer,
-        access_tokens=access_tokens,
     )
+    if issuer is not None and issuer.config.audience is not None:
+        services.access_tokens = AccessTokenVerifier(
+            issuer, issuer.config.audience, people=services.people_directory
+        )
+    access_tokens = services.access_tokens
     app = MentorflowApi(
         title="mentorflow",
         version=API_VERSION,

@@ -23,6 +23,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import Scope
 
+from eventstore import DatabaseUnavailable
 from mentorflow.api.context import Services
 from mentorflow.api.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from mentorflow.api.jwt_auth import AccessTokenVerifier, JwtRefused, looks_like_jwt
@@ -85,7 +86,8 @@ async def authenticate_bearer(
 
     Raises:
         Unauthenticated: No token, or one that is not accepted.
-        ServiceUnavailable: A JWT arrived while the issuer's keys cannot be had.
+        ServiceUnavailable: A JWT arrived while the issuer's keys (or the people directory,
+            to find its person) cannot be had.
     """
     if token is None or verifier is None or not looks_like_jwt(token):
         return authenticate(tokens, token)
@@ -96,6 +98,9 @@ async def authenticate_bearer(
     except IssuerUnavailable as error:
         log.warning("identity provider unreachable", reason=error.reason)
         raise ServiceUnavailable("the identity provider cannot be reached; retry later") from None
+    except DatabaseUnavailable:
+        log.warning("people directory unavailable for a bearer JWT")
+        raise ServiceUnavailable("the people directory cannot be read; retry later") from None
     structlog.contextvars.bind_contextvars(role=principal.role.value, token_id=principal.token_id)
     return principal
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Query, Request, Response
 
-from domain.cohort_spec import CohortSpecInvalid, ParticipantSpec, parse_cohort_spec
+from domain.cohort_spec import CohortSpecInvalid, ParticipantSpec
 from mentorflow.api.auth import HrAdmin, HrOrService
 from mentorflow.api.context import ApiServices, Services
 from mentorflow.api.errors import (
@@ -33,6 +33,7 @@ from mentorflow.api.models.identifiers import COHORT_ID_PATTERN, PERSON_ID_PATTE
 from mentorflow.api.read_models import cohort_dashboard, cohort_page, cohort_summary
 from mentorflow.api.temporal import cohort_matching, cohort_snapshot, launch, update_cohort
 from mentorflow.cohorts import CohortMatching, LaunchResult
+from mentorflow.directory.cohort_specs import parse_spec_with_directory
 from workflows.cohort import CohortWorkflow
 from workflows.cohort_models import (
     AddParticipant,
@@ -48,7 +49,9 @@ router = APIRouter(tags=["cohorts"], responses=ERROR_RESPONSES)
 _SPEC_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "The cohort spec of the contract (JSON; the CLI also reads YAML files)",
+        "description": "The cohort spec of the contract (JSON; the CLI also reads YAML files). "
+        "A participant may be a reference to a directory person (`person_id` and the cohort's "
+        "own fields), resolved from the people directory at launch",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CohortSpec"}}},
     }
 }
@@ -98,7 +101,10 @@ async def launch_cohort(
 ) -> LaunchResult:
     """Validate the spec, start the cohort's workflow once and answer with its matching.
 
-    A bad spec is a 422 naming every problem, and nothing is started. The same cohort id
+    A participant may reference a directory person instead of inlining a profile
+    (``{"person_id": "p-001", "roles": ["mentee"], "seniority": 3}``); it is resolved from the
+    people directory. A bad spec is a 422 naming every problem (unknown, deactivated, removed
+    or forgotten people among them), and nothing is started. The same cohort id
     again, even concurrently or after the cohort closed, starts nothing: the answer (200) has
     ``already_launched: true`` and the existing cohort's matching.
     """
@@ -110,6 +116,10 @@ async def launch_cohort(
 
 async def launch_document(services: ApiServices, document: object) -> LaunchResult:
     """Validate a decoded spec and launch it: ``POST /cohorts`` and the web console's launch.
+
+    Participants that reference directory people (``person_id``) are resolved from the
+    directory first (`mentorflow.directory.cohort_specs`); the validation and the launch then
+    run on the resolved spec.
 
     Raises:
         InvalidInput: The spec is invalid (every problem named); nothing was started.
@@ -124,7 +134,7 @@ async def launch_document(services: ApiServices, document: object) -> LaunchResu
         )
     _check_size(document, services.limits.max_cohort_participants)
     try:
-        spec = parse_cohort_spec(document)
+        spec = await parse_spec_with_directory(document, services.people_directory())
     except CohortSpecInvalid as invalid:
         raise InvalidInput(
             "the cohort spec is invalid; nothing was launched",

@@ -21,6 +21,7 @@ from mentorflow.api.oidc_issuer import OidcIssuer
 from mentorflow.api.readiness import ReadinessProbe
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.converter import data_converter
+from mentorflow.directory import PeopleDirectory
 from mentorflow.settings import Settings
 from vault import PersonalDataVault
 
@@ -73,6 +74,14 @@ class ApiServices:
         if self.personal_data is None:
             raise ServiceUnavailable("the API is starting: no vault yet")
         return self.personal_data
+
+    def people_directory(self) -> PeopleDirectory:
+        """The people directory over the pool and the vault.
+
+        Raises:
+            ServiceUnavailable: The API has not finished starting.
+        """
+        return PeopleDirectory(self.pool, self.vault)
 
 
 async def connect_temporal(settings: Settings) -> Client:

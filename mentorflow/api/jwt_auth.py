@@ -11,9 +11,12 @@
 * ``iss`` must be the issuer, ``aud`` must hold the expected audience, ``exp`` must be in the
   future and ``nbf`` and ``iat`` not (give or take `CLOCK_SKEW_SECONDS`); ``exp`` is required.
 
-`principal_of_claims` maps verified claims to a role and a person. Every refusal is a
-`JwtRefused` whose ``reason`` goes to the log; the caller learns only that the token was not
-accepted. Neither the token nor any claim value is logged.
+`resolve_principal` maps verified claims to a role and, for a mentor or mentee, a person
+(`person_of`): the person claim is the participant id itself, or, as ``person_match`` says,
+the email, employee number, external id or user name of exactly one active person of the
+people directory. Every refusal is a `JwtRefused` whose ``reason`` goes to the log; the
+caller learns only that the token was not accepted (not whether nobody, several people or a
+deactivated person matched). Neither the token nor any claim value is logged.
 """
 
 from __future__ import annotations
@@ -23,14 +26,15 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import structlog
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
+from domain.person import LookupField
 from domain.spec_fields import PARTICIPANT_ID_PATTERN
 from mentorflow.api.oidc_issuer import OidcConfig, OidcIssuer
 from mentorflow.api.tokens import PARTICIPANT_ROLES, Principal, Role
@@ -43,6 +47,8 @@ SIGNATURE_ALGORITHMS = frozenset(
 """The algorithms a token of the issuer may be signed with: asymmetric ones only."""
 CLOCK_SKEW_SECONDS = 30
 MAX_TOKEN_LENGTH = 16 * 1024
+MAX_CLAIM_LENGTH = 320
+"""The longest person-claim value matched against the directory (an email's limit)."""
 ROLE_PRECEDENCE = (Role.HR_ADMIN, Role.MENTOR, Role.MENTEE, Role.SERVICE, Role.OPS)
 """When the role claim maps to several roles, the first of these wins (others come last)."""
 
@@ -152,11 +158,20 @@ def _rank(role: Role) -> int:
     return ROLE_PRECEDENCE.index(role) if role in ROLE_PRECEDENCE else len(ROLE_PRECEDENCE)
 
 
-def person_of_claims(claims: Mapping[str, Any], config: OidcConfig) -> str:
-    """The participant id: the person claim's value as it is.
+class PeopleLookup(Protocol):
+    """The people directory as sign-in sees it (`mentorflow.directory.PeopleDirectory`)."""
 
-    Until the people directory resolves emails and employee ids to people, the claim has
-    to carry the participant id itself (``MENTORFLOW_OIDC_PERSON_CLAIM``).
+    async def find_active(self, field: LookupField, value: str) -> list[str]:
+        """The active people whose ``field`` is ``value`` (trimmed, case-folded)."""
+        ...
+
+
+PeopleSource = Callable[[], PeopleLookup]
+"""Gives the directory when a token needs it (the API's pool exists once it has started)."""
+
+
+def person_of_claims(claims: Mapping[str, Any], config: OidcConfig) -> str:
+    """The participant id when ``person_match`` is ``person_id``: the claim's value as it is.
 
     Raises:
         JwtRefused: The claim is missing or is not a participant id.
@@ -167,29 +182,66 @@ def person_of_claims(claims: Mapping[str, Any], config: OidcConfig) -> str:
     return value
 
 
+async def person_of(
+    claims: Mapping[str, Any], config: OidcConfig, people: PeopleSource | None
+) -> str:
+    """The participant id of a mentor's or mentee's verified claims.
+
+    With ``person_match`` ``person_id`` the person claim is the participant id
+    (`person_of_claims`); otherwise its value must match that field of exactly one active
+    person of the directory.
+
+    Raises:
+        JwtRefused: The claim is missing, or matches nobody active or several people (the
+            reason says how many, never the value).
+        DatabaseUnavailable: The directory cannot be read.
+    """
+    field = config.person_match
+    if field == "person_id":
+        return person_of_claims(claims, config)
+    value = claims.get(config.person_claim)
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_CLAIM_LENGTH:
+        raise JwtRefused(f"the {config.person_claim!r} claim is missing or not a short text")
+    if people is None:
+        raise JwtRefused("no people directory to match the person claim against")
+    matches = await people().find_active(field, value)
+    if len(matches) != 1:
+        raise JwtRefused(
+            f"the {config.person_claim!r} claim matches {len(matches)} active directory "
+            f"people by {field}"
+        )
+    return matches[0]
+
+
 def subject_id(config: OidcConfig, claims: Mapping[str, Any]) -> str:
     """A stable, non-personal name of the token's subject for audit records and rate limits."""
     subject = f"{config.issuer}\x00{claims.get('sub', '')}"
     return "oidc_" + hashlib.sha256(subject.encode()).hexdigest()[:12]
 
 
-def principal_of_claims(claims: Mapping[str, Any], config: OidcConfig) -> Principal:
+async def resolve_principal(
+    claims: Mapping[str, Any], config: OidcConfig, people: PeopleSource | None = None
+) -> Principal:
     """The API principal of verified claims: a role, and the person of a participant.
 
     Raises:
-        JwtRefused: No role maps, or a participant has no usable person claim.
+        JwtRefused: No role maps, or a participant's person claim finds no one person.
+        DatabaseUnavailable: The directory cannot be read.
     """
     role = role_of_claims(claims, config)
-    person_id = person_of_claims(claims, config) if role in PARTICIPANT_ROLES else None
+    person_id = await person_of(claims, config, people) if role in PARTICIPANT_ROLES else None
     return Principal(role, person_id, subject_id(config, claims))
 
 
 class AccessTokenVerifier:
     """API access tokens of the issuer: ``aud`` must be the configured audience."""
 
-    def __init__(self, issuer: OidcIssuer, audience: str) -> None:
+    def __init__(
+        self, issuer: OidcIssuer, audience: str, people: PeopleSource | None = None
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
+        self.people = people
 
     async def principal(self, token: str) -> Principal:
         """The caller a JWT access token speaks for.
@@ -197,10 +249,11 @@ class AccessTokenVerifier:
         Raises:
             JwtRefused: The token is not accepted (the reason is logged here).
             IssuerUnavailable: The issuer's keys cannot be had.
+            DatabaseUnavailable: The directory, needed to find the person, cannot be read.
         """
         try:
             claims = await verified_claims(self.issuer, token, audience=self.audience)
-            return principal_of_claims(claims, self.issuer.config)
+            return await resolve_principal(claims, self.issuer.config, self.people)
         except JwtRefused as refused:
             log.warning("bearer JWT refused", reason=refused.reason)
             raise

@@ -26,6 +26,7 @@ import structlog
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
+from domain.person import PersonMatch
 from mentorflow.api.tokens import Role
 
 log = structlog.get_logger(__name__)
@@ -51,7 +52,9 @@ class OidcConfig:
         audience: The ``aud`` of API access tokens; None: the API accepts no JWT.
         role_claim: The claim carrying roles or groups.
         role_mapping: Claim value → role; empty: a value naming a role is that role.
-        person_claim: The claim whose value is the participant id.
+        person_claim: The claim identifying a mentor or mentee.
+        person_match: What the person claim's value is: the participant id (``person_id``),
+            or a directory field of an active person it is matched against.
         scopes: Scopes requested at sign-in.
         redirect_url: The console's registered callback URL; None: from the request.
         jwks_cache_seconds: How long the discovery document and keys are kept.
@@ -66,6 +69,7 @@ class OidcConfig:
     role_claim: str = "roles"
     role_mapping: Mapping[str, Role] = field(default_factory=dict)
     person_claim: str = "email"
+    person_match: PersonMatch = "person_id"
     scopes: str = "openid email profile"
     redirect_url: str | None = None
     jwks_cache_seconds: float = 3600.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,8 +14,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from domain.cohort_spec import CohortSpec, CohortSpecInvalid, parse_cohort_spec
+from domain.cohort_spec import (
+    CohortSpec,
+    CohortSpecInvalid,
+    load_spec_document,
+    parse_cohort_spec,
+)
+from mentorflow.cli.people import store_and_vault
 from mentorflow.cohorts import CohortMatching, LaunchResult, launch_cohort, read_matching
+from mentorflow.directory import PeopleDirectory
+from mentorflow.directory.cohort_specs import has_references, parse_spec_with_directory
 from mentorflow.settings import Settings
 from workflows.cohort import CohortWorkflow
 from workflows.ids import cohort_workflow_id
@@ -26,17 +35,34 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 POLL_SECONDS = 0.5
 
 
-def read_spec(path: Path) -> CohortSpec:
-    """Read a JSON or YAML cohort spec (by suffix; YAML also reads JSON).
+def read_spec_document(path: Path) -> Mapping[str, Any]:
+    """Read a JSON or YAML cohort spec (by suffix; YAML also reads JSON) as data, unvalidated.
 
     Raises:
-        CohortSpecInvalid: The file is missing, unreadable or invalid (every problem named).
+        CohortSpecInvalid: The file is missing, unreadable, not JSON or YAML, or no mapping.
     """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CohortSpecInvalid([f"{path}: {error.strerror or error}"]) from error
-    return parse_cohort_spec(text, "json" if path.suffix.lower() == ".json" else "yaml")
+    document = load_spec_document(text, "json" if path.suffix.lower() == ".json" else "yaml")
+    if not isinstance(document, Mapping):
+        raise CohortSpecInvalid(["document: expected a mapping with cohort_id, program and so on"])
+    return document
+
+
+async def resolve_spec(settings: Settings, document: Mapping[str, Any]) -> CohortSpec:
+    """Validate a spec, resolving its references to directory people first (if it has any).
+
+    Raises:
+        CohortSpecInvalid: Every problem of the spec and of its references.
+        KeyRingInvalid: References need the master keys (to open names and emails).
+        DatabaseUnavailable: The database went away.
+    """
+    if not has_references(document):
+        return parse_cohort_spec(document)
+    async with store_and_vault(settings) as (pool, vault):
+        return await parse_spec_with_directory(document, PeopleDirectory(pool, vault))
 
 
 @cohort_app.command()
@@ -48,19 +74,24 @@ def launch(
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Launch a cohort: validate the spec, start its workflow once, show the matching."""
+    """Launch a cohort: validate the spec, start its workflow once, show the matching.
+
+    Participants may reference people of the directory (``person_id``); they are resolved from
+    it first (which needs the database and the master keys).
+    """
     settings: Settings = ctx.obj
-    spec = read_spec(file)
-    result = asyncio.run(_launch(settings, spec, wait=wait and not json_output))
+    document = read_spec_document(file)
+    result = asyncio.run(_launch(settings, document, wait=wait and not json_output))
     if json_output:
         typer.echo(result.model_dump_json(indent=2))
         return
     _print_launch(result)
 
 
-async def _launch(settings: Settings, spec: CohortSpec, *, wait: bool) -> LaunchResult:
+async def _launch(settings: Settings, document: Mapping[str, Any], *, wait: bool) -> LaunchResult:
     from worker import connect_client
 
+    spec = await resolve_spec(settings, document)
     client = await connect_client(settings)
     result = await launch_cohort(client, spec, settings.task_queue)
     if wait and not result.outcome.awaiting_approval:

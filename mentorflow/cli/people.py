@@ -73,7 +73,7 @@ def import_people(
 
 
 async def _import(settings: Settings, content: bytes, *, dry_run: bool) -> ImportReport:
-    async with _vault(settings) as (pool, vault):
+    async with store_and_vault(settings) as (pool, vault):
         await migrate_directory(pool)
         directory = PeopleDirectory(pool, vault)
         plan = await plan_import(directory, content)
@@ -149,7 +149,7 @@ def forget(
 
 
 @contextlib.asynccontextmanager
-async def _vault(settings: Settings) -> AsyncIterator[tuple[Pool, PersonalDataVault]]:
+async def store_and_vault(settings: Settings) -> AsyncIterator[tuple[Pool, PersonalDataVault]]:
     """A pool on the store's database (its schema migrated) and the vault over it."""
     master = settings.master_keyring()  # a missing or bad key ring fails before connecting
     pool = await create_pool(settings.database)
@@ -161,24 +161,28 @@ async def _vault(settings: Settings) -> AsyncIterator[tuple[Pool, PersonalDataVa
 
 
 async def _forget(settings: Settings, person_id: str) -> ForgetOutcome:
-    async with _vault(settings) as (pool, vault):
+    async with store_and_vault(settings) as (pool, vault):
         await migrate_outbox(pool)  # forgetting erases the person's notification rows
         return await forget_person(pool, vault, person_id, requested_by="cli")
 
 
 @people_app.command("rewrap-keys")
 def rewrap_keys(ctx: typer.Context) -> None:
-    """Re-wrap every person's data key with the active master key (after a rotation).
+    """Re-wrap every person's data key with the active master key (after a rotation), and
+    recompute the directory's lookup digests (sign-in by email or id) under it.
 
     Afterwards the older master keys can be removed from MENTORFLOW_MASTER_KEYS.
     """
     settings: Settings = ctx.obj
-    count = asyncio.run(_rewrap(settings))
-    typer.echo(
-        f"Re-wrapped {count} data keys with master key {settings.master_keyring().active_id}."
-    )
+    keys, people = asyncio.run(_rewrap(settings))
+    active = settings.master_keyring().active_id
+    typer.echo(f"Re-wrapped {keys} data keys with master key {active}.")
+    typer.echo(f"Recomputed the lookup digests of {people} directory people.")
 
 
-async def _rewrap(settings: Settings) -> int:
-    async with _vault(settings) as (_pool, vault):
-        return await vault.rewrap()
+async def _rewrap(settings: Settings) -> tuple[int, int]:
+    async with store_and_vault(settings) as (pool, vault):
+        keys = await vault.rewrap()
+        await migrate_directory(pool)
+        people = await PeopleDirectory(pool, vault).index_people(everyone=True)
+        return keys, people

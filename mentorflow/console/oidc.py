@@ -12,8 +12,9 @@ browser to the provider. ``GET /sign-in/oidc/callback`` finishes it:
    client warns that it is deprecated and is untyped);
 3. the ID token is verified like an API access token (`mentorflow.api.jwt_auth`), with the
    client id as audience and the sign-in's ``nonce``;
-4. roles and the person come from its claims as for the API; `sign_in.start_session` starts
-   the session.
+4. roles and the person come from its claims as for the API (`jwt_auth.person_of`: the
+   person claim is the participant id, or matches one active person of the people
+   directory); `sign_in.start_session` starts the session.
 
 A refusal at any step is a page saying sign-in failed and starts no session; the reason goes
 to the log (never a token, a code or a claim value).
@@ -28,10 +29,13 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from eventstore import DatabaseUnavailable
 from mentorflow.api.context import Services
+from mentorflow.api.errors import ServiceUnavailable
 from mentorflow.api.jwt_auth import (
     JwtRefused,
-    person_of_claims,
+    PeopleSource,
+    person_of,
     role_of_claims,
     verified_claims,
 )
@@ -55,12 +59,18 @@ QueryText = Annotated[str | None, Query(max_length=2048)]
 
 
 class SignInRefused(Exception):
-    """The provider's answer does not sign anyone in; ``reason`` is for the log only."""
+    """The provider's answer does not sign anyone in; ``reason`` is for the log only.
 
-    def __init__(self, reason: str, *, no_role: bool = False) -> None:
+    ``no_role``: the account has no mentorflow role; ``no_person``: a mentor's or mentee's
+    account is no one active participant (none, several or a deactivated person: the page
+    does not say which).
+    """
+
+    def __init__(self, reason: str, *, no_role: bool = False, no_person: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.no_role = no_role
+        self.no_person = no_person
 
 
 def console_issuer(services: Services) -> OidcIssuer:
@@ -120,7 +130,9 @@ async def finish_sign_in(
         login = await _pending_login(request, services, state)
         if code is None:
             raise SignInRefused("no code in the callback")
-        identity = await _identity(issuer, login, code, redirect_url(request, issuer.config))
+        identity = await _identity(
+            issuer, login, code, redirect_url(request, issuer.config), services.people_directory
+        )
     except SignInRefused as refused:
         log.warning("console sign-in refused", reason=refused.reason)
         response: Response = _refusal_page(request, refused)
@@ -145,7 +157,7 @@ async def _pending_login(request: Request, services: Services, state: str | None
 
 
 async def _identity(
-    issuer: OidcIssuer, login: PendingLogin, code: str, redirect_uri: str
+    issuer: OidcIssuer, login: PendingLogin, code: str, redirect_uri: str, people: PeopleSource
 ) -> Identity:
     config = issuer.config
     assert config.client_id is not None  # console_issuer checked it
@@ -164,13 +176,23 @@ async def _identity(
         role = role_of_claims(claims, config)
         if role not in CONSOLE_ROLES:
             raise SignInRefused(f"the role {role.value} has no console", no_role=True)
-        person_id = person_of_claims(claims, config) if role in PARTICIPANT_ROLES else None
     except JwtRefused as refused:
         raise SignInRefused(
             f"ID token: {refused.reason}", no_role="claim" in refused.reason
         ) from None
     except IssuerUnavailable as unavailable:
         raise SignInRefused(f"ID token keys: {unavailable.reason}") from None
+    if role not in PARTICIPANT_ROLES:
+        return Identity(role, None, f"oidc:{config.issuer}")
+    try:
+        person_id = await person_of(claims, config, people)
+    except JwtRefused as refused:
+        raise SignInRefused(f"ID token: {refused.reason}", no_person=True) from None
+    except (DatabaseUnavailable, ServiceUnavailable):
+        log.warning("people directory unavailable for a console sign-in")
+        raise ConsoleError(
+            503, "Sign-in unavailable", "The people directory cannot be read. Try again soon."
+        ) from None
     return Identity(role, person_id, f"oidc:{config.issuer}")
 
 
@@ -187,6 +209,15 @@ def _check_nonce_and_party(claims: dict[str, Any], login: PendingLogin, client_i
 
 
 def _refusal_page(request: Request, refused: SignInRefused) -> Response:
+    if refused.no_person:
+        return error_page(
+            request,
+            403,
+            "No access to mentorflow",
+            "The identity provider signed you in, but mentorflow cannot tell which of its "
+            "participants you are: your account matches no one active person. Ask HR to "
+            "check your entry in the people directory.",
+        )
     if refused.no_role:
         return error_page(
             request,

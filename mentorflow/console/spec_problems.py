@@ -77,7 +77,8 @@ def _who(document: object, index: int) -> tuple[str | None, str | None]:
     entry = participants[index]
     if not isinstance(entry, Mapping):
         return None, None
-    participant_id, name = entry.get("id"), entry.get("name")
+    # A reference to a directory person names them by person_id (its name is the directory's).
+    participant_id, name = entry.get("id", entry.get("person_id")), entry.get("name")
     return (
         participant_id if isinstance(participant_id, str) and participant_id else None,
         name if isinstance(name, str) and name else None,

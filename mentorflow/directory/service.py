@@ -13,6 +13,11 @@ plans, at the version it read:
   read-plan-append is done again on the new state, a few times, then `DirectoryBusy`.
 - **Forgetting wins.** A forgotten person's stream ends with `PersonForgotten`; the directory
   refuses to record anything more for them (`PersonIsForgotten`).
+- **Found by blind index.** In the transaction of the append, the person's lookup digests
+  (``directory.lookup_digests``: keyed digests of email, user name, employee number and
+  external id, `vault.blind_index`) are replaced by those of the new state, so `find_active`
+  finds people by a value without the values being stored in clear, and without waiting for a
+  projection. Forgetting deletes them (`erase_lookup_digests`).
 
 Reads fold the streams too (never a projection), so a write is visible to the next read:
 a provisioning client creating a user and fetching it right after sees it. The ``people``
@@ -24,13 +29,15 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import structlog
 
 from domain.person import (
+    LOOKUP_FIELDS,
     DesiredPerson,
+    LookupField,
     PersonState,
     PlannedChanges,
     changes_towards,
@@ -42,9 +49,10 @@ from events.person import ProfileSource
 from eventstore import Pool, StreamVersionConflict, append_in_transaction
 from eventstore.errors import translated
 from eventstore.migrator import Connection, load_migrations, migrate
-from eventstore.postgres import APPENDED_CHANNEL, read_streams, stream_version_in
+from eventstore.postgres import APPENDED_CHANNEL, read_streams
 from eventstore.postgres import SCHEMA as EVENTS_SCHEMA
 from vault import PersonalDataVault
+from vault.blind_index import normalized
 
 SCHEMA = "directory"
 EVENT_NAMESPACE = uuid.UUID("0b6f3c52-1f6d-4e43-a1c4-6c0a2f6b7d21")
@@ -167,6 +175,90 @@ class PeopleDirectory:
             folded = await self._fold(envelopes)
         return [folded[person_id] for person_id in ids if folded[person_id].known]
 
+    async def find_active(self, field: LookupField, value: str) -> list[str]:
+        """The active people whose ``field`` is ``value`` (trimmed, case-folded), by id.
+
+        The digests find the candidates; each one's folded state must still be active and
+        hold the value (the streams are the truth, the digests only an index of them).
+
+        Raises:
+            DatabaseUnavailable: The database went away.
+        """
+        if not normalized(value):
+            return []
+        digests = self._vault.blind_index.candidates(field, value)
+        with translated():
+            async with self._pool.acquire() as connection:
+                rows = await connection.fetch(
+                    f"SELECT DISTINCT person_id FROM {SCHEMA}.lookup_digests "
+                    "WHERE field = $1 AND digest = ANY($2::text[]) ORDER BY person_id",
+                    field,
+                    digests,
+                )
+        candidates = [row["person_id"] for row in rows]
+        states = await self.states(candidates) if candidates else {}
+        return [
+            person_id
+            for person_id in candidates
+            if (profile := states[person_id].profile) is not None
+            and states[person_id].active
+            and not states[person_id].forgotten
+            and normalized(getattr(profile, field)) == normalized(value)
+        ]
+
+    async def index_people(self, *, everyone: bool = False, batch: int = 200) -> int:
+        """Compute the lookup digests of people recorded before the directory kept them.
+
+        Args:
+            everyone: Recompute everyone's, under the active master key (after a master key
+                left the ring, the digests written with it no longer match).
+            batch: People folded at a time.
+
+        Returns:
+            How many people's digests were written.
+
+        Raises:
+            DatabaseUnavailable: The database went away (run it again: it resumes).
+        """
+        written, after = 0, ""
+        while True:
+            with translated():
+                async with self._pool.acquire() as connection:
+                    ids: list[str] = [
+                        row["person_id"]
+                        for row in await connection.fetch(
+                            f"SELECT person_id FROM {SCHEMA}.people WHERE person_id > $1 "
+                            "AND ($2 OR indexed_version = 0) ORDER BY person_id LIMIT $3",
+                            after,
+                            everyone,
+                            batch,
+                        )
+                    ]
+            if not ids:
+                return written
+            states = await self.states(ids)
+            with translated():
+                async with self._pool.acquire() as connection:
+                    for person_id in ids:
+                        state = states[person_id]
+                        async with connection.transaction():
+                            # Under the vault's lock of the person, which forgetting takes too:
+                            # digests written here after a forgetting committed are none.
+                            forgotten = await PersonalDataVault.lock_person(connection, person_id)
+                            digests = [] if forgotten else self._digests(state)
+                            written += await _write_digests(
+                                connection, person_id, state.version, digests
+                            )
+            after = ids[-1]
+
+    def _digests(self, state: PersonState) -> list[tuple[str, str]]:
+        """(field, digest) of every lookup field the person has a value for."""
+        if state.profile is None or state.forgotten:
+            return []
+        index = self._vault.blind_index
+        values = ((name, getattr(state.profile, name)) for name in LOOKUP_FIELDS)
+        return [(name, index.digest(name, value)) for name, value in values if normalized(value)]
+
     async def apply(
         self,
         person_id: str,
@@ -237,8 +329,13 @@ class PeopleDirectory:
                         for offset, event in enumerate(planned.events, start=1)
                     ]
                     sealed = await self._vault.seal_events(new, {}, stream_id=stream_id)
+                    after = replace(state)
+                    for event in planned.events:
+                        evolve(after, event, at)
                     try:
-                        await self._append(connection, person_id, state.version, sealed)
+                        await self._append(
+                            connection, person_id, state.version, sealed, self._digests(after)
+                        )
                     except StreamVersionConflict:
                         continue
                     for event in planned.events:
@@ -280,17 +377,24 @@ class PeopleDirectory:
                     ]
                     if not new:
                         return []
-                    version = await stream_version_in(connection, stream_id)
+                    # The flow's events change no profile: the digests stay what they are.
+                    state = await self._load(connection, person_id)
+                    digests = [] if state.forgotten else self._digests(state)
                     sealed = await self._vault.seal_events(new, {}, stream_id=stream_id)
                     try:
-                        await self._append(connection, person_id, version, sealed)
+                        await self._append(connection, person_id, state.version, sealed, digests)
                     except StreamVersionConflict:
                         continue  # another writer, or a retry of these very events: look again
                     return [event.event_type for event in new]
         raise DirectoryBusy(person_id, MAX_ATTEMPTS)
 
     async def _append(
-        self, connection: Connection, person_id: str, version: int, events: Sequence[NewEvent]
+        self,
+        connection: Connection,
+        person_id: str,
+        version: int,
+        events: Sequence[NewEvent],
+        digests: list[tuple[str, str]],
     ) -> None:
         stream_id = person_stream(person_id)
         async with connection.transaction():
@@ -301,6 +405,7 @@ class PeopleDirectory:
                 f"INSERT INTO {SCHEMA}.people (person_id) VALUES ($1) ON CONFLICT DO NOTHING",
                 person_id,
             )
+            await _write_digests(connection, person_id, version + len(events), digests)
         await connection.execute("SELECT pg_notify($1, '')", APPENDED_CHANNEL)  # wake the relay
 
     async def _load(self, connection: Connection, person_id: str) -> PersonState:
@@ -319,3 +424,40 @@ class PeopleDirectory:
             event = CATALOG.decode_data(envelope.event_type, envelope.schema_version, data)
             evolve(state, event, envelope.occurred_at)
         return states
+
+
+async def _write_digests(
+    connection: Connection, person_id: str, version: int, digests: list[tuple[str, str]]
+) -> int:
+    """Replace the person's lookup digests by those of their state at ``version`` (in the
+    caller's transaction); 1 when written, 0 when newer ones are there already."""
+    newer = await connection.fetchval(
+        f"UPDATE {SCHEMA}.people SET indexed_version = $2 "
+        "WHERE person_id = $1 AND indexed_version <= $2 RETURNING person_id",
+        person_id,
+        version,
+    )
+    if newer is None:
+        return 0
+    await connection.execute(f"DELETE FROM {SCHEMA}.lookup_digests WHERE person_id = $1", person_id)
+    await connection.execute(
+        f"INSERT INTO {SCHEMA}.lookup_digests (person_id, field, digest) "
+        "SELECT $1, field, digest FROM unnest($2::text[], $3::text[]) AS d(field, digest)",
+        person_id,
+        [name for name, _ in digests],
+        [digest for _, digest in digests],
+    )
+    return 1
+
+
+async def erase_lookup_digests(connection: Connection, person_id: str) -> int:
+    """Delete a forgotten person's lookup digests (in the caller's transaction).
+
+    Nothing to erase where the directory's schema was never created. Returns the rows deleted.
+    """
+    if await connection.fetchval("SELECT to_regclass($1)", f"{SCHEMA}.lookup_digests") is None:
+        return 0
+    status = await connection.execute(
+        f"DELETE FROM {SCHEMA}.lookup_digests WHERE person_id = $1", person_id
+    )
+    return int(status.rsplit(" ", 1)[-1])

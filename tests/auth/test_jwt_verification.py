@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from domain.person import LookupField
 from mentorflow.api.jwt_auth import (
     JwtRefused,
     looks_like_jwt,
-    principal_of_claims,
+    person_of,
+    resolve_principal,
     verified_claims,
 )
 from mentorflow.api.oidc_issuer import IssuerUnavailable, OidcConfig, OidcIssuer
@@ -151,13 +153,15 @@ def test_static_tokens_do_not_look_like_jwts() -> None:
     ],
     ids=["hr", "mentee", "hr-wins", "single-string"],
 )
-def test_the_role_claim_maps_to_a_role_and_participants_to_a_person(
+async def test_the_role_claim_maps_to_a_role_and_participants_to_a_person(
     issuer_config: OidcConfig, claims: dict[str, object], role: Role, person_id: str | None
 ) -> None:
-    principal = principal_of_claims({"sub": "s", **claims}, issuer_config)
+    principal = await resolve_principal({"sub": "s", **claims}, issuer_config)
+    same = await resolve_principal({"sub": "s", **claims}, issuer_config)
+    other = await resolve_principal({"sub": "t", **claims}, issuer_config)
     assert (principal.role, principal.person_id) == (role, person_id)
-    assert principal.token_id == principal_of_claims({"sub": "s", **claims}, issuer_config).token_id
-    assert principal.token_id != principal_of_claims({"sub": "t", **claims}, issuer_config).token_id
+    assert principal.token_id == same.token_id
+    assert principal.token_id != other.token_id
 
 
 @pytest.mark.parametrize(
@@ -170,17 +174,71 @@ def test_the_role_claim_maps_to_a_role_and_participants_to_a_person(
     ],
     ids=["unmapped-role", "no-role", "no-person", "bad-person"],
 )
-def test_claims_without_a_role_or_a_participant_id_are_refused(
+async def test_claims_without_a_role_or_a_participant_id_are_refused(
     issuer_config: OidcConfig, claims: dict[str, object]
 ) -> None:
     with pytest.raises(JwtRefused):
-        principal_of_claims({"sub": "s", **claims}, issuer_config)
+        await resolve_principal({"sub": "s", **claims}, issuer_config)
 
 
-def test_without_a_mapping_role_names_are_roles() -> None:
+async def test_without_a_mapping_role_names_are_roles() -> None:
     plain = OidcConfig(issuer="https://idp.example", person_claim="employee_id")
-    principal = principal_of_claims({"roles": ["mentor"], "employee_id": "p-1"}, plain)
+    principal = await resolve_principal({"roles": ["mentor"], "employee_id": "p-1"}, plain)
     assert (principal.role, principal.person_id) == (Role.MENTOR, "p-1")
+
+
+class Directory:
+    """A stand-in people directory: active people by (field, case-folded value)."""
+
+    def __init__(self, people: dict[tuple[str, str], list[str]]) -> None:
+        self.people = people
+        self.asked: list[tuple[str, str]] = []
+
+    async def find_active(self, field: LookupField, value: str) -> list[str]:
+        self.asked.append((field, value))
+        return self.people.get((field, value.strip().casefold()), [])
+
+
+@pytest.mark.parametrize(
+    ("claim", "reason"),
+    [
+        ("nobody@example.com", "the 'email' claim matches 0 active directory people by email"),
+        ("shared@example.com", "the 'email' claim matches 2 active directory people by email"),
+        (None, "the 'email' claim is missing or not a short text"),
+        ("x" * 321, "the 'email' claim is missing or not a short text"),
+    ],
+    ids=["nobody", "several", "missing", "too-long"],
+)
+async def test_a_claim_matched_in_the_directory_must_find_exactly_one_active_person(
+    claim: str | None, reason: str
+) -> None:
+    directory = Directory(
+        {
+            ("email", "ada@example.com"): ["p-ada"],
+            ("email", "shared@example.com"): ["p-1", "p-2"],
+        }
+    )
+    matched = OidcConfig(issuer="https://idp.example", person_claim="email", person_match="email")
+
+    found = await person_of({"email": " Ada@Example.com"}, matched, lambda: directory)
+    with pytest.raises(JwtRefused) as refused:
+        await person_of({"email": claim} if claim else {}, matched, lambda: directory)
+
+    assert found == "p-ada"
+    assert refused.value.reason == reason
+    assert "@" not in refused.value.reason.replace("'email'", "")  # never the value
+
+
+async def test_a_participant_id_claim_never_asks_the_directory() -> None:
+    directory = Directory({})
+    by_id = OidcConfig(issuer="https://idp.example", person_claim="employee_id")
+
+    principal = await resolve_principal(
+        {"roles": ["mentee"], "employee_id": "p-7"}, by_id, lambda: directory
+    )
+
+    assert principal.person_id == "p-7"
+    assert directory.asked == []
 
 
 @pytest.fixture

@@ -224,3 +224,16 @@ def test_a_matching_page_number_is_read_leniently() -> None:
         1,
         1,
     ]
+
+
+def test_a_reference_is_labelled_by_its_person_id() -> None:
+    document = {"participants": [{"person_id": "p-404", "roles": ["mentee"], "seniority": 2}]}
+
+    grouped = group_problems(
+        ["participants[0].person_id: unknown person 'p-404' (not in the people directory)"],
+        document,
+    )
+
+    assert [(p.label, p.fields) for p in grouped.participants] == [
+        ("p-404", {"person_id": ["unknown person 'p-404' (not in the people directory)"]})
+    ]

@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+import pydantic
 import pytest
 import structlog
 
@@ -94,3 +95,23 @@ def test_json_lines_escape_control_characters_too(capsys: pytest.CaptureFixture[
     assert not any(character in output for character in "\x1b\x85")
     assert json.loads(lines[0])["path"] == FORGED  # machines still read the exact text
     assert FORGED in json.loads(lines[1])["event"]
+
+
+def test_the_person_match_of_single_sign_on_is_read_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MENTORFLOW_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("MENTORFLOW_OIDC_ISSUER", "https://idp.example")
+    default = load_settings().oidc_config()
+    monkeypatch.setenv("MENTORFLOW_OIDC_PERSON_MATCH", "employee_number")
+    matched = load_settings().oidc_config()
+    monkeypatch.setenv("MENTORFLOW_OIDC_PERSON_MATCH", "phone")
+
+    with pytest.raises(pydantic.ValidationError) as invalid:
+        load_settings()
+
+    assert default is not None
+    assert default.person_match == "person_id"
+    assert matched is not None
+    assert matched.person_match == "employee_number"
+    assert "unknown person match 'phone' (one of: person_id, email" in str(invalid.value)
