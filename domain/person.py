@@ -73,7 +73,7 @@ class PersonState:
     """The person's Big Five, scored from their answers with consent (`TraitsAssessed`);
     None when they never gave them, withdrew their consent, or were forgotten."""
     traits_instrument: str | None = None
-    """The questionnaire the traits come from (``BFI-10``)."""
+    """The questionnaire the traits come from (``Mini-IPIP``)."""
     traits_consented_at: datetime | None = None
     traits_assessed_at: datetime | None = None
 

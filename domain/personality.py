@@ -1,21 +1,26 @@
-"""The BFI-10 personality questionnaire and its scoring into the traits the matching uses.
+"""The Mini-IPIP personality questionnaire and its scoring into the traits the matching uses.
 
-Source: Rammstedt, B., & John, O. P. (2007). Measuring personality in one minute or less: A
-10-item short version of the Big Five Inventory in English and German. *Journal of Research
-in Personality*, 41(1), 203–212. https://doi.org/10.1016/j.jrp.2006.02.001 — the English
-version of its appendix: the instruction, the ten items and the scoring key below.
+Source: Donnellan, M. B., Oswald, F. L., Baird, B. M., & Lucas, R. E. (2006). The Mini-IPIP
+scales: Tiny-yet-effective measures of the Big Five factors of personality. *Psychological
+Assessment*, 18(2), 192–203. https://doi.org/10.1037/1040-3590.18.2.192 — twenty items from
+the International Personality Item Pool (IPIP, https://ipip.ori.org), four per Big Five
+scale, each answered on the IPIP's five-point accuracy scale.
 
-Scoring follows the published key: each scale is the mean of its two items, after the items
-marked R are reversed (6 minus the answer) — extraversion 1R, 6; agreeableness 2, 7R;
-conscientiousness 3R, 8; neuroticism 4R, 9; openness 5R, 10. A scale mean (1 to 5) is then
-mapped linearly onto the matching's 0..1 (`domain.cohort_spec.TraitScore`): ``(mean - 1) /
-4``. Emotional stability, which the matching uses, is the reverse of neuroticism:
-``(5 - neuroticism mean) / 4``.
+Scoring follows the published key: the items marked R are reversed (6 minus the answer) and
+each scale is the mean of its four items — extraversion 1, 6R, 11, 16R; agreeableness 2, 7R,
+12, 17R; conscientiousness 3, 8R, 13, 18R; neuroticism 4, 9R, 14, 19R; intellect/imagination
+5, 10R, 15R, 20R. Intellect/imagination is the matching's openness. A scale mean (1 to 5) is
+then mapped linearly onto the matching's 0..1 (`domain.cohort_spec.TraitScore`):
+``(mean - 1) / 4``. Emotional stability, which the matching uses, is the reverse of
+neuroticism: ``(5 - neuroticism mean) / 4``.
 
-Licence: GESIS, which publishes the BFI-10, describes it as an open-access instrument free to
-use without permission for non-commercial research, not for commercial purposes, and not
-meant for diagnosing individuals (two items per scale are too few for that). It is not in
-the public domain. See the README ("Personality traits") before using it in production.
+The instruction keeps the IPIP's "describe yourself as you generally are now" and leaves out
+its comparison with "people you know of the same sex as you are, and roughly your same age":
+the scores are not compared with norms here, only between participants.
+
+Licence: IPIP items are in the public domain (https://ipip.ori.org); they may be used,
+reordered and reworded for any purpose, commercial ones included, without permission. Four
+items per scale still give a rough picture, not a diagnosis.
 """
 
 from __future__ import annotations
@@ -26,25 +31,28 @@ from typing import Literal
 
 from events.person import BigFiveScores
 
-INSTRUMENT: Literal["BFI-10"] = "BFI-10"
+INSTRUMENT: Literal["Mini-IPIP"] = "Mini-IPIP"
 CITATION = (
-    "Rammstedt, B., & John, O. P. (2007). Measuring personality in one minute or less: "
-    "A 10-item short version of the Big Five Inventory in English and German. "
-    "Journal of Research in Personality, 41(1), 203-212. doi:10.1016/j.jrp.2006.02.001"
+    "Donnellan, M. B., Oswald, F. L., Baird, B. M., & Lucas, R. E. (2006). The Mini-IPIP "
+    "scales: Tiny-yet-effective measures of the Big Five factors of personality. "
+    "Psychological Assessment, 18(2), 192-203. doi:10.1037/1040-3590.18.2.192"
 )
-INSTRUCTION = "How well do the following statements describe your personality?"
-STEM = "I see myself as someone who …"
+INSTRUCTION = (
+    "How accurately does each statement describe you? Describe yourself as you generally "
+    "are now, not as you wish to be in the future, and as you honestly see yourself."
+)
 SCALE: tuple[tuple[int, str], ...] = (
-    (1, "Disagree strongly"),
-    (2, "Disagree a little"),
-    (3, "Neither agree nor disagree"),
-    (4, "Agree a little"),
-    (5, "Agree strongly"),
+    (1, "Very inaccurate"),
+    (2, "Moderately inaccurate"),
+    (3, "Neither accurate nor inaccurate"),
+    (4, "Moderately accurate"),
+    (5, "Very accurate"),
 )
 """The answers, from 1 to 5, as the questionnaire words them."""
 LOWEST, HIGHEST = SCALE[0][0], SCALE[-1][0]
 
 Scale = Literal["extraversion", "agreeableness", "conscientiousness", "neuroticism", "openness"]
+"""The Big Five scales; ``openness`` is the Mini-IPIP's intellect/imagination."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +60,8 @@ class Item:
     """One statement of the questionnaire.
 
     Attributes:
-        number: Its place in the questionnaire, 1 to 10.
-        text: The statement, completing `STEM`.
+        number: Its place in the questionnaire, 1 to 20.
+        text: The statement, as the person would say it of themselves.
         scale: The Big Five scale it measures.
         reversed: Whether agreeing with it means a lower score (R in the key).
     """
@@ -65,18 +73,33 @@ class Item:
 
 
 ITEMS: tuple[Item, ...] = (
-    Item(1, "is reserved", "extraversion", reversed=True),
-    Item(2, "is generally trusting", "agreeableness", reversed=False),
-    Item(3, "tends to be lazy", "conscientiousness", reversed=True),
-    Item(4, "is relaxed, handles stress well", "neuroticism", reversed=True),
-    Item(5, "has few artistic interests", "openness", reversed=True),
-    Item(6, "is outgoing, sociable", "extraversion", reversed=False),
-    Item(7, "tends to find fault with others", "agreeableness", reversed=True),
-    Item(8, "does a thorough job", "conscientiousness", reversed=False),
-    Item(9, "gets nervous easily", "neuroticism", reversed=False),
-    Item(10, "has an active imagination", "openness", reversed=False),
+    Item(1, "Am the life of the party.", "extraversion", reversed=False),
+    Item(2, "Sympathize with others' feelings.", "agreeableness", reversed=False),
+    Item(3, "Get chores done right away.", "conscientiousness", reversed=False),
+    Item(4, "Have frequent mood swings.", "neuroticism", reversed=False),
+    Item(5, "Have a vivid imagination.", "openness", reversed=False),
+    Item(6, "Don't talk a lot.", "extraversion", reversed=True),
+    Item(7, "Am not interested in other people's problems.", "agreeableness", reversed=True),
+    Item(
+        8,
+        "Often forget to put things back in their proper place.",
+        "conscientiousness",
+        reversed=True,
+    ),
+    Item(9, "Am relaxed most of the time.", "neuroticism", reversed=True),
+    Item(10, "Am not interested in abstract ideas.", "openness", reversed=True),
+    Item(11, "Talk to a lot of different people at parties.", "extraversion", reversed=False),
+    Item(12, "Feel others' emotions.", "agreeableness", reversed=False),
+    Item(13, "Like order.", "conscientiousness", reversed=False),
+    Item(14, "Get upset easily.", "neuroticism", reversed=False),
+    Item(15, "Have difficulty understanding abstract ideas.", "openness", reversed=True),
+    Item(16, "Keep in the background.", "extraversion", reversed=True),
+    Item(17, "Am not really interested in others.", "agreeableness", reversed=True),
+    Item(18, "Make a mess of things.", "conscientiousness", reversed=True),
+    Item(19, "Seldom feel blue.", "neuroticism", reversed=True),
+    Item(20, "Do not have a good imagination.", "openness", reversed=True),
 )
-"""The ten items in the order they are asked."""
+"""The twenty items in the order they are asked."""
 
 
 class AnswersInvalid(ValueError):
@@ -121,7 +144,7 @@ def scale_means(answers: Sequence[int]) -> dict[Scale, float]:
 
 
 def score(answers: Sequence[int]) -> BigFiveScores:
-    """The traits the matching uses, from the ten answers.
+    """The traits the matching uses, from the twenty answers.
 
     Raises:
         AnswersInvalid: The answers cannot be scored (every problem named).

@@ -183,8 +183,8 @@ class TraitsAssessed(_PersonEvent):
     """
 
     event_type: Literal["TraitsAssessed"] = "TraitsAssessed"
-    instrument: Literal["BFI-10"] = Field(
-        description="The questionnaire: BFI-10 (Rammstedt & John, 2007)"
+    instrument: Literal["Mini-IPIP"] = Field(
+        description="The questionnaire: Mini-IPIP (Donnellan, Oswald, Baird & Lucas, 2006)"
     )
     traits: BigFiveScores
     consented_at: AwareDatetime = Field(

@@ -8,7 +8,7 @@ data, read and changed by themselves.
   refused by name. Only what changed is recorded (`ProfileUpdated`, source ``self``); the same
   body again records nothing.
 * ``GET …/traits``: the Big Five they gave with consent, or null.
-* ``PUT …/traits``: their ten BFI-10 answers with ``consent: true``; the scores are kept
+* ``PUT …/traits``: their twenty Mini-IPIP answers with ``consent: true``; the scores are kept
   (`TraitsAssessed`), the answers are not.
 * ``DELETE …/traits``: withdraws the consent; the traits are removed
   (`TraitsConsentWithdrawn`). Always possible, also once deactivated.
@@ -179,14 +179,14 @@ async def get_traits(person_id: PersonIdPath, services: Services, caller: Caller
     return traits_view(await _known(services, person_id))
 
 
-@router.put(TRAITS_PATH, summary="Answer the BFI-10 questionnaire", responses=CHANGE_RESPONSES)
+@router.put(TRAITS_PATH, summary="Answer the Mini-IPIP questionnaire", responses=CHANGE_RESPONSES)
 async def put_traits(
     person_id: PersonIdPath,
     body: TraitsAssessmentRequest,
     services: Services,
     caller: Caller,
 ) -> TraitsView:
-    """Score the ten answers into Big Five traits and keep them, with the time of consent.
+    """Score the twenty answers into Big Five traits and keep them, with the time of consent.
 
     The person themselves only (HR: 403). ``consent`` must be true; the answers themselves
     are not kept. The same scores again record nothing (the first consent stands). 409 once

@@ -1,5 +1,5 @@
 """The participant's profile pages: ``/profile`` (their own directory fields) and
-``/profile/personality`` (the BFI-10 questionnaire, taken with consent, and its withdrawal).
+``/profile/personality`` (the Mini-IPIP questionnaire, taken with consent, and its withdrawal).
 
 Reading and saving are the API's own routes, called as functions (`mentorflow.api.profile`),
 so the same rules hold: only the person changes their own fields and traits. The pages are
@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from domain.personality import CITATION, INSTRUCTION, ITEMS, SCALE, STEM
+from domain.personality import CITATION, INSTRUCTION, ITEMS, SCALE
 from mentorflow.api.context import ApiServices, Services
 from mentorflow.api.errors import ApiError, InvalidInput, NotFound
 from mentorflow.api.models.profile import ProfileView, TraitsAssessmentRequest, TraitsView
@@ -219,7 +219,6 @@ async def _personality_page(
         "items": ITEMS,
         "scale": SCALE,
         "instruction": INSTRUCTION,
-        "stem": STEM,
         "citation": CITATION,
         "saved": SAVED.get(saved or "") if saved in ("traits", "withdrawn") else None,
         "failed": failed,

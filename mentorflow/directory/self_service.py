@@ -105,7 +105,7 @@ async def assess_traits(
     consent: bool,
     now: datetime | None = None,
 ) -> Applied:
-    """Score the person's BFI-10 answers and keep the traits, with the time of their consent.
+    """Score the person's Mini-IPIP answers and keep the traits, with the time of their consent.
 
     The answers themselves are not kept.
 

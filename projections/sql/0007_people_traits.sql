@@ -1,6 +1,7 @@
 -- people: the Big Five a person gave with their consent (TraitsAssessed), each 0..1 as a
 -- cohort spec's traits; all NULL when they never did, withdrew their consent
--- (TraitsConsentWithdrawn) or were forgotten. The instrument names the questionnaire (BFI-10).
+-- (TraitsConsentWithdrawn) or were forgotten. The instrument names the questionnaire
+-- (Mini-IPIP).
 ALTER TABLE people
     ADD COLUMN traits_instrument text,
     ADD COLUMN openness double precision,

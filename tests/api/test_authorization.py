@@ -191,7 +191,7 @@ OWN_MENTEE_READ = (OK, OK, "404", "404", OK, "404", "404")
 OWN_MENTEE_WRITE = (OK, "403", "404", "404", OK, "404", "404")
 OWN_OR_HR_READ = (OK, "404", "404", "404", OK, "404", "404")
 OWN_ONLY_WRITE = ("403", "404", "404", "404", OK, "404", "404")
-BFI_10 = {"consent": True, "answers": [3, 4, 2, 5, 1, 4, 2, 5, 1, 3]}
+MINI_IPIP = {"consent": True, "answers": [3, 4, 2, 5, 1] * 4}
 HR_OR_SERVICE_HIDDEN = (OK, OK, "404", "404", "404", "404", "404")
 
 ROUTES = [
@@ -272,7 +272,7 @@ ROUTES = [
         OWN_ONLY_WRITE,
     ),
     Route("GET", "/people/{mentee}/traits", _none, OWN_OR_HR_READ),
-    Route("PUT", "/people/{mentee}/traits", _json(BFI_10), OWN_ONLY_WRITE),
+    Route("PUT", "/people/{mentee}/traits", _json(MINI_IPIP), OWN_ONLY_WRITE),
     Route("DELETE", "/people/{mentee}/traits", _none, OWN_ONLY_WRITE),
     Route("GET", "/cohorts/{cohort}/contacts?person_id={mentee}", _none, HR_OR_SERVICE_HIDDEN),
     Route(

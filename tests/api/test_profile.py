@@ -1,5 +1,5 @@
 """``/people/{id}/profile`` and ``/people/{id}/traits`` on the real stack: the person edits their
-own fields and answers the BFI-10, HR reads, anyone else gets the 404 of an unknown person,
+own fields and answers the Mini-IPIP, HR reads, anyone else gets the 404 of an unknown person,
 and bad bodies name every problem and record nothing."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ OWN: dict[str, Any] = {
     "wants_to_develop": ["public-speaking"],
     "career_objectives": ["staff-engineer"],
 }
-ANSWERS = [1, 3, 2, 4, 2, 4, 5, 3, 2, 4]
+ANSWERS = [5, 2, 4, 2, 5, 1, 4, 3, 4, 2, 4, 1, 5, 1, 1, 2, 3, 4, 3, 4]
 SCORES = {
     "openness": 0.75,
     "conscientiousness": 0.625,
@@ -176,10 +176,10 @@ async def test_a_bad_profile_names_every_problem_and_records_nothing(
     assert await _events(api_stack.store, person) == [("PersonProfiled", "scim")]
 
 
-async def test_traits_from_the_bfi_10_with_consent_until_it_is_withdrawn(
+async def test_traits_from_the_mini_ipip_with_consent_until_it_is_withdrawn(
     http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack
 ) -> None:
-    person = unique("bfi")
+    person = unique("ipip")
     await profiled(api_stack.store, person)
     own = tokens.headers(person)
 
@@ -196,7 +196,7 @@ async def test_traits_from_the_bfi_10_with_consent_until_it_is_withdrawn(
     assert none_yet.json()["traits"] is None
     assert assessed.status_code == 200, assessed.text
     body = assessed.json()
-    assert (body["traits"], body["instrument"]) == (SCORES, "BFI-10")
+    assert (body["traits"], body["instrument"]) == (SCORES, "Mini-IPIP")
     assert body["consented_at"] is not None
     assert same.json()["consented_at"] == body["consented_at"]  # the first consent stands
     assert by_hr.json()["traits"] == SCORES
@@ -227,7 +227,7 @@ async def test_answers_without_consent_or_off_the_scale_name_every_problem_and_r
 
     refused = await http.put(
         _traits(person),
-        json={"consent": False, "answers": [3, 3, 0, 6, "3", True, 3, 3, 3]},
+        json={"consent": False, "answers": [3, 3, 0, 6, "3", True, *[3] * 12, 2.5]},
         headers=own,
     )
     no_consent = await http.put(_traits(person), json={"answers": ANSWERS}, headers=own)
@@ -237,11 +237,12 @@ async def test_answers_without_consent_or_off_the_scale_name_every_problem_and_r
 
     assert refused.status_code == 422, refused.text
     assert _problems(refused) == [
-        "answers: give 10 answers, one per item (got 9)",
+        "answers: give 20 answers, one per item (got 19)",
         "answers[2]: 0 is not within 1..5",
         "answers[3]: 6 is not within 1..5",
         "answers[4]: must be a whole number from 1 to 5",
         "answers[5]: must be a whole number from 1 to 5",
+        "answers[18]: must be a whole number from 1 to 5",
         "consent: the traits are scored and kept only with your consent",
     ]
     assert no_consent.status_code == 422, no_consent.text

@@ -1,6 +1,6 @@
 """The profile pages against the real stack: over HTTP (httpx, one client per signed-in person)
 and in Chromium at phone width, as a participant editing their profile and answering the
-BFI-10. What is recorded is read back from the person's stream and through the API."""
+Mini-IPIP. What is recorded is read back from the person's stream and through the API."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.api.conftest import ApiStack, build_app
 from tests.api.support import Tokens, profiled, unique
 from tests.console.conftest import Console, assert_accessible, screenshot
 
-ANSWERS = [1, 3, 2, 4, 2, 4, 5, 3, 2, 4]
+ANSWERS = [5, 2, 4, 2, 5, 1, 4, 3, 4, 2, 4, 1, 5, 1, 1, 2, 3, 4, 3, 4]
 """Openness 75, conscientiousness 63 (0.625), extraversion 88 (0.875), agreeableness 25,
 emotional stability 75 (of 100)."""
 PHONE = ViewportSize(width=390, height=844)
@@ -230,10 +230,10 @@ async def test_hr_and_people_outside_the_directory_get_a_page_saying_so(
 async def test_the_questionnaire_needs_every_answer_and_consent_then_keeps_only_the_scores(
     sign_in: SignIn, http: httpx.AsyncClient, tokens: Tokens, api_stack: ApiStack
 ) -> None:
-    person = unique("bfi")
+    person = unique("ipip")
     await profiled(api_stack.store, person)
     browser = await sign_in(Role.MENTOR, person)
-    partial = {key: value for key, value in _answers(ANSWERS).items() if key != "item-4"}
+    partial = {key: value for key, value in _answers(ANSWERS).items() if key != "item-20"}
 
     refused = await browser.post("/profile/personality", {**partial, "item-7": "6"})
     kept = await browser.post("/profile/personality", {**_answers(ANSWERS), "consent": "yes"})
@@ -242,10 +242,11 @@ async def test_the_questionnaire_needs_every_answer_and_consent_then_keeps_only_
     after = await browser.get(withdrawn.headers["location"])
 
     assert refused.status_code == 422, refused.text
-    assert "Choose one of the five answers." in _problems(refused.text, "traits", "item-4")
+    assert "Choose one of the five answers." in _problems(refused.text, "traits", "item-20")
     assert "Choose one of the five answers." in _problems(refused.text, "traits", "item-7")
     assert "Tick the box to agree" in _problems(refused.text, "traits", "consent")
-    assert 'name="item-1" value="1" checked' in refused.text  # the answers given stay
+    assert 'name="item-1" value="5" checked' in refused.text  # the answers given stay
+    assert "<legend>20. Do not have a good imagination.</legend>" in refused.text
     assert kept.status_code == 303, kept.text
     assert "Saved: your traits are scored and kept." in page.text
     assert "<dt>Extraversion</dt><dd>88 of 100</dd>" in page.text
@@ -308,7 +309,7 @@ async def test_a_participant_edits_their_profile_on_a_phone(
     }
 
 
-async def test_a_participant_answers_the_bfi_10_with_consent_and_withdraws_it(
+async def test_a_participant_answers_the_mini_ipip_with_consent_and_withdraws_it(
     console: Console, api_stack: ApiStack, http: httpx.AsyncClient, tokens: Tokens, page: Page
 ) -> None:
     person = unique("traits")
@@ -321,18 +322,19 @@ async def test_a_participant_answers_the_bfi_10_with_consent_and_withdraws_it(
     await assert_accessible(page)
 
     form = page.locator("#traits")
-    labels = ["Disagree strongly", "Disagree a little", "Neither agree nor disagree"]
-    labels += ["Agree a little", "Agree strongly"]
+    labels = ["Very inaccurate", "Moderately inaccurate", "Neither accurate nor inaccurate"]
+    labels += ["Moderately accurate", "Very accurate"]
+    await expect(form.get_by_role("group")).to_have_count(len(ANSWERS))
     for number, answer in enumerate(ANSWERS, start=1):
-        group = form.get_by_role("group", name=re.compile(rf"^{number}\. I see myself as"))
+        group = form.get_by_role("group", name=re.compile(rf"^{number}\. "))
         await group.get_by_label(labels[answer - 1], exact=True).check()
     await form.get_by_role("button", name="Score and keep my traits").click()
 
     # Without consent nothing is recorded, and the answers stay as given.
     await expect(page.locator("#traits-consent-problems")).to_contain_text("Tick the box")
     assert await _events(api_stack, person) == ["PersonProfiled"]
-    reserved = form.get_by_role("group", name="1. I see myself as someone who is reserved")
-    await expect(reserved.get_by_label("Disagree strongly", exact=True)).to_be_checked()
+    party = form.get_by_role("group", name="1. Am the life of the party.")
+    await expect(party.get_by_label("Very accurate", exact=True)).to_be_checked()
     await form.get_by_label(re.compile("I agree that my answers are scored")).check()
     await form.get_by_role("button", name="Score and keep my traits").click()
 

@@ -140,9 +140,9 @@ def test_traits_are_kept_until_consent_is_withdrawn_and_the_same_scores_record_n
     evolve(state, withdrawn, NOW + timedelta(days=2))
 
     assert isinstance(assessed, p.TraitsAssessed)
-    assert (assessed.instrument, assessed.consented_at) == ("BFI-10", consented)
+    assert (assessed.instrument, assessed.consented_at) == ("Mini-IPIP", consented)
     assert again.events == []
-    assert kept == (TRAITS, "BFI-10", consented)
+    assert kept == (TRAITS, "Mini-IPIP", consented)
     assert isinstance(withdrawn, p.TraitsConsentWithdrawn)
     assert (state.traits, state.traits_instrument, state.traits_consented_at) == (None,) * 3
     assert traits_withdrawal(state, "p-1", now=NOW).events == []
@@ -152,7 +152,7 @@ def test_forgetting_a_person_drops_their_traits() -> None:
     state = _known()
     evolve(
         state,
-        p.TraitsAssessed(person_id="p-1", instrument="BFI-10", traits=TRAITS, consented_at=NOW),
+        p.TraitsAssessed(person_id="p-1", instrument="Mini-IPIP", traits=TRAITS, consented_at=NOW),
         NOW,
     )
 

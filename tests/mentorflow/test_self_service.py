@@ -43,7 +43,7 @@ OWN: dict[str, Any] = {
     "wants_to_develop": ["public-speaking"],
     "career_objectives": ["staff-engineer"],
 }
-ANSWERS = [1, 3, 2, 4, 2, 4, 5, 3, 2, 4]
+ANSWERS = [5, 2, 4, 2, 5, 1, 4, 3, 4, 2, 4, 1, 5, 1, 1, 2, 3, 4, 3, 4]
 """Openness 0.75, conscientiousness 0.625, extraversion 0.875, agreeableness 0.25,
 emotional stability 0.75."""
 CONSENTED = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
@@ -174,12 +174,12 @@ async def test_traits_are_kept_with_the_consent_time_and_shown_until_withdrawn(
     stored = (await directory.store.read_stream(f"person-{person_id}"))[-1]
     assert stored.data == {
         "person_id": person_id,
-        "instrument": "BFI-10",
+        "instrument": "Mini-IPIP",
         "traits": expected.model_dump(),
         "consented_at": CONSENTED.isoformat().replace("+00:00", "Z"),
     }
     assert "answers" not in str(stored.data)
-    assert row["traits_instrument"] == "BFI-10"
+    assert row["traits_instrument"] == "Mini-IPIP"
     assert [row[name] for name in BigFiveScores.model_fields] == [0.75, 0.625, 0.875, 0.25, 0.75]
     assert (row["traits_consented_at"], row["traits_assessed_at"]) == (CONSENTED, CONSENTED)
 
@@ -200,10 +200,10 @@ async def test_answers_without_consent_or_out_of_range_record_nothing_and_name_e
     person_id = await _known(directory)
 
     with pytest.raises(AssessmentInvalid) as refused:
-        await assess_traits(directory.people, person_id, [3] * 9 + [6], consent=False)
+        await assess_traits(directory.people, person_id, [3] * 19 + [6], consent=False)
 
     assert refused.value.problems == [
-        "answers[9]: 6 is not within 1..5",
+        "answers[19]: 6 is not within 1..5",
         "consent: the traits are scored and kept only with your consent",
     ]
     with pytest.raises(AssessmentInvalid, match="consent"):
@@ -231,7 +231,7 @@ async def test_people_outside_the_directory_inactive_or_forgotten_are_refused(
     with pytest.raises(PersonInactive):
         await edit_own_profile(directory.people, leaver, edit)
     with pytest.raises(PersonInactive):
-        await assess_traits(directory.people, leaver, [3] * 10, consent=True)
+        await assess_traits(directory.people, leaver, [3] * 20, consent=True)
     with pytest.raises(PersonIsForgotten):
         await edit_own_profile(directory.people, forgotten, edit)
     # Consent can always be withdrawn, deactivated or not.

@@ -247,7 +247,7 @@ def person(person_id: str, manager_id: str, seed: int) -> Stream:
     consented = at + 2 * DAY + timedelta(hours=1)
     stream.add(
         p.TraitsAssessed(
-            person_id=person_id, instrument="BFI-10", traits=scores, consented_at=consented
+            person_id=person_id, instrument="Mini-IPIP", traits=scores, consented_at=consented
         ),
         consented,
     )

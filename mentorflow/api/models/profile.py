@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
-from domain.personality import CITATION, HIGHEST, INSTRUMENT, ITEMS, LOWEST, SCALE, STEM
+from domain.personality import CITATION, HIGHEST, INSTRUMENT, ITEMS, LOWEST, SCALE
 from events.person import BigFiveScores
 
 
@@ -56,12 +56,12 @@ class TraitsView(BaseModel):
     assessed_at: AwareDatetime | None
 
 
-_ITEM_LIST = "; ".join(f"{item.number}. {item.text}" for item in ITEMS)
+_ITEM_LIST = " ".join(f"{item.number}. {item.text}" for item in ITEMS)
 _SCALE_LIST = ", ".join(f"{value} {label.lower()}" for value, label in SCALE)
 
 
 class TraitsAssessmentRequest(BaseModel):
-    """The person's answers to the BFI-10, and their consent to keep the scores.
+    """The person's answers to the Mini-IPIP, and their consent to keep the scores.
 
     The answers and the consent are checked by the questionnaire's own rules
     (`domain.personality.answer_problems`), so that a refusal names every problem at once
@@ -81,7 +81,9 @@ class TraitsAssessmentRequest(BaseModel):
     answers: list[Any] = Field(
         description=(
             f"The {len(ITEMS)} answers in the items' order, each {LOWEST}..{HIGHEST} "
-            f"({_SCALE_LIST}). '{STEM}' {_ITEM_LIST}. {CITATION}"
+            f"({_SCALE_LIST}), how accurately each statement describes the person: "
+            f"{_ITEM_LIST} Items from the International Personality Item Pool, in the public "
+            f"domain. {CITATION}"
         ),
         json_schema_extra={
             "items": {"type": "integer", "minimum": LOWEST, "maximum": HIGHEST},
