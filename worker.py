@@ -19,6 +19,7 @@ from eventstore import PostgresEventStore, create_pool
 from mentorflow.converter import data_converter
 from mentorflow.directory.reactor import run_people_reactor
 from mentorflow.settings import Settings
+from mentorflow.telemetry import temporal_interceptors
 from vault import PersonalDataVault
 from workflows.cohort import CohortWorkflow
 from workflows.mentorship import MentorshipWorkflow
@@ -30,10 +31,14 @@ WORKFLOWS: Sequence[type[Any]] = (CohortWorkflow, MentorshipWorkflow, PersonChan
 
 
 async def connect_client(settings: Settings) -> Client:
-    """A Temporal client with the encrypting pydantic data converter (used by every caller)."""
+    """A Temporal client with the encrypting pydantic data converter (used by every caller).
+
+    Its tracing interceptor serves the workers built on it too.
+    """
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        interceptors=temporal_interceptors(),
         data_converter=data_converter(
             settings.payload_keyring(),
             require_encryption=settings.require_encrypted_payloads,

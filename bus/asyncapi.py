@@ -27,7 +27,11 @@ DESCRIPTION = (
     "Domain events of mentorflow's mentoring programs, relayed from the PostgreSQL event "
     "store to the JetStream stream MENTORFLOW_EVENTS, one message per event: the envelope "
     "as one JSON object, header Nats-Msg-Id = event_id (JetStream de-duplicates by it). "
-    "Delivery is at least once: consumers de-duplicate by event_id."
+    "Delivery is at least once: consumers de-duplicate by event_id. "
+    "Headers traceparent and tracestate (W3C Trace Context, "
+    "https://www.w3.org/TR/trace-context/) carry the OpenTelemetry trace of the request that "
+    "appended the event, when it was traced: a subscriber continues that trace by starting "
+    "its processing span as a child of traceparent."
 )
 
 BrokerContribution = Callable[[NatsBroker, BusConfig], object]

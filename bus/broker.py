@@ -11,6 +11,7 @@ import structlog
 from faststream.nats import NatsBroker
 
 from bus.config import BusConfig
+from bus.tracing import telemetry_middleware
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +84,8 @@ def create_broker(config: BusConfig, **options: Any) -> NatsBroker:
         "reconnected_cb": reporter.reconnected,
         "specification_url": SPECIFICATION_URL,
         "description": "mentorflow's NATS with JetStream",
+        # Trace context in the headers of what it publishes and consumes (bus.tracing).
+        "middlewares": (telemetry_middleware(),),
     }
     settings.update(options)
     return NatsBroker(config.nats_url, **settings)

@@ -18,6 +18,9 @@ the stream thanks to JetStream's de-duplication by ``Nats-Msg-Id`` = ``event_id`
   read and the checkpoint write.
 - An event that can never be published (its type cannot be a subject token) stops the relay
   with `UnpublishableEvent` rather than skip it.
+- Each event is published as a continuation of the trace stored with it (the appending
+  span's W3C context, `StoredEvent.trace_context`): the message headers carry it on to the
+  subscribers (`bus.tracing`).
 - PostgreSQL stays the source of truth: resetting the checkpoint (`run_relay`'s
   ``start_from``) re-publishes from any position, e.g. after NATS lost acknowledged messages
   in a crash (it syncs its file store only periodically by default).
@@ -36,6 +39,7 @@ import structlog
 from faststream.nats import PubAck
 
 from bus.backoff import Backoff, sleep_unless_stopped
+from bus.tracing import continued_trace
 from events import EventEnvelope
 from eventstore import DatabaseUnavailable, Position, StoredEvent
 from eventstore.errors import translate
@@ -248,7 +252,7 @@ class EventRelay:
         # Concurrently: the acks of a page come back in about one round trip, not one each.
         # Publishes are written to the connection in this order, so the stream keeps it.
         results = await asyncio.gather(
-            *(self._publisher.publish(event.envelope) for event in events),
+            *(self._publish_one(event) for event in events),
             return_exceptions=True,
         )
         for index, result in enumerate(results):
@@ -261,6 +265,11 @@ class EventRelay:
                 self.stats.duplicates += 1
         log.debug("relay_page_published", events=len(events), position=str(events[-1].position))
         return len(events), None
+
+    async def _publish_one(self, event: StoredEvent) -> PubAck:
+        # Each publish runs in a task of its own (gather): the stored context is its alone.
+        with continued_trace(event.trace_context):
+            return await self._publisher.publish(event.envelope)
 
     async def _ensure_prepared(self) -> BaseException | None:
         """Run ``prepare`` unless it succeeded since the last failure; return its error."""

@@ -12,6 +12,7 @@ from uuid import UUID
 from asyncpg import Record
 
 from events import CATALOG, EventCatalog, EventEnvelope, NewEvent, RecordedEvent
+from eventstore.tracing import TRACEPARENT, TRACESTATE, trace_carrier
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -93,6 +94,13 @@ class StoredEvent:
     def data_json(self) -> str:
         """The event's data as stored, JSON text."""
         return str(self._row["data"])
+
+    @property
+    def trace_context(self) -> dict[str, str]:
+        """The W3C ``traceparent`` (and ``tracestate``) of the span that appended the event,
+        as message headers; empty when the append was not traced."""
+        # Rows read by an older version of the reads have no such columns.
+        return trace_carrier(self._row.get(TRACEPARENT), self._row.get(TRACESTATE))
 
     def _metadata(self) -> dict[str, Any]:
         row = self._row

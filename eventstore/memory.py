@@ -23,6 +23,7 @@ from uuid import UUID
 from events import EventEnvelope, NewEvent
 from eventstore.base import AppendResult, Position, StoredEvent
 from eventstore.errors import DuplicateEventConflict, EventsNotStorable, StreamVersionConflict
+from eventstore.tracing import current_trace_context
 
 
 class InMemoryEventStore:
@@ -125,6 +126,7 @@ class InMemoryEventStore:
 
 
 def _row(event: NewEvent, stream_id: str, version: int, global_position: int) -> dict[str, Any]:
+    traceparent, tracestate = current_trace_context()
     return {
         "event_id": event.event_id,
         "event_type": event.event_type,
@@ -136,6 +138,8 @@ def _row(event: NewEvent, stream_id: str, version: int, global_position: int) ->
         "occurred_at": event.occurred_at.astimezone(UTC),
         "correlation_id": event.correlation_id,
         "causation_id": event.causation_id,
+        "traceparent": traceparent,
+        "tracestate": tracestate,
     }
 
 

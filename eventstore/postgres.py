@@ -97,6 +97,7 @@ from eventstore.migrator import Connection, load_migrations, migrate
 from eventstore.pool import STORE_SESSION_SETTING as STORE_SESSION_SETTING
 from eventstore.pool import DatabaseSettings, create_pool
 from eventstore.pool import redact_dsn as redact_dsn
+from eventstore.tracing import current_trace_context
 
 SCHEMA = "eventstore"
 APPENDED_CHANNEL = "eventstore_appended"
@@ -118,10 +119,10 @@ _APPEND = f"""
 WITH appending AS (SELECT pg_advisory_xact_lock_shared({APPENDING_LOCK}))
 INSERT INTO {SCHEMA}.events (
     event_id, stream_id, stream_version, event_type, schema_version,
-    occurred_at, correlation_id, causation_id, data
+    occurred_at, correlation_id, causation_id, data, traceparent, tracestate
 )
 SELECT e.event_id, $1, $2 + e.ordinality::integer, e.event_type, e.schema_version,
-       e.occurred_at, e.correlation_id, e.causation_id, e.data::jsonb
+       e.occurred_at, e.correlation_id, e.causation_id, e.data::jsonb, $10, $11
 FROM unnest($3::uuid[], $4::text[], $5::integer[], $6::timestamptz[], $7::text[], $8::text[],
             $9::text[])
      WITH ORDINALITY AS e(event_id, event_type, schema_version, occurred_at, correlation_id,
@@ -145,7 +146,7 @@ SELECT coalesce(max(stream_version), 0) FROM {SCHEMA}.events WHERE stream_id = $
 _COLUMNS = """
 global_position, transaction_id::text::bigint AS transaction_number, event_id, stream_id,
 stream_version, event_type, schema_version, occurred_at, recorded_at, correlation_id,
-causation_id, data::text AS data
+causation_id, data::text AS data, traceparent, tracestate
 """
 
 _READ_STREAM = f"""
@@ -215,6 +216,8 @@ def _append_arguments(
         raise ValueError("an append needs at least one event")
     if expected_version < 0:
         raise ValueError("expected_version must be >= 0")
+    # The appending span's context, for the relay to continue the trace (eventstore.tracing).
+    traceparent, tracestate = current_trace_context()
     return (
         stream_id,
         expected_version,
@@ -225,6 +228,8 @@ def _append_arguments(
         [event.correlation_id for event in events],
         [event.causation_id for event in events],
         [json.dumps(event.data, separators=(",", ":")) for event in events],
+        traceparent,
+        tracestate,
     )
 
 

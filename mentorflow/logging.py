@@ -22,6 +22,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 from temporalio import activity as temporal_activity
 from temporalio import workflow as temporal_workflow
 
@@ -64,6 +65,22 @@ def redact_personal_fields(
     return event_dict
 
 
+def add_trace_ids(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Add ``trace_id`` and ``span_id`` (W3C hex) of the current span, when there is one.
+
+    The span is OpenTelemetry's current one where the line is logged (stdlib records are
+    formatted in the logging call, hence in the same context), so a line can be found from
+    its trace and the other way round.
+    """
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event_dict.setdefault("trace_id", format(span_context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(span_context.span_id, "016x"))
+    return event_dict
+
+
 def _escaped(text: str) -> str:
     return _CONTROL_CHARACTERS.sub(lambda match: repr(match.group())[1:-1], text)
 
@@ -96,6 +113,7 @@ def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "I
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_trace_ids,
         redact_personal_fields,
     ]
     renderers: list[structlog.types.Processor]

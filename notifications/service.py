@@ -41,6 +41,7 @@ from nats.js import api
 from pydantic import ValidationError
 
 from bus.config import BusConfig
+from bus.tracing import telemetry_middleware
 from events import CATALOG, DomainEvent, EventEnvelope, UnknownEventType
 from events.person import PersonForgotten
 from eventstore import DatabaseUnavailable, Pool
@@ -465,7 +466,12 @@ async def run_notifier(
     if not await _stream_exists(config.bus, stop):
         return  # stopped while waiting
     notifier = Notifier(pool, directory, config.links, max_wait_for_gap=config.max_wait_for_gap)
-    broker = NatsBroker(config.bus.nats_url, log_level=logging.DEBUG)
+    broker = NatsBroker(
+        config.bus.nats_url,
+        log_level=logging.DEBUG,
+        # Each event is processed in a span continuing the trace in its headers.
+        middlewares=(telemetry_middleware(),),
+    )
     broker.include_router(notifier_router(notifier, config))
     sender = SmtpSender(config.smtp)
     webhooks = WebhookSender(ca_file=config.webhook_ca_file)

@@ -50,6 +50,7 @@ from mentorflow.api.tokens import TokenRegistry
 from mentorflow.console.app import install_console
 from mentorflow.directory import PeopleDirectory, migrate_directory
 from mentorflow.settings import Settings
+from mentorflow.telemetry import instrument_api
 from notifications import migrate_outbox
 from projections import migrate_read_models
 from vault import PersonalDataVault
@@ -246,4 +247,5 @@ def create_app(
         # Outermost: behind a trusted TLS-terminating proxy every layer sees https (and the
         # client's address); from any other peer X-Forwarded-* is ignored.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
+    instrument_api(app)  # outermost: a request's span covers every layer
     return app

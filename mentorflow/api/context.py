@@ -23,6 +23,7 @@ from mentorflow.api.tokens import TokenRegistry
 from mentorflow.converter import data_converter
 from mentorflow.directory import PeopleDirectory
 from mentorflow.settings import Settings
+from mentorflow.telemetry import temporal_interceptors
 from vault import PersonalDataVault
 
 
@@ -93,6 +94,7 @@ async def connect_temporal(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        interceptors=temporal_interceptors(),
         data_converter=data_converter(
             settings.payload_keyring(),
             require_encryption=settings.require_encrypted_payloads,

@@ -42,6 +42,7 @@ from mentorflow.keyring import KeyRingInvalid
 from mentorflow.logging import configure_logging
 from mentorflow.people import PersonIdInvalid
 from mentorflow.settings import load_settings
+from mentorflow.telemetry import TelemetryConfigInvalid, configure_tracing, shutdown_tracing
 from notifications import NotADeadLetter, NotificationError, OutboxEntryNotFound
 from projections import EventAlreadyApplied, EventNotFound, ProjectionError
 
@@ -64,6 +65,7 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     KeyRingInvalid,
     OutboxEntryNotFound,
     NotADeadLetter,
+    TelemetryConfigInvalid,
     pydantic.ValidationError,
 )
 FAILURE_ERRORS: tuple[type[Exception], ...] = (
@@ -163,6 +165,8 @@ def root(ctx: typer.Context) -> None:
     """Event-sourced mentoring programs on Temporal, PostgreSQL and NATS JetStream."""
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
+    # One service.name per command: mentorflow-serve, mentorflow-worker, mentorflow-cohort, …
+    configure_tracing(f"mentorflow-{ctx.invoked_subcommand or 'cli'}")
     ctx.obj = settings
 
 
@@ -186,6 +190,7 @@ def main() -> None:
     except Exception:
         traceback.print_exc()
         code = EXIT_FAILURE
+    shutdown_tracing()  # os._exit skips the exporter's own exit hook
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     logging.shutdown()
