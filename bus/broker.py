@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from typing import Any
 
@@ -16,6 +17,22 @@ from bus.tracing import telemetry_middleware
 log = structlog.get_logger(__name__)
 
 SPECIFICATION_URL = "nats://localhost:4222"
+BROKER_LOGGER = "mentorflow.faststream"
+"""FastStream's logger in mentorflow: a plain stdlib logger, so its lines go through the
+configured structlog formatting (FastStream's default logger has a handler and format of its
+own); `mentorflow.logging.configure_logging` keeps it at WARNING: FastStream's INFO lines are
+per-message and per-task chatter ("callback for Task-… is being executed")."""
+
+
+def broker_options() -> dict[str, Any]:
+    """What every NatsBroker of mentorflow is created with: the logger and trace headers."""
+    return {
+        "logger": logging.getLogger(BROKER_LOGGER),
+        # Trace context in the headers of what it publishes and consumes (bus.tracing).
+        "middlewares": (telemetry_middleware(),),
+    }
+
+
 """The server the AsyncAPI document names, whatever this process connects to."""
 
 
@@ -84,8 +101,7 @@ def create_broker(config: BusConfig, **options: Any) -> NatsBroker:
         "reconnected_cb": reporter.reconnected,
         "specification_url": SPECIFICATION_URL,
         "description": "mentorflow's NATS with JetStream",
-        # Trace context in the headers of what it publishes and consumes (bus.tracing).
-        "middlewares": (telemetry_middleware(),),
+        **broker_options(),
     }
     settings.update(options)
     return NatsBroker(config.nats_url, **settings)

@@ -106,6 +106,11 @@ def escape_control_characters(
     return event_dict
 
 
+_FASTSTREAM = ("faststream", "faststream.access", "mentorflow.faststream")
+"""FastStream's loggers: its own defaults (with a handler and format of their own until
+configured) and the one mentorflow's brokers use (`bus.broker.BROKER_LOGGER`)."""
+
+
 def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "INFO") -> None:
     """Configure structlog and the stdlib root logger. Safe to call more than once."""
     shared: list[structlog.types.Processor] = [
@@ -156,11 +161,15 @@ def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "I
     # Libraries that configure their own loggers (uvicorn's default config gives its access
     # log a handler of its own and stops propagation) would bypass the escaping and redaction
     # above: route them through the root handler again.
-    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error", *_FASTSTREAM):
         library = logging.getLogger(name)
         library.handlers.clear()
         library.propagate = True
         library.disabled = False
+    # FastStream logs each task callback and message at INFO ("callback for Task-… is being
+    # executed"); its warnings and errors (a subscriber that failed) are what operators need.
+    for name in _FASTSTREAM:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     # Temporal's loggers put their context into the message by default; as key-values it is
     # filterable (workflow_id, run_id, activity_type) and the message stays constant.
     temporal_activity.logger.activity_info_on_message = False

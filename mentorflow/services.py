@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -21,7 +20,7 @@ import structlog
 from faststream.nats import NatsBroker
 
 from bus import run_relay
-from bus.tracing import telemetry_middleware
+from bus.broker import broker_options
 from eventstore import PostgresEventStore, create_pool
 from mentorflow.cohorts import launch_cohort
 from mentorflow.commands import include_commands
@@ -50,10 +49,7 @@ async def serve_all(
         try:
             vault = await PersonalDataVault.create(pool, master)
             client = await connect_client(settings)
-            # FastStream logs every message at INFO; DEBUG keeps the services' logs about them.
-            broker = NatsBroker(
-                settings.nats_url, log_level=logging.DEBUG, middlewares=(telemetry_middleware(),)
-            )
+            broker = NatsBroker(settings.nats_url, **broker_options())
             include_commands(
                 broker, partial(_launch, client, settings.task_queue), settings.commands_config()
             )
@@ -151,9 +147,7 @@ async def run_api(settings: Settings, stop: asyncio.Event) -> None:
 async def run_commands(settings: Settings, stop: asyncio.Event) -> None:
     """Consume cohort-launch commands from the bus until ``stop`` is set."""
     client = await connect_client(settings)
-    broker = NatsBroker(
-        settings.nats_url, log_level=logging.DEBUG, middlewares=(telemetry_middleware(),)
-    )
+    broker = NatsBroker(settings.nats_url, **broker_options())
     include_commands(
         broker, partial(_launch, client, settings.task_queue), settings.commands_config()
     )

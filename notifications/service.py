@@ -24,7 +24,6 @@ their outbox rows; the directory's cache forgets them.
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,8 +39,8 @@ from faststream.nats.annotations import NatsMessage
 from nats.js import api
 from pydantic import ValidationError
 
+from bus.broker import broker_options
 from bus.config import BusConfig
-from bus.tracing import telemetry_middleware
 from events import CATALOG, DomainEvent, EventEnvelope, UnknownEventType
 from events.person import PersonForgotten
 from eventstore import DatabaseUnavailable, Pool
@@ -466,12 +465,8 @@ async def run_notifier(
     if not await _stream_exists(config.bus, stop):
         return  # stopped while waiting
     notifier = Notifier(pool, directory, config.links, max_wait_for_gap=config.max_wait_for_gap)
-    broker = NatsBroker(
-        config.bus.nats_url,
-        log_level=logging.DEBUG,
-        # Each event is processed in a span continuing the trace in its headers.
-        middlewares=(telemetry_middleware(),),
-    )
+    # Each event is processed in a span continuing the trace in its headers.
+    broker = NatsBroker(config.bus.nats_url, **broker_options())
     broker.include_router(notifier_router(notifier, config))
     sender = SmtpSender(config.smtp)
     webhooks = WebhookSender(ca_file=config.webhook_ca_file)

@@ -10,6 +10,7 @@ import pydantic
 import pytest
 import structlog
 
+from bus.broker import BROKER_LOGGER, broker_options
 from mentorflow.logging import REDACTED, configure_logging
 from mentorflow.settings import LogFormat, load_settings
 
@@ -115,3 +116,22 @@ def test_the_person_match_of_single_sign_on_is_read_and_checked(
     assert matched is not None
     assert matched.person_match == "employee_number"
     assert "unknown person match 'phone' (one of: person_id, email" in str(invalid.value)
+
+
+def test_faststream_logs_in_the_configured_format_without_its_per_task_chatter(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(LogFormat.JSON, "INFO")
+    try:
+        logger = broker_options()["logger"]
+        logger.info("callback for Task-131 is being executed...")
+        logger.warning("subscriber failed")
+    finally:
+        configure_logging(LogFormat.CONSOLE, "WARNING")
+    output = capsys.readouterr()
+
+    lines = output.err.splitlines()
+    assert len(lines) == 1, output
+    assert json.loads(lines[0])["event"] == "subscriber failed"
+    assert json.loads(lines[0])["logger"] == BROKER_LOGGER
+    assert "Task-131" not in output.out + output.err
