@@ -61,15 +61,16 @@ async def test_sigterm_during_work_stops_serve_quietly_and_completely(
     executable = Path(sys.executable).with_name("mentorflow")
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(executable), "serve"],
+        process = await asyncio.create_subprocess_exec(
+            str(executable),
+            "serve",
             cwd=REPOSITORY,
             env=environment,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    body, cohort_id = _spec_json()
+    body, _ = _spec_json()
     try:
         connection = await nats.connect(stack.nats_url)
         try:
@@ -87,12 +88,12 @@ async def test_sigterm_during_work_stops_serve_quietly_and_completely(
 
         process.send_signal(signal.SIGTERM)
         started = time.monotonic()
-        code = await asyncio.to_thread(process.wait, GRACE_SECONDS)
+        code = await asyncio.wait_for(process.wait(), GRACE_SECONDS)
         stopped_in = time.monotonic() - started
     finally:
-        if process.poll() is None:
+        if process.returncode is None:
             process.kill()
-            process.wait()
+            await process.wait()
         client = await Client.connect(stack.temporal_address)
         async for execution in client.list_workflows(
             f'TaskQueue = "{environment["MENTORFLOW_TASK_QUEUE"]}" AND ExecutionStatus = "Running"'
