@@ -24,10 +24,29 @@ own); `mentorflow.logging.configure_logging` keeps it at WARNING: FastStream's I
 per-message and per-task chatter ("callback for Task-… is being executed")."""
 
 
+class EmptyFetchFilter(logging.Filter):
+    """Drops FastStream's error record of an empty pull fetch.
+
+    nats-py raises the builtin ``TimeoutError`` when a pull fetch ends without messages
+    (``JetStreamContext._fetch_n``), where FastStream 0.7 suppresses only
+    ``nats.errors.TimeoutError``: its supervisor then logs "Task-… raised an exception,
+    retrying" with a traceback and restarts the consuming task at once. Nothing was fetched,
+    so nothing is lost or delayed; every other error is kept.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether to keep ``record``."""
+        error = record.exc_info[1] if record.exc_info else None
+        return not (type(error) is TimeoutError and "retrying" in record.getMessage())
+
+
 def broker_options() -> dict[str, Any]:
     """What every NatsBroker of mentorflow is created with: the logger and trace headers."""
+    logger = logging.getLogger(BROKER_LOGGER)
+    if not any(isinstance(known, EmptyFetchFilter) for known in logger.filters):
+        logger.addFilter(EmptyFetchFilter())
     return {
-        "logger": logging.getLogger(BROKER_LOGGER),
+        "logger": logger,
         # Trace context in the headers of what it publishes and consumes (bus.tracing).
         "middlewares": (telemetry_middleware(),),
     }

@@ -135,3 +135,24 @@ def test_faststream_logs_in_the_configured_format_without_its_per_task_chatter(
     assert json.loads(lines[0])["event"] == "subscriber failed"
     assert json.loads(lines[0])["logger"] == BROKER_LOGGER
     assert "Task-131" not in output.out + output.err
+
+
+def test_an_empty_pull_fetch_is_no_error_but_other_failures_are(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(LogFormat.JSON, "INFO")
+    logger = broker_options()["logger"]
+    try:
+        for error in (TimeoutError(), RuntimeError("a bug")):
+            try:
+                raise error
+            except Exception:
+                logger.exception("Task-7 raised an exception, retrying...")
+    finally:
+        configure_logging(LogFormat.CONSOLE, "WARNING")
+
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    record = json.loads(lines[0])
+    assert record["level"] == "error"
+    assert "RuntimeError: a bug" in record["exception"]
