@@ -36,6 +36,12 @@ def current_origin() -> Origin | None:
     return _bound.get()
 
 
+def origin_or(correlation_id: str) -> Origin:
+    """The bound origin, for an event written outside a workflow (a SCIM change, a person
+    forgotten); without one, ``correlation_id`` (the stream) as before."""
+    return _bound.get() or Origin(correlation_id=correlation_id)
+
+
 @contextmanager
 def originating(origin: Origin) -> Iterator[Origin]:
     """Bind ``origin`` for what this context sends to Temporal within the block."""
