@@ -11,6 +11,9 @@ Every outcome is explicit (``AckPolicy.MANUAL`` on a durable pull consumer):
 - Temporal unreachable or any other failure: ``nak`` with backoff until ``max_deliver``, then
   parked with the error and terminated, so a poison command neither vanishes nor blocks.
 
+What the command starts (the cohort workflow, its events, its relationships) carries the
+command's message id as correlation id (`command_origin`).
+
 The outcome goes to the subject in the ``Mentorflow-Reply-To`` header when the sender set one
 (JetStream's own reply subject is its ack subject), and to
 ``mentorflow.results.cohort.launch`` for anyone watching.
@@ -32,12 +35,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.cohort_spec import CohortSpec, CohortSpecInvalid, parse_cohort_spec
 from events.cohort import Unmatched
 from mentorflow.cohorts import LaunchResult
+from mentorflow.correlation import originating
+from workflows.origin import Origin
 
 log = structlog.get_logger(__name__)
 
 REPLY_TO_HEADER = "Mentorflow-Reply-To"
 _REPLY_SUBJECT = re.compile(r"(_INBOX|mentorflow\.results)\.[A-Za-z0-9_.-]{1,200}")
 """Reply subjects a sender may name: an inbox, or one under ``mentorflow.results``."""
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
+"""A sender's message id kept as the correlation id (else the stream sequence is)."""
 
 
 class CommandsConfig(BaseModel):
@@ -124,7 +131,8 @@ def command_router(launcher: Launcher, config: CommandsConfig | None = None) -> 
             log.info("launch command rejected", problems=len(error.problems))
             return
         try:
-            result = await launcher(spec)
+            with originating(command_origin(message)):
+                result = await launcher(spec)
         except Exception as error:
             if delivery < config.max_deliver:
                 delay = config.backoff[min(delivery, len(config.backoff)) - 1]
@@ -155,6 +163,17 @@ def command_router(launcher: Launcher, config: CommandsConfig | None = None) -> 
         log.info("launch command handled", cohort_id=spec.cohort_id, status=outcome.status)
 
     return router
+
+
+def command_origin(message: NatsMessage) -> Origin:
+    """The command's message id as correlation and causation id of what it starts: the
+    sender's ``Nats-Msg-Id`` when set, else ``nats:{stream}:{sequence}`` (unique per stream,
+    the same on every redelivery)."""
+    msg_id = (message.headers or {}).get("Nats-Msg-Id")
+    if msg_id and _MESSAGE_ID.fullmatch(msg_id):
+        return Origin(correlation_id=msg_id)
+    metadata = message.raw_message.metadata
+    return Origin(correlation_id=f"nats:{metadata.stream}:{metadata.sequence.stream}")
 
 
 async def _answer(

@@ -32,6 +32,7 @@ from events.person import PersonForgotten
 from eventstore import Pool, append_in_transaction
 from eventstore.errors import translating
 from eventstore.postgres import APPENDED_CHANNEL, stream_version_in
+from mentorflow.correlation import origin_or
 from mentorflow.directory.service import erase_lookup_digests
 from notifications.preferences import erase_person
 from projections import SCHEMA as READ_MODELS
@@ -111,6 +112,7 @@ async def forget_person(
                 # makes one of them fail: the directory retries on its own (and then sees the
                 # person forgotten); a forgetting that lost raises, and forgetting again
                 # completes it.
+                origin = origin_or(person_stream(person_id))
                 await append_in_transaction(
                     connection,
                     person_stream(person_id),
@@ -122,7 +124,8 @@ async def forget_person(
                             ),
                             event_id=event_id,
                             occurred_at=at,
-                            correlation_id=person_stream(person_id),
+                            correlation_id=origin.correlation_id,
+                            causation_id=origin.cause,
                         )
                     ],
                 )

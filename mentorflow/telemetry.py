@@ -31,6 +31,8 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflowInboundInterceptor
 
+from mentorflow.correlation import CorrelationInterceptor
+
 EXPORTERS = ("otlp", "console", "none")
 """Values of ``OTEL_TRACES_EXPORTER`` this installation supports."""
 OTLP_PROTOCOLS = ("http/protobuf",)
@@ -156,8 +158,9 @@ def instrument_api(app: FastAPI) -> None:
 
 
 def temporal_interceptors() -> list[temporalio.client.Interceptor]:
-    """The interceptors of every Temporal client (its workers inherit them)."""
-    return [UpdateTracingInterceptor()]
+    """The interceptors of every Temporal client (its workers inherit them): the trace, and
+    the correlation and causation ids (`mentorflow.correlation`)."""
+    return [UpdateTracingInterceptor(), CorrelationInterceptor()]
 
 
 class UpdateTracingInterceptor(TracingInterceptor):

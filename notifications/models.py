@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -129,3 +130,21 @@ class OutboxEntry(OutboxMessage):
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
+
+
+class OperatorAction(BaseModel):
+    """Who retries or discards a dead letter, and why (both recorded)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    by: str = Field(min_length=1, max_length=200, description="The operator (user or token)")
+    reason: str = Field(min_length=1, max_length=1000, description="Why, in their words")
+
+
+class RecordedAction(BaseModel):
+    """An operator's action as recorded in ``notifications.dead_letter_actions``."""
+
+    action: Literal["retry", "discard"]
+    actor: str
+    reason: str
+    acted_at: datetime

@@ -20,7 +20,7 @@ from eventstore.errors import translating
 from eventstore.migrator import load_migrations, migrate
 from eventstore.pool import Record
 from notifications.errors import NotADeadLetter, OutboxEntryNotFound
-from notifications.models import OutboxEntry, OutboxMessage
+from notifications.models import OperatorAction, OutboxEntry, OutboxMessage, RecordedAction
 
 SCHEMA = "notifications"
 
@@ -172,8 +172,16 @@ class PostgresOutbox:
         )
         return [_entry(row) for row in rows]
 
-    async def retry_dead_letter(self, outbox_id: int) -> OutboxEntry:
+    async def retry_dead_letter(
+        self, outbox_id: int, operator: OperatorAction | None = None
+    ) -> OutboxEntry:
         """Make a dead entry pending again, due now, with a fresh count of attempts.
+
+        Args:
+            outbox_id: The entry.
+            operator: Who asks and why; recorded with the change (`dead_letter_actions`).
+                Asked again after a recorded retry (it is no longer dead), the entry is
+                answered unchanged and nothing more is recorded.
 
         Raises:
             OutboxEntryNotFound: When there is no such entry.
@@ -182,25 +190,62 @@ class PostgresOutbox:
         return await self._leave_dead(
             outbox_id,
             "state = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now()",
+            "retry",
+            operator,
         )
 
-    async def discard_dead_letter(self, outbox_id: int) -> OutboxEntry:
+    async def discard_dead_letter(
+        self, outbox_id: int, operator: OperatorAction | None = None
+    ) -> OutboxEntry:
         """Give a dead entry up: it is never sent, and its key never recorded again.
+
+        Args:
+            outbox_id: The entry.
+            operator: Who asks and why, recorded as for `retry_dead_letter` (and as
+                idempotent: a discarded entry discarded again changes nothing).
 
         Raises:
             OutboxEntryNotFound: When there is no such entry.
             NotADeadLetter: When it is not dead (nothing changes).
         """
-        return await self._leave_dead(outbox_id, "state = 'discarded', updated_at = now()")
+        return await self._leave_dead(
+            outbox_id, "state = 'discarded', updated_at = now()", "discard", operator
+        )
 
     @translating
-    async def _leave_dead(self, outbox_id: int, assignments: str) -> OutboxEntry:
-        row = await self._pool.fetchrow(
-            f"UPDATE {SCHEMA}.outbox SET {assignments} "
-            f"WHERE outbox_id = $1 AND state = 'dead' RETURNING {_COLUMNS}",
-            outbox_id,
+    async def actions(self, outbox_id: int) -> list[RecordedAction]:
+        """The operator actions recorded on the entry, oldest first."""
+        rows = await self._pool.fetch(
+            f"SELECT action, actor, reason, acted_at FROM {SCHEMA}.dead_letter_actions "
+            "WHERE kind = 'notification' AND dead_letter_id = $1 ORDER BY action_id",
+            str(outbox_id),
         )
-        if row is not None:
-            return _entry(row)
+        return [RecordedAction.model_validate(dict(row.items())) for row in rows]
+
+    @translating
+    async def _leave_dead(
+        self, outbox_id: int, assignments: str, action: str, operator: OperatorAction | None
+    ) -> OutboxEntry:
+        async with self._pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(
+                f"UPDATE {SCHEMA}.outbox SET {assignments} "
+                f"WHERE outbox_id = $1 AND state = 'dead' RETURNING {_COLUMNS}",
+                outbox_id,
+            )
+            if row is not None:
+                if operator is not None:
+                    await connection.execute(
+                        f"INSERT INTO {SCHEMA}.dead_letter_actions "
+                        "(kind, dead_letter_id, action, actor, reason) "
+                        "VALUES ('notification', $1, $2, $3, $4)",
+                        str(outbox_id),
+                        action,
+                        operator.by,
+                        operator.reason,
+                    )
+                return _entry(row)
         current = await self.entry(outbox_id)  # raises OutboxEntryNotFound
+        done = await self.actions(outbox_id)
+        if operator is not None and done and done[-1].action == action:
+            return current  # asked again: already done (and recorded)
         raise NotADeadLetter(outbox_id, current.state.value)

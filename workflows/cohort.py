@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         RematchRequestedSignal,
         StageChangedSignal,
     )
+    from workflows.origin import Origin, timer_origin, workflow_origin
     from workflows.recording import ACTIVITY_RETRY, record_events
 
 MATCHING_TIMEOUT = timedelta(minutes=10)
@@ -87,7 +88,8 @@ class CohortWorkflow:
             assert request.spec is not None  # the input's validator: spec or state
             self._state = CohortState(cohort_id=request.spec.cohort_id, spec=request.spec)
         self._lock = asyncio.Lock()
-        self._rematch_requests: list[RematchRequestedSignal] = []
+        # Each request with the origin its signal carried (the relationship's command).
+        self._rematch_requests: list[tuple[RematchRequestedSignal, Origin | None]] = []
         self._changed = False
         self._capacities: tuple[CohortSpec, dict[str, int]] | None = None
         self._departed: set[str] = set(request.departed)
@@ -201,7 +203,13 @@ class CohortWorkflow:
                     timeout_summary=f"cohort closes at {closes_at:%Y-%m-%d %H:%M}",
                 )
             while self._rematch_requests:
-                await self._rematch(self._rematch_requests.pop(0))
+                request, origin = self._rematch_requests.pop(0)
+                # The rematch continues the chain of the command that ended the relationship.
+                token = workflow_origin.set(origin)
+                try:
+                    await self._rematch(request)
+                finally:
+                    workflow_origin.reset(token)
         async with self._lock:
             state = self._state
             await self._append(
@@ -212,7 +220,8 @@ class CohortWorkflow:
                         rematches=state.rematches,
                         unmatched=len(state.unmatched),
                     )
-                ]
+                ],
+                origin=timer_origin(self._stream_id, workflow.now()),
             )
 
     async def _rematch(self, request: RematchRequestedSignal) -> None:
@@ -280,9 +289,9 @@ class CohortWorkflow:
         async with self._lock:
             await self._append(events)
 
-    async def _append(self, events: Sequence[DomainEvent]) -> None:
+    async def _append(self, events: Sequence[DomainEvent], *, origin: Origin | None = None) -> None:
         version = self._state.version
-        await record_events(self._stream_id, version, events)
+        await record_events(self._stream_id, version, events, origin=origin)
         state = self._state
         for event in events:
             state = evolve(state, event)
@@ -399,7 +408,7 @@ class CohortWorkflow:
     @workflow.signal
     def mentorship_rematch_requested(self, request: RematchRequestedSignal) -> None:
         """A relationship ended so that its mentee is matched again."""
-        self._rematch_requests.append(request)
+        self._rematch_requests.append((request, workflow_origin.get()))
 
     @workflow.signal
     def participant_departure(self, news: ParticipantDeparture) -> None:

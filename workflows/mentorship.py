@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         StageChangedSignal,
         StartReviewCycle,
     )
+    from workflows.origin import Origin, timer_origin
     from workflows.recording import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, record_events
 
 W = TypeVar("W")
@@ -171,9 +172,12 @@ class MentorshipWorkflow:
     async def _handle_due(self) -> None:
         async with self._lock:
             now = workflow.now()
+            # What the rhythm records (reminders, misses, escalations, review cycles) is
+            # caused by this wake-up of the workflow's own timer.
+            fired = timer_origin(self._state.stream_id, now)
             events = due_events(self._state, now)
             if events:
-                await self._append(events)
+                await self._append(events, origin=fired)
             cycles = review_cycles_due(self._state, now) + self._review_requests
             self._review_requests = []
             for cycle_id in dict.fromkeys(cycles):
@@ -202,7 +206,8 @@ class MentorshipWorkflow:
                             summary=summary,
                             respond_by=now + self._state.terms.effective_review_window,
                         )
-                    ]
+                    ],
+                    origin=fired,
                 )
 
     # -- recording --------------------------------------------------------------------------
@@ -211,10 +216,14 @@ class MentorshipWorkflow:
         async with self._lock:
             await self._append(events)
 
-    async def _append(self, events: Sequence[DomainEvent]) -> None:
-        """Append under the lock held by the caller, then fold the events into the state."""
+    async def _append(self, events: Sequence[DomainEvent], *, origin: Origin | None = None) -> None:
+        """Append under the lock held by the caller, then fold the events into the state.
+
+        ``origin``: the ids the events carry when not those of the handler running
+        (`workflows.recording.record_events`).
+        """
         version = self._state.version
-        await record_events(self._state.stream_id, version, events)
+        await record_events(self._state.stream_id, version, events, origin=origin)
         previous_stage = self._state.stage
         state = replay(self._state, events)
         state.version = version + len(events)

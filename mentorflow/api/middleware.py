@@ -3,7 +3,8 @@ write rate limit of `mentorflow.api.rate_limits`), body limit.
 
 * **Request id.** A client's ``X-Request-ID`` (when it is a sane token) is kept, otherwise one
   is generated; it is bound in structlog's context for every log line of the request, put in
-  every error body and echoed in the response header.
+  every error body and echoed in the response header. It is also the correlation id of the
+  events the request causes (`mentorflow.correlation`).
 * **Access log.** Method, path, status and duration; never bodies or query strings, which can
   carry personal text.
 * **Last resort.** An unexpected exception is logged with its trace and answered with a 500
@@ -40,6 +41,8 @@ from mentorflow.api.errors import (
 from mentorflow.api.jwt_auth import AccessTokenVerifier
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.console.paths import is_console_path
+from mentorflow.correlation import originating
+from workflows.origin import Origin
 
 log = structlog.get_logger("mentorflow.api")
 
@@ -122,7 +125,11 @@ class RequestContextMiddleware:
         # the caller's task runs the app (httpx's ASGITransport) rather than a task of its own.
         outer = structlog.contextvars.get_contextvars()
         try:
-            with structlog.contextvars.bound_contextvars(request_id=request_id):
+            with (
+                structlog.contextvars.bound_contextvars(request_id=request_id),
+                # What the request changes carries its id as the correlation id.
+                originating(Origin(correlation_id=request_id)),
+            ):
                 try:
                     await self.app(scope, receive, send_with_request_id)
                 except Exception:

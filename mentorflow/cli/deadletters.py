@@ -16,6 +16,8 @@ Register in `mentorflow.cli.app`::
 from __future__ import annotations
 
 import asyncio
+import getpass
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
@@ -28,6 +30,7 @@ from rich.table import Table
 from eventstore import create_pool
 from mentorflow.settings import Settings, load_settings
 from notifications import OutboxEntry, PostgresOutbox, migrate_outbox
+from notifications.models import OperatorAction
 
 T = TypeVar("T")
 
@@ -41,14 +44,21 @@ IdArgument = Annotated[
     int, typer.Argument(metavar="ID", min=1, help="The dead letter's id, from `list`.")
 ]
 
-# What an operator needs to act, without the body (personal text).
+PERSONAL = "[personal]"
+"""What is shown instead of a personal field (the address, the subject naming people)."""
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded with your name).")]
+ByOption = Annotated[
+    str | None,
+    typer.Option("--by", help="Who acts (recorded); the OS user by default."),
+]
+
+# What an operator needs to act, without the body (personal text); the address and the
+# subject are masked (`PERSONAL`).
 _PUBLIC_FIELDS = {
     "outbox_id",
     "event_id",
     "recipient",
     "channel",
-    "address",
-    "subject",
     "state",
     "attempts",
     "last_error",
@@ -79,7 +89,22 @@ def _with_outbox(ctx: typer.Context, work: Callable[[PostgresOutbox], Awaitable[
 
 
 def _public(entry: OutboxEntry) -> str:
-    return entry.model_dump_json(include=_PUBLIC_FIELDS, indent=2)
+    masked = entry.model_dump(mode="json", include=_PUBLIC_FIELDS)
+    masked.update(address=PERSONAL, subject=PERSONAL)
+    return json.dumps(masked, indent=2)
+
+
+def _operator(by: str | None, reason: str) -> OperatorAction:
+    """Who acts and why; bad values are refused naming every problem."""
+    problems: list[str] = []
+    actor = by if by is not None else getpass.getuser()
+    if not actor.strip():
+        problems.append("--by: name who acts")
+    if not reason.strip():
+        problems.append("--reason: say why")
+    if problems:
+        raise typer.BadParameter("; ".join(problems))
+    return OperatorAction(by=actor.strip(), reason=reason.strip())
 
 
 def _local(moment: datetime) -> str:
@@ -129,8 +154,8 @@ def show(ctx: typer.Context, outbox_id: IdArgument, json_output: JsonOption = Fa
         f"Id: {entry.outbox_id}",
         f"State: {entry.state.value}",
         f"Event: {entry.event_id}",
-        f"Recipient: {entry.recipient} <{entry.address}> by {entry.channel.value}",
-        f"Subject: {entry.subject}",
+        f"Recipient: {entry.recipient} <{PERSONAL}> by {entry.channel.value}",
+        f"Subject: {PERSONAL}",
         f"Attempts: {entry.attempts}",
         f"Last error: {entry.last_error or '-'}",
         f"Recorded: {_local(entry.created_at)}",
@@ -140,20 +165,42 @@ def show(ctx: typer.Context, outbox_id: IdArgument, json_output: JsonOption = Fa
 
 
 @deadletters_app.command()
-def retry(ctx: typer.Context, outbox_id: IdArgument) -> None:
-    """Send a dead letter again: it is due now, with a fresh count of attempts."""
-    entry = _with_outbox(ctx, lambda outbox: outbox.retry_dead_letter(outbox_id))
-    typer.echo(f"Notification {entry.outbox_id} is pending again; the notifier sends it next.")
+def retry(
+    ctx: typer.Context, outbox_id: IdArgument, reason: ReasonOption, by: ByOption = None
+) -> None:
+    """Send a dead letter again: it is due now, with a fresh count of attempts (recorded
+    with who and why; asking again after a retry changes nothing)."""
+    operator = _operator(by, reason)
+    entry = _with_outbox(ctx, lambda outbox: outbox.retry_dead_letter(outbox_id, operator))
+    typer.echo(f"Notification {entry.outbox_id} is {entry.state.value}; retried by {operator.by}.")
 
 
 @deadletters_app.command()
 def discard(
     ctx: typer.Context,
     outbox_id: IdArgument,
+    reason: ReasonOption,
+    by: ByOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Give a dead letter up: it is never sent (a redelivered event does not bring it back)."""
+    """Give a dead letter up: it is never sent (a redelivered event does not bring it back);
+    recorded with who and why."""
+    operator = _operator(by, reason)
     if not yes:
         typer.confirm(f"Discard notification {outbox_id} for good?", abort=True)
-    entry = _with_outbox(ctx, lambda outbox: outbox.discard_dead_letter(outbox_id))
-    typer.echo(f"Notification {entry.outbox_id} discarded.")
+    entry = _with_outbox(ctx, lambda outbox: outbox.discard_dead_letter(outbox_id, operator))
+    typer.echo(f"Notification {entry.outbox_id} discarded by {operator.by}.")
+
+
+@deadletters_app.command()
+def history(ctx: typer.Context, outbox_id: IdArgument, json_output: JsonOption = False) -> None:
+    """Who retried or discarded a dead letter, when and why."""
+    actions = _with_outbox(ctx, lambda outbox: outbox.actions(outbox_id))
+    if json_output:
+        typer.echo(json.dumps([action.model_dump(mode="json") for action in actions], indent=2))
+        return
+    for action in actions:
+        when = _local(action.acted_at)
+        typer.echo(f"{when}  {action.action}  by {action.actor}: {action.reason}")
+    if not actions:
+        typer.echo("Nobody acted on it.")

@@ -51,6 +51,7 @@ from eventstore.errors import translated
 from eventstore.migrator import Connection, load_migrations, migrate
 from eventstore.postgres import APPENDED_CHANNEL, read_streams
 from eventstore.postgres import SCHEMA as EVENTS_SCHEMA
+from mentorflow.correlation import origin_or
 from vault import PersonalDataVault
 from vault.blind_index import normalized
 
@@ -319,12 +320,14 @@ class PeopleDirectory:
                     )
                     if not planned.events or dry_run:
                         return applied
+                    origin = origin_or(stream_id)
                     new = [
                         NewEvent.from_domain(
                             event,
                             event_id=event_id(stream_id, state.version + offset, event.event_type),
                             occurred_at=at,
-                            correlation_id=stream_id,
+                            correlation_id=origin.correlation_id,
+                            causation_id=origin.cause,
                         )
                         for offset, event in enumerate(planned.events, start=1)
                     ]
@@ -368,9 +371,14 @@ class PeopleDirectory:
                             [event_id for event_id, _ in events],
                         )
                     }
+                    origin = origin_or(stream_id)
                     new = [
                         NewEvent.from_domain(
-                            event, event_id=event_id, occurred_at=at, correlation_id=stream_id
+                            event,
+                            event_id=event_id,
+                            occurred_at=at,
+                            correlation_id=origin.correlation_id,
+                            causation_id=origin.cause,
                         )
                         for event_id, event in events
                         if event_id not in known

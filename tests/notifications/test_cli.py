@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import logging
 from pathlib import Path
@@ -109,8 +110,13 @@ async def test_deadletters_list_show_retry_and_discard(
     listed = await run("deadletters", "list")
     shown = await run("deadletters", "show", outbox_id)
     as_json = await run("deadletters", "show", outbox_id, "--json")
-    retried = await run("deadletters", "retry", outbox_id)
-    retried_twice = await run("deadletters", "retry", outbox_id)
+    no_reason = await run("deadletters", "retry", outbox_id)
+    retried = await run(
+        "deadletters", "retry", outbox_id, "--reason", "mailbox fixed", "--by", "ops-ann"
+    )
+    retried_twice = await run(
+        "deadletters", "retry", outbox_id, "--reason", "again", "--by", "ops-ann"
+    )
 
     assert empty.exit_code == 0, empty.output
     assert "No dead letters" in empty.stdout
@@ -120,25 +126,40 @@ async def test_deadletters_list_show_retry_and_discard(
     assert shown.exit_code == 0, shown.output
     assert "State: dead" in shown.stdout
     assert f"Event: {message.event_id}" in shown.stdout
-    assert f"Recipient: p-001 <{address}> by email" in shown.stdout
-    assert "Words only the recipient may read" not in shown.stdout + as_json.stdout
+    assert "Recipient: p-001 <[personal]> by email" in shown.stdout
+    for output in (listed.stdout, shown.stdout, as_json.stdout):
+        assert "Words only the recipient may read" not in output
+        assert address not in output
+        assert message.subject not in output
     assert json.loads(as_json.stdout)["state"] == "dead"
+    assert json.loads(as_json.stdout)["address"] == "[personal]"
+    assert no_reason.exit_code == 2
+    assert "--reason" in no_reason.stderr
     assert retried.exit_code == 0, retried.output
     assert (await outbox.entry(dead.outbox_id)).state == "pending"
-    assert retried_twice.exit_code == 2
-    assert "is pending, not dead" in retried_twice.stderr
+    # Idempotent: asked again, nothing changes and nothing more is recorded.
+    assert retried_twice.exit_code == 0, retried_twice.output
+    assert [(a.action, a.actor, a.reason) for a in await outbox.actions(dead.outbox_id)] == [
+        ("retry", "ops-ann", "mailbox fixed")
+    ]
 
     await _deliver(outbox, mail_sink)  # refused again: dead again
-    discarded = await run("deadletters", "discard", outbox_id, "--yes")
+    discarded = await run("deadletters", "discard", outbox_id, "--yes", "--reason", "left")
+    history = await run("deadletters", "history", outbox_id, "--json")
     assert discarded.exit_code == 0, discarded.output
     assert (await outbox.entry(dead.outbox_id)).state == "discarded"
+    assert [(a["action"], a["reason"]) for a in json.loads(history.stdout)] == [
+        ("retry", "mailbox fixed"),
+        ("discard", "left"),
+    ]
+    assert json.loads(history.stdout)[1]["actor"] == getpass.getuser()
 
 
 @pytest.mark.parametrize(
     ("arguments", "problem"),
     [
         (["deadletters", "show", "99999"], "no notification 99999"),
-        (["deadletters", "discard", "99999", "--yes"], "no notification 99999"),
+        (["deadletters", "discard", "99999", "--yes", "--reason", "x"], "no notification 99999"),
         (["deadletters", "show", "abc"], "Invalid value"),
         (["deadletters", "retry", "0"], "Invalid value"),
     ],
