@@ -48,21 +48,24 @@ class RelayLag:
 
 
 async def relay_lags(pool: Pool) -> list[RelayLag]:
-    """The lag of every relay that has a checkpoint, and of the default one in any case.
+    """The lag of every relay that has a checkpoint; of the default one when none has.
 
-    A relay that never ran is behind by every event of the store.
+    A relay that never ran is behind by every event of the store. A deployment whose relay
+    has another name (``--name``) is not reported behind under the default name once its
+    relay has checkpointed.
 
     Raises:
         DatabaseUnavailable: The database cannot be reached.
     """
     with translated():
-        positions: dict[str, tuple[int, int]] = {DEFAULT_RELAY: (0, 0)}
+        positions: dict[str, tuple[int, int]] = {}
         if await pool.fetchval(_HAS_CHECKPOINTS):
             for checkpoint in await pool.fetch(_CHECKPOINTS):
                 positions[checkpoint["relay_name"]] = (
                     checkpoint["transaction_id"],
                     checkpoint["global_position"],
                 )
+        positions = positions or {DEFAULT_RELAY: (0, 0)}
         lags: list[RelayLag] = []
         for name, (transaction_id, global_position) in sorted(positions.items()):
             row = await pool.fetchrow(_BEHIND, str(transaction_id), global_position)

@@ -14,10 +14,11 @@ import pytest
 from prometheus_client import REGISTRY, CollectorRegistry
 from pydantic import ValidationError
 
+from bus import RelayCheckpoints, migrate_bus_schema
 from devstack.stack import StackAddresses, free_port
 from events import NewEvent
 from events import mentorship as m
-from eventstore import PostgresEventStore
+from eventstore import Position, PostgresEventStore
 from mentorflow.metrics import ALL_READINGS, Reading, process_metrics
 from mentorflow.metrics.readings import COHORTS, PROJECTIONS, RELAY
 from mentorflow.settings import MetricsSettings, Settings
@@ -96,6 +97,21 @@ async def test_relay_lag_counts_what_is_not_on_the_bus_yet_and_is_zero_once_rela
     assert waited > 0
     assert caught_up.value("mentorflow_relay_lag_seconds", relay="default") == 0
     assert behind.families["mentorflow_relay_lag_events"].documentation
+
+
+async def test_a_relay_of_another_name_is_the_one_reported_once_it_has_a_checkpoint(
+    store: PostgresEventStore, clean_database: str
+) -> None:
+    await store.append(f"mentorship-{uuid.uuid4()}", 0, _events(2))
+    await migrate_bus_schema(store.pool)
+    await RelayCheckpoints(store.pool, "eu-cluster").save(Position.START)
+
+    async with serving(clean_database, [RELAY]) as read:
+        seen = await assert_eventually(
+            read, lambda scrape: bool(scrape.series("mentorflow_relay_lag_events"))
+        )
+
+    assert seen.series("mentorflow_relay_lag_events") == {labels(relay="eu-cluster"): 2}
 
 
 async def test_a_stalled_projection_is_flagged_with_what_it_has_not_applied(
