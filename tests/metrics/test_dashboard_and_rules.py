@@ -308,6 +308,8 @@ def test_the_metrics_address_serves_what_the_api_serves(pages: Pages) -> None:
 
     assert mentorflow == {name for name in pages.metrics.families if name.startswith("mentorflow_")}
     assert "mentorflow_http_requests" in mentorflow
+    undocumented = [name for name in mentorflow if not pages.api.families[name].documentation]
+    assert not undocumented, "no HELP text"
     assert not [name for name in pages.api.families if name.startswith("temporal_")]
 
 
