@@ -18,6 +18,7 @@ from activities.review import ReviewActivities
 from eventstore import PostgresEventStore, create_pool
 from mentorflow.converter import data_converter
 from mentorflow.directory.reactor import run_people_reactor
+from mentorflow.metrics import observe_append
 from mentorflow.settings import Settings
 from mentorflow.telemetry import temporal_interceptors
 from vault import PersonalDataVault
@@ -82,7 +83,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     master = settings.master_keyring()
     pool = await create_pool(settings.database)
     try:
-        store = await PostgresEventStore.open(pool)
+        store = await PostgresEventStore.open(pool, on_append=observe_append)
         try:
             vault = await PersonalDataVault.create(pool, master)
             client = await connect_client(settings)

@@ -8,6 +8,7 @@ from bus.broker import close_broker, create_broker
 from bus.checkpoints import RelayCheckpoints, migrate_bus_schema
 from bus.config import BusConfig
 from bus.errors import BusError, StreamConfigConflict, UnpublishableEvent
+from bus.lag import RelayLag, relay_lags
 from bus.notifications import APPENDED_CHANNEL, AppendNotifications
 from bus.publishing import EventPublisher, encode_envelope, message_headers, subject_for
 from bus.relay import EventRelay, RelayOptions, RelayStats
@@ -36,6 +37,7 @@ __all__ = [
     "EventPublisher",
     "EventRelay",
     "RelayCheckpoints",
+    "RelayLag",
     "RelayOptions",
     "RelayStats",
     "StreamConfigConflict",
@@ -50,6 +52,7 @@ __all__ = [
     "events_jstream",
     "message_headers",
     "migrate_bus_schema",
+    "relay_lags",
     "run_relay",
     "stream_config",
     "stream_type_of",

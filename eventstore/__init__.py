@@ -12,9 +12,10 @@ from eventstore.errors import (
     StreamVersionConflict,
 )
 from eventstore.pool import DatabaseSettings, Pool, create_pool
-from eventstore.postgres import PostgresEventStore, append_in_transaction
+from eventstore.postgres import AppendObserver, PostgresEventStore, append_in_transaction
 
 __all__ = [
+    "AppendObserver",
     "AppendResult",
     "DataRejected",
     "DatabaseSettings",

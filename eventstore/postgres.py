@@ -81,8 +81,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -323,6 +324,19 @@ def _raise_if_data_refused(stream_id: str, error: asyncpg.PostgresError) -> None
         raise EventsNotStorable(stream_id, sqlstate, type(error).__name__) from error
 
 
+class AppendObserver(Protocol):
+    """Told of every `PostgresEventStore.append`, e.g. to export its latency as a metric.
+
+    ``outcome`` is ``appended``, ``duplicate`` (an idempotent retry), ``conflict`` (the
+    stream was not at the expected version, or an event id is taken) or ``failed`` (any
+    other error, the database away included); ``events`` is how many were asked to be
+    appended; ``seconds`` is the time the append took, from the call to its answer.
+    """
+
+    def __call__(self, *, outcome: str, events: int, seconds: float) -> None:
+        """Record one append; must not raise, nor block the event loop."""
+
+
 class PostgresEventStore:
     """Event store on PostgreSQL; build it with `connect`, release it with `close`.
 
@@ -334,20 +348,38 @@ class PostgresEventStore:
     polling interval, never an event.
     """
 
-    def __init__(self, pool: asyncpg.Pool, *, owns_pool: bool = True) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        owns_pool: bool = True,
+        on_append: AppendObserver | None = None,
+    ) -> None:
         self._pool = pool
         self._owns_pool = owns_pool
+        self._on_append = on_append
         self._announcer: asyncio.Task[None] | None = None
         self._announce_again = False
 
     @classmethod
-    async def open(cls, pool: asyncpg.Pool, *, apply_migrations: bool = True) -> PostgresEventStore:
+    async def open(
+        cls,
+        pool: asyncpg.Pool,
+        *,
+        apply_migrations: bool = True,
+        on_append: AppendObserver | None = None,
+    ) -> PostgresEventStore:
         """The store over a pool from `eventstore.pool.create_pool`, which the caller closes.
+
+        Args:
+            pool: The pool.
+            apply_migrations: Bring the schema up to date first.
+            on_append: Told of every append's outcome and duration (metrics).
 
         Raises:
             DatabaseUnavailable: The database went away while migrating.
         """
-        store = cls(pool, owns_pool=False)
+        store = cls(pool, owns_pool=False, on_append=on_append)
         if apply_migrations:
             await store.migrate()
         return store
@@ -408,6 +440,25 @@ class PostgresEventStore:
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
     ) -> AppendResult:
         """See `eventstore.base.EventStore.append`."""
+        if self._on_append is None:
+            return await self._append(stream_id, expected_version, events)
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = await self._append(stream_id, expected_version, events)
+            outcome = "duplicate" if result.duplicate else "appended"
+            return result
+        except (StreamVersionConflict, DuplicateEventConflict):
+            outcome = "conflict"
+            raise
+        finally:
+            self._on_append(
+                outcome=outcome, events=len(events), seconds=time.perf_counter() - started
+            )
+
+    async def _append(
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> AppendResult:
         arguments = _append_arguments(stream_id, expected_version, events)
         try:
             rows = await self._pool.fetch(_APPEND, *arguments)

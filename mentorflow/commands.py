@@ -36,11 +36,14 @@ from domain.cohort_spec import CohortSpec, CohortSpecInvalid, parse_cohort_spec
 from events.cohort import Unmatched
 from mentorflow.cohorts import LaunchResult
 from mentorflow.correlation import originating
+from mentorflow.metrics import count_command_dead_letter
 from workflows.origin import Origin
 
 log = structlog.get_logger(__name__)
 
 REPLY_TO_HEADER = "Mentorflow-Reply-To"
+LAUNCH_COMMAND = "cohort.launch"
+"""The launch command's name in metrics (``mentorflow_command_dead_letters_total``)."""
 _REPLY_SUBJECT = re.compile(r"(_INBOX|mentorflow\.results)\.[A-Za-z0-9_.-]{1,200}")
 """Reply subjects a sender may name: an inbox, or one under ``mentorflow.results``."""
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
@@ -126,6 +129,7 @@ def command_router(launcher: Launcher, config: CommandsConfig | None = None) -> 
         except CohortSpecInvalid as error:
             outcome = LaunchCommandOutcome(status="rejected", problems=error.problems)
             await parked.publish(outcome, headers={"Mentorflow-Error": "invalid cohort spec"})
+            count_command_dead_letter(LAUNCH_COMMAND, "rejected")
             await _answer(message, broker_publish=results.publish, outcome=outcome)
             await message.ack()
             log.info("launch command rejected", problems=len(error.problems))
@@ -149,6 +153,7 @@ def command_router(launcher: Launcher, config: CommandsConfig | None = None) -> 
                 status="failed", cohort_id=spec.cohort_id, problems=[type(error).__name__]
             )
             await parked.publish(outcome, headers={"Mentorflow-Error": type(error).__name__})
+            count_command_dead_letter(LAUNCH_COMMAND, "failed")
             await _answer(message, broker_publish=results.publish, outcome=outcome)
             await message.reject()  # JetStream TERM: never delivered again
             return

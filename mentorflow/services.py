@@ -25,6 +25,7 @@ from eventstore import PostgresEventStore, create_pool
 from mentorflow.cohorts import launch_cohort
 from mentorflow.commands import include_commands
 from mentorflow.directory.reactor import run_people_reactor
+from mentorflow.metrics import observe_append, observe_delivery
 from mentorflow.settings import Settings
 from mentorflow.shutdown import stop_on_signals
 from projections import run_projector
@@ -45,7 +46,7 @@ async def serve_all(
     database = settings.database
     pool = await create_pool(dataclasses.replace(database, max_size=2 * database.max_size))
     try:
-        store = await PostgresEventStore.open(pool)
+        store = await PostgresEventStore.open(pool, on_append=observe_append)
         try:
             vault = await PersonalDataVault.create(pool, master)
             client = await connect_client(settings)
@@ -187,7 +188,9 @@ async def run_notifier_service(settings: Settings, stop: asyncio.Event) -> None:
         settings.api_url(), token.get_secret_value(), ttl=settings.notifier.directory_ttl
     )
     try:
-        await run_notifier(pool, directory, settings.notifier_config(), stop)
+        await run_notifier(
+            pool, directory, settings.notifier_config(), stop, on_delivery=observe_delivery
+        )
     finally:
         await directory.close()
         await pool.close()

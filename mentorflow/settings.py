@@ -3,8 +3,8 @@
 One tree: `Settings` holds the contract's top-level settings (``MENTORFLOW_*``) and one
 section per part that has tuning of its own (``MENTORFLOW_DATABASE_POOL_*``,
 ``MENTORFLOW_BUS_*``, ``MENTORFLOW_PROJECTOR_*``, ``MENTORFLOW_COMMANDS_*``,
-``MENTORFLOW_SMTP_*``). The adapters' configurations are made from it and nowhere else:
-`Settings.database` for `eventstore.create_pool`, `Settings.bus_config`,
+``MENTORFLOW_SMTP_*``, ``MENTORFLOW_METRICS_*``). The adapters' configurations are made from
+it and nowhere else: `Settings.database` for `eventstore.create_pool`, `Settings.bus_config`,
 `Settings.projector_options`, `Settings.commands_config`, `Settings.relay_options` and
 `Settings.smtp_config`.
 
@@ -191,6 +191,56 @@ class NotifierSettings(BaseSettings):
     )
 
 
+def split_address(address: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464`` for IPv6) as host and port.
+
+    Raises:
+        ValueError: Not a host and a port between 1 and 65535.
+    """
+    try:
+        parts = urlsplit(f"//{address}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None or port == 0 or parts.path or parts.username:
+        raise ValueError(f"{address!r} is not host:port (e.g. 0.0.0.0:9464)")
+    return host, port
+
+
+class MetricsSettings(BaseSettings):
+    """``MENTORFLOW_METRICS_*``: where each process serves its Prometheus metrics.
+
+    The API always serves ``/metrics`` on its own port. Every process (``serve``, ``worker``,
+    ``relay``, ``projector``, ``notifier``, and ``api`` too) also serves its metrics on
+    ``MENTORFLOW_METRICS_ADDRESS`` when it is set. The Temporal SDK's runtime metrics come
+    from the SDK's own exporter, on ``MENTORFLOW_METRICS_TEMPORAL_ADDRESS``, in the
+    processes that talk to Temporal (``serve``, ``worker``, ``api``). Both are off by
+    default: several processes of one host would otherwise fight over one port.
+    """
+
+    model_config = _section("MENTORFLOW_METRICS_")
+
+    address: str | None = Field(
+        default=None, description="host:port of this process's /metrics server (unset: off)"
+    )
+    temporal_address: str | None = Field(
+        default=None,
+        description="host:port of the Temporal SDK's /metrics exporter (unset: off)",
+    )
+    refresh_interval: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds between readings of the database's figures (lags, cohorts)",
+    )
+
+    @field_validator("address", "temporal_address")
+    @classmethod
+    def _host_and_port(cls, address: str | None) -> str | None:
+        if address is not None:
+            split_address(address)  # its ValueError names the value
+        return address
+
+
 class OidcSettings(BaseSettings):
     """``MENTORFLOW_OIDC_*``: single sign-on through an OpenID Connect provider.
 
@@ -367,6 +417,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @field_validator("trusted_proxies")
     @classmethod

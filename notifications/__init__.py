@@ -36,7 +36,7 @@ Personal data: rows hold the rendered message, the logs never do (nor the addres
 """
 
 from notifications.config import RetryPolicy, SmtpConfig
-from notifications.delivery import DeliveryReport, OutboxDelivery
+from notifications.delivery import DeliveryObserver, DeliveryReport, OutboxDelivery
 from notifications.errors import (
     DeliveryFailed,
     NotADeadLetter,
@@ -54,6 +54,7 @@ __all__ = [
     "SCHEMA",
     "Channel",
     "DeliveryFailed",
+    "DeliveryObserver",
     "DeliveryReport",
     "NotADeadLetter",
     "NotificationError",

@@ -13,6 +13,7 @@ quote the address: that goes to the row's ``last_error`` only.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -30,6 +31,10 @@ from notifications.webhooks import WebhookSender
 logger = structlog.get_logger(__name__)
 
 _LAST_ERROR_LENGTH = 500
+
+DeliveryObserver = Callable[[Channel, str], None]
+"""Told of each attempt once its entry is marked: the channel and the outcome, ``sent``,
+``retried`` or ``dead`` (e.g. to count them as metrics). It must not raise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,8 @@ class OutboxDelivery:
         sender: The SMTP connection to send over (closed by its owner).
         policy: When to retry and when to give up.
         batch_size: Most entries one pass claims.
+        webhooks: The sender of webhook entries; without one they fail transiently.
+        on_outcome: Told of every attempt's channel and outcome.
     """
 
     def __init__(
@@ -70,12 +77,14 @@ class OutboxDelivery:
         *,
         batch_size: int = 100,
         webhooks: WebhookSender | None = None,
+        on_outcome: DeliveryObserver | None = None,
     ) -> None:
         self.outbox = outbox
         self.sender = sender
         self.policy = policy or RetryPolicy()
         self.batch_size = batch_size
         self.webhooks = webhooks
+        self.on_outcome = on_outcome
 
     @property
     def smtp(self) -> SmtpConfig:
@@ -114,6 +123,12 @@ class OutboxDelivery:
         return None
 
     async def _mark(self, entry: OutboxEntry, failure: DeliveryFailed | None) -> str:
+        outcome = await self._mark_entry(entry, failure)
+        if self.on_outcome is not None:
+            self.on_outcome(entry.channel, outcome)
+        return outcome
+
+    async def _mark_entry(self, entry: OutboxEntry, failure: DeliveryFailed | None) -> str:
         # A fresh logger per entry: a module-level one bound once would keep the logging
         # configuration of its first use (structlog caches it), whatever came after.
         log = structlog.get_logger(__name__).bind(

@@ -46,7 +46,7 @@ from events.person import PersonForgotten
 from eventstore import DatabaseUnavailable, Pool
 from eventstore.backoff import Backoff, sleep_unless_stopped
 from notifications.config import RetryPolicy, SmtpConfig
-from notifications.delivery import OutboxDelivery
+from notifications.delivery import DeliveryObserver, OutboxDelivery
 from notifications.directory import CohortContacts, Directory, DirectoryUnavailable
 from notifications.messages import (
     PEOPLE_CHANGES,
@@ -455,11 +455,13 @@ async def run_notifier(
     stop: asyncio.Event,
     *,
     started: Callable[[], Awaitable[None]] | None = None,
+    on_delivery: DeliveryObserver | None = None,
 ) -> None:
     """Run the subscriber, the delivery and the digests until ``stop`` is set.
 
     The events stream is the relay's (it creates it; the notifier's NATS user may not): until
-    it exists, the notifier waits for it, as it waits for NATS itself.
+    it exists, the notifier waits for it, as it waits for NATS itself. ``on_delivery`` is
+    told of every delivery attempt's channel and outcome (`OutboxDelivery`).
     """
     await migrate_outbox(pool)
     if not await _stream_exists(config.bus, stop):
@@ -470,7 +472,9 @@ async def run_notifier(
     broker.include_router(notifier_router(notifier, config))
     sender = SmtpSender(config.smtp)
     webhooks = WebhookSender(ca_file=config.webhook_ca_file)
-    delivery = OutboxDelivery(PostgresOutbox(pool), sender, config.policy, webhooks=webhooks)
+    delivery = OutboxDelivery(
+        PostgresOutbox(pool), sender, config.policy, webhooks=webhooks, on_outcome=on_delivery
+    )
     await broker.start()
     try:
         if started is not None:

@@ -6,6 +6,7 @@ are written in one transaction, so each event takes effect exactly once.
 """
 
 from projections.base import Projection, StreamProgress
+from projections.cohort_health import CohortHealth, read_cohort_health
 from projections.errors import (
     EventAlreadyApplied,
     EventNotFound,
@@ -36,6 +37,7 @@ from projections.skips import SkipRecord, skip_event
 __all__ = [
     "SCHEMA",
     "CohortDashboardView",
+    "CohortHealth",
     "EventAlreadyApplied",
     "EventNotFound",
     "MentorLoadView",
@@ -57,6 +59,7 @@ __all__ = [
     "projection_stalls",
     "projection_status",
     "read_cohort_dashboard",
+    "read_cohort_health",
     "read_mentor_load",
     "rebuild_projections",
     "run_projector",

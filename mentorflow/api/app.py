@@ -49,6 +49,7 @@ from mentorflow.api.scim import install_scim
 from mentorflow.api.tokens import TokenRegistry
 from mentorflow.console.app import install_console
 from mentorflow.directory import PeopleDirectory, migrate_directory
+from mentorflow.metrics import install_metrics
 from mentorflow.settings import Settings
 from mentorflow.telemetry import instrument_api
 from notifications import migrate_outbox
@@ -64,10 +65,11 @@ relationships' and cohorts' Temporal workflows (a rejected change is a 422 namin
 reason, and nothing is recorded); reads come from the read models, with the live stage from
 the workflow where it matters.
 
-Every route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>`: a token from
-`mentorflow tokens add`, or, with single sign-on configured, a JWT access token of the OpenID
-Connect issuer (`MENTORFLOW_OIDC_ISSUER`, audience `MENTORFLOW_OIDC_AUDIENCE`). Errors share
-one shape: `{"error": {"code", "message", "problems", "request_id"}}`.
+Every route but `/healthz`, `/readyz` and `/metrics` (Prometheus) needs `Authorization: Bearer
+<token>`: a token from `mentorflow tokens add`, or, with single sign-on configured, a JWT
+access token of the OpenID Connect issuer (`MENTORFLOW_OIDC_ISSUER`, audience
+`MENTORFLOW_OIDC_AUDIENCE`). Errors share one shape: `{"error": {"code", "message",
+"problems", "request_id"}}`.
 """
 
 
@@ -243,6 +245,7 @@ def create_app(
     app.add_middleware(AuthenticationMiddleware, tokens=tokens, access_tokens=access_tokens)
     app.add_middleware(RequestContextMiddleware)
     codec.install_codec_server(app, settings)
+    install_metrics(app)  # outermost of ours: every answer counted, by route template
     if proxies := [host.strip() for host in settings.trusted_proxies.split(",") if host.strip()]:
         # Outermost: behind a trusted TLS-terminating proxy every layer sees https (and the
         # client's address); from any other peer X-Forwarded-* is ignored.

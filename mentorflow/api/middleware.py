@@ -53,7 +53,15 @@ BodyLimit = Callable[[Scope], int]
 """The body limit, in bytes, of a request."""
 
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
 )
 """Paths that need no bearer token."""
 PUBLIC_PATH_PREFIXES = ("/codec/",)

@@ -55,11 +55,18 @@ def api(ctx: typer.Context) -> None:
     with the cohort-launch command consumer of the bus: both are ways in for HR systems."""
     import asyncio
 
+    from mentorflow.metrics import process_metrics, use_temporal_metrics
     from mentorflow.services import serve_ways_in
 
     settings = _settings(ctx)
+
+    async def serve() -> None:
+        async with process_metrics(settings):
+            await serve_ways_in(settings)
+
+    use_temporal_metrics(settings)
     try:
-        asyncio.run(serve_ways_in(settings))
+        asyncio.run(serve())
     except TokensFileInvalid as invalid:
         typer.echo(f"Error: {invalid}", err=True)
         raise typer.Exit(2) from invalid

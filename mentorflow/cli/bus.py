@@ -61,20 +61,23 @@ def relay(
     name: Annotated[str, typer.Option(help="The relay's checkpoint name.")] = "default",
 ) -> None:
     """Publish every event of the store to NATS JetStream, in order, at least once."""
+    from mentorflow.metrics import ALL_READINGS, process_metrics
+
     settings = _settings(ctx)
     start_from = _start_position(from_start, from_position)
 
     async def serve() -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-        await run_relay(
-            settings.database,
-            settings.bus_config(),
-            stop,
-            relay_name=name,
-            start_from=start_from,
-            options=settings.relay_options(),
-        )
+        async with process_metrics(settings, readings=ALL_READINGS):
+            await run_relay(
+                settings.database,
+                settings.bus_config(),
+                stop,
+                relay_name=name,
+                start_from=start_from,
+                options=settings.relay_options(),
+            )
 
     asyncio.run(serve())
 

@@ -69,6 +69,7 @@ def projector(ctx: typer.Context) -> None:
 
     Run as many as you like: one process is active per projection, the others stand by.
     """
+    from mentorflow.metrics import ALL_READINGS, process_metrics
     from projections import run_projector
 
     settings = _settings(ctx)
@@ -76,9 +77,10 @@ def projector(ctx: typer.Context) -> None:
     async def serve(store: PostgresEventStore, _pool: Pool) -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-        await run_projector(
-            store, settings.database_url, stop, options=settings.projector_options()
-        )
+        async with process_metrics(settings, readings=ALL_READINGS):
+            await run_projector(
+                store, settings.database_url, stop, options=settings.projector_options()
+            )
 
     asyncio.run(_with_store(settings, serve))
 

@@ -13,6 +13,7 @@ import nats
 import pytest
 import yaml
 from faststream.nats import NatsBroker
+from prometheus_client import REGISTRY
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -27,6 +28,12 @@ from tests.support import create_database, open_vault
 from worker import build_worker
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "cohort-small.yaml"
+
+
+def _parked(reason: str) -> float:
+    """How many launch commands this process parked for ``reason`` (the metric)."""
+    labels = {"command": "cohort.launch", "reason": reason}
+    return REGISTRY.get_sample_value("mentorflow_command_dead_letters_total", labels) or 0.0
 
 
 def _spec_json() -> tuple[str, str]:
@@ -134,9 +141,12 @@ async def test_an_invalid_command_is_rejected_with_every_problem_and_starts_noth
 ) -> None:
     client, config = await launcher_running()
     body = json.dumps({"cohort_id": "bad id!", "program": {}, "participants": [{"id": "x"}]})
+    parked = _parked("rejected")
 
     outcome = await _send_and_wait(stack, config, body)
     (letter,) = await _dead_letters(stack, config)
+
+    assert _parked("rejected") == parked + 1
 
     assert outcome["status"] == "rejected"
     assert len(outcome["problems"]) >= 5
@@ -157,9 +167,12 @@ async def test_a_command_that_keeps_failing_is_retried_then_parked(
 
     _, config = await launcher_running(unreachable, max_deliver=3, backoff=(0.1,))
     body, cohort_id = _spec_json()
+    parked = _parked("failed")
 
     outcome = await _send_and_wait(stack, config, body)
     (letter,) = await _dead_letters(stack, config)
+
+    assert _parked("failed") == parked + 1
 
     assert outcome == letter
     assert (outcome["status"], outcome["cohort_id"]) == ("failed", cohort_id)

@@ -12,7 +12,7 @@ from bus import BusConfig
 from bus.relay import RelayOptions
 from eventstore import DatabaseSettings
 from mentorflow.commands import CommandsConfig
-from mentorflow.settings import Settings, load_settings
+from mentorflow.settings import MetricsSettings, Settings, load_settings, split_address
 from projections import RunnerOptions
 
 
@@ -109,3 +109,35 @@ def test_the_database_url_of_stack_env_reaches_the_pool(
 
     assert load_settings().database.url == "postgresql://postgres@127.0.0.1:15432/mentorflow"
     assert Settings(database_url="postgresql://x/y").database.url == "postgresql://x/y"
+
+
+def test_metrics_are_off_unless_an_address_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MENTORFLOW_STATE_DIR", str(tmp_path))
+    assert load_settings().metrics == MetricsSettings(address=None, temporal_address=None)
+
+    monkeypatch.setenv("MENTORFLOW_METRICS_ADDRESS", "0.0.0.0:9464")
+    monkeypatch.setenv("MENTORFLOW_METRICS_TEMPORAL_ADDRESS", "[::1]:9465")
+    monkeypatch.setenv("MENTORFLOW_METRICS_REFRESH_INTERVAL", "5")
+    metrics = load_settings().metrics
+
+    assert (metrics.address, metrics.temporal_address) == ("0.0.0.0:9464", "[::1]:9465")
+    assert metrics.refresh_interval == 5
+    assert split_address("[::1]:9465") == ("::1", 9465)
+
+
+def test_a_metrics_address_without_a_port_names_every_bad_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MENTORFLOW_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("MENTORFLOW_METRICS_ADDRESS", "9464")
+    monkeypatch.setenv("MENTORFLOW_METRICS_TEMPORAL_ADDRESS", "localhost:70000")
+
+    with pytest.raises(pydantic.ValidationError) as refused:
+        load_settings()
+
+    problems = {str(error["loc"][-1]): error["msg"] for error in refused.value.errors()}
+    assert problems.keys() == {"address", "temporal_address"}
+    assert "'9464' is not host:port" in problems["address"]
+    assert "'localhost:70000' is not host:port" in problems["temporal_address"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from eventstore import Pool
+from mentorflow.metrics import observe_delivery
 from notifications import (
     NotADeadLetter,
     OutboxDelivery,
@@ -263,3 +265,28 @@ async def test_a_message_deferred_by_quiet_hours_waits_in_the_outbox_until_they_
     assert waiting.attempted == 0
     assert after.sent == 1
     assert len(mail_sink.messages_to(address)) == 1
+
+
+async def test_each_attempt_is_counted_by_channel_and_outcome(
+    outbox: PostgresOutbox, mail_sink: MailSink
+) -> None:
+    def counted(outcome: str) -> float:
+        sample = REGISTRY.get_sample_value(
+            "mentorflow_notifications_total", {"channel": "email", "outcome": outcome}
+        )
+        return sample or 0.0
+
+    before = {outcome: counted(outcome) for outcome in ("sent", "retried", "dead_lettered")}
+    delivery = OutboxDelivery(
+        outbox, SmtpSender(mail_sink.smtp_config()), NO_WAIT, on_outcome=observe_delivery
+    )
+    for address in (unique_address(), unique_address("fail-451-once"), unique_address("fail-550")):
+        await outbox.record(a_message(address))
+
+    first = await delivery.deliver_due()  # one sent, one to retry, one dead
+    second = await delivery.deliver_due()  # the retry goes through
+    await delivery.sender.close()
+
+    assert (first.sent, first.retried, first.dead, second.sent) == (1, 1, 1, 1)
+    grown = {outcome: counted(outcome) - before[outcome] for outcome in before}
+    assert grown == {"sent": 2, "retried": 1, "dead_lettered": 1}
