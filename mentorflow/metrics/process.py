@@ -15,13 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from mentorflow.metrics.readings import DatabaseReadings, Reading
 from mentorflow.settings import Settings, split_address
@@ -29,8 +37,14 @@ from mentorflow.settings import Settings, split_address
 log = structlog.get_logger(__name__)
 
 
-def temporal_runtime(address: str) -> Runtime:
-    """A Temporal runtime whose metrics are served on ``address`` (``host:port``).
+CORE_LOGGER = "temporalio.core"
+"""Where the Temporal SDK's Rust core logs go: Python logging, so its lines are formatted
+(and filtered) like every other; by default the core writes its own format to stderr."""
+
+
+def temporal_runtime(address: str | None) -> Runtime:
+    """A Temporal runtime forwarding the core's logs (warnings and errors) to Python logging,
+    with its metrics served on ``address`` (``host:port``) when one is given.
 
     Counters end in ``_total`` and durations are histograms in seconds with the unit in
     their name (``temporal_activity_execution_latency_seconds``), as Prometheus names go.
@@ -39,6 +53,12 @@ def temporal_runtime(address: str) -> Runtime:
         ValueError: ``address`` is not ``host:port``.
         OSError: Its host name does not resolve.
     """
+    logging_config = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
+    )
+    if address is None:
+        return Runtime(telemetry=TelemetryConfig(logging=logging_config))
     host, port = split_address(address)
     try:
         ip = ipaddress.ip_address(host)
@@ -47,29 +67,29 @@ def temporal_runtime(address: str) -> Runtime:
     bind_address = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
     return Runtime(
         telemetry=TelemetryConfig(
+            logging=logging_config,
             metrics=PrometheusConfig(
                 bind_address=bind_address,
                 counters_total_suffix=True,
                 unit_suffix=True,
                 durations_as_seconds=True,
-            )
+            ),
         )
     )
 
 
 def use_temporal_metrics(settings: Settings) -> None:
-    """Have every Temporal client of this process export the SDK's metrics, when configured.
-
-    Sets the SDK's default runtime to `temporal_runtime` of
-    ``MENTORFLOW_METRICS_TEMPORAL_ADDRESS``; nothing happens when it is unset. Call it
+    """Set this process's Temporal runtime: the core's logs through Python logging, and the
+    SDK's metrics exported when ``MENTORFLOW_METRICS_TEMPORAL_ADDRESS`` is set. Call it
     before the first client connects.
 
     Raises:
         RuntimeError: A client connected first (the default runtime exists already).
     """
     address = settings.metrics.temporal_address
+    # Without metrics a second call (commands run in one test process) just replaces it.
+    Runtime.set_default(temporal_runtime(address), error_if_already_set=address is not None)
     if address is not None:
-        Runtime.set_default(temporal_runtime(address))
         log.info("temporal metrics served", address=address)
 
 
