@@ -15,6 +15,7 @@ applies, which the flow reads as "nothing to do"), and recorded events have deri
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -31,6 +32,7 @@ from events import EventEnvelope
 from events import departure as d
 from eventstore import Pool
 from eventstore.postgres import read_streams
+from mentorflow.correlation import originating
 from mentorflow.directory.service import PeopleDirectory, person_stream
 from projections.schema import SCHEMA as READ_MODELS
 from vault import PersonalDataVault
@@ -38,6 +40,7 @@ from workflows import search_attributes as sa
 from workflows.cohort_models import DepartureTerms, ProposeRematch, RematchProposal
 from workflows.ids import cohort_workflow_id
 from workflows.mentorship_client import execute_command
+from workflows.origin import Origin
 
 LINE_LIMIT = 50
 """Managers followed up a reporting line at most (a cycle in HR data stops it too)."""
@@ -94,6 +97,7 @@ class RelationshipCommand(BaseModel):
     reason: str = Field(default="", description="A pause's reason")
     closure: Literal["mentor_left", "mentee_left"] = "mentee_left"
     rematch_mentee: bool = False
+    origin: Origin | None = Field(default=None, description="The chain the command continues")
 
 
 class CommandOutcome(BaseModel):
@@ -124,6 +128,7 @@ class RecordPersonEvent(BaseModel):
     event_id: uuid.UUID
     event: DepartureEvent
     occurred_at: datetime
+    origin: Origin | None = Field(default=None, description="The chain the event continues")
 
 
 class PersonChangesActivities:
@@ -222,7 +227,8 @@ class PersonChangesActivities:
             )
         handle = self._client.get_workflow_handle(request.workflow_id)
         try:
-            result = await execute_command(handle, command, update_id=request.update_id)
+            with _originating(request.origin):
+                result = await execute_command(handle, command, update_id=request.update_id)
         except WorkflowUpdateFailedError as failed:
             cause = failed.cause
             if isinstance(cause, ApplicationError) and cause.type in (
@@ -285,10 +291,15 @@ class PersonChangesActivities:
     @activity.defn
     async def record_person_event(self, request: RecordPersonEvent) -> list[str]:
         """Append the flow's event to the person's stream, once (its id decides)."""
-        with database_errors():
+        with database_errors(), _originating(request.origin):
             return await self._directory.record_once(
                 request.person_id, [(request.event_id, request.event)], request.occurred_at
             )
+
+
+def _originating(origin: Origin | None) -> AbstractContextManager[object]:
+    """Bind the flow's origin (correlation and causation ids) for what the step sends."""
+    return nullcontext() if origin is None else originating(origin)
 
 
 def _quoted(value: str) -> str:

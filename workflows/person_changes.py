@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from events import departure as d
     from workflows.cohort_models import ParticipantDeparture
     from workflows.ids import cohort_workflow_id
+    from workflows.origin import Origin
     from workflows.recording import ACTIVITY_RETRY
 
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
@@ -65,6 +66,15 @@ class PersonChange(BaseModel):
     event_id: str
     event_type: ChangeType
     occurred_at: datetime
+    correlation_id: str | None = Field(
+        default=None, description="The fact's own correlation id: what the flow continues"
+    )
+
+    def origin(self) -> Origin:
+        """The origin of what the flow does about this fact: its chain, caused by it."""
+        return Origin(
+            correlation_id=self.correlation_id or self.event_id, causation_id=self.event_id
+        )
 
 
 class Departure(BaseModel):
@@ -108,6 +118,8 @@ class PersonChangesWorkflow:
         self._seen = list(request.seen)
         self._handled: list[str] = []
         self._terms: dict[str, timedelta] = {}
+        self._origin: Origin | None = None
+        """The chain of what the flow does now: the fact it handles, or its deadline."""
 
     @workflow.signal
     def person_changed(self, change: PersonChange) -> None:
@@ -165,6 +177,7 @@ class PersonChangesWorkflow:
         return min(deadlines) if deadlines else workflow.now()
 
     async def _handle(self, change: PersonChange) -> None:
+        self._origin = change.origin()
         if change.event_type == "PersonDeactivated":
             await self._deactivated(change)
         elif change.event_type == "PersonReactivated":
@@ -256,6 +269,10 @@ class PersonChangesWorkflow:
         assert departure is not None
         now = workflow.now()
         due = [rel for rel in departure.open() if rel.resume_by <= now]
+        self._origin = Origin(
+            correlation_id=f"timer:{workflow.info().workflow_id}:{now.isoformat()}",
+            causation_id=departure.deactivation_event_id,
+        )
         if due and (await self._standing()).active:
             return  # back already: their reactivation is on its way to this workflow
         for rel in due:
@@ -392,7 +409,7 @@ class PersonChangesWorkflow:
     async def _command(self, command: RelationshipCommand) -> CommandOutcome:
         return await workflow.execute_activity_method(
             PersonChangesActivities.relationship_command,
-            command,
+            command.model_copy(update={"origin": self._origin}),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
@@ -402,6 +419,7 @@ class PersonChangesWorkflow:
             PersonChangesActivities.record_person_event,
             RecordPersonEvent(
                 person_id=self._person_id,
+                origin=self._origin,
                 event_id=uuid.uuid5(EVENT_NAMESPACE, f"{self._person_id}/{key}"),
                 event=event,
                 occurred_at=workflow.now(),

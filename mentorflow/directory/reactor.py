@@ -103,6 +103,7 @@ class PeopleReactor(ProjectionRunner):
                     event_id=str(event.event_id),
                     event_type=event.event_type,  # type: ignore[arg-type]
                     occurred_at=event.occurred_at,
+                    correlation_id=event.envelope.correlation_id,
                 )
             ],
         )

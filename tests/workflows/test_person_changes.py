@@ -35,6 +35,7 @@ from eventstore import PostgresEventStore
 from mentorflow.cohorts import launch_cohort
 from mentorflow.directory import PeopleDirectory, migrate_directory
 from mentorflow.directory.reactor import NAME, PeopleReactor, run_people_reactor
+from mentorflow.telemetry import temporal_interceptors
 from projections import SCHEMA, migrate_read_models
 from projections.people import People
 from projections.runner import ProjectionRunner, RunnerOptions
@@ -66,7 +67,9 @@ async def flow(stack: StackAddresses, postgres_server_url: str) -> AsyncIterator
     await migrate_directory(store.pool)
     vault = await open_vault(store.pool)
     # The fixtures' payload key: the runs' histories are this flow's replay fixtures.
-    client = fixture_client(await Client.connect(stack.temporal_address))
+    client = fixture_client(
+        await Client.connect(stack.temporal_address, interceptors=temporal_interceptors())
+    )
     task_queue = f"leavers-{uuid.uuid4().hex[:8]}"
     stop = asyncio.Event()
     options = RunnerOptions(poll_interval=0.2, retry_initial=0.1, retry_maximum=1.0)
@@ -196,8 +199,20 @@ async def test_a_mentor_who_leaves_and_comes_back_within_the_grace_period_resume
 
     await _set_active(flow, mentor_id, active=False)
 
-    started = (await _wait_for(flow, mentor_id, "DepartureStarted"))[0].data
+    started_event = (await _wait_for(flow, mentor_id, "DepartureStarted"))[0]
+    started = started_event.data
     await _stage(flow, relationship, "paused")
+    # The flow continues the deactivation's chain, caused by it; so does the pause it sent.
+    [deactivated] = [
+        e for e in await _person_events(flow, mentor_id) if e.event_type == "PersonDeactivated"
+    ]
+    [pause] = [
+        e for e in await flow.store.read_stream(relationship) if e.event_type == "MentorshipPaused"
+    ]
+    assert started_event.correlation_id == deactivated.correlation_id
+    assert started_event.causation_id == str(deactivated.event_id)
+    assert pause.correlation_id == deactivated.correlation_id
+    assert pause.causation_id == f"{deactivated.event_id}/pause"  # the command it sent
     other = next(m for m in mentors if m != mentee_id)
     await _stage(flow, f"mentorship-{cohort_id}-{other}", "onboarding")  # not theirs
     [held] = started["relationships"]
