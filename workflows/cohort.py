@@ -18,7 +18,12 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.matching import MatchCohortInput, MatchingActivities, RematchMenteeInput
+    from activities.matching import (
+        MatchCohortInput,
+        MatchingActivities,
+        RematchMenteeInput,
+        RematchMenteeResult,
+    )
     from domain.cohort_spec import CohortSpec, joining_problems
     from domain.cohort_state import (
         CohortStage,
@@ -227,24 +232,10 @@ class CohortWorkflow:
     async def _rematch(self, request: RematchRequestedSignal) -> None:
         async with self._lock:
             state = self._state
-            excluded = sorted(
-                {
-                    *state.previous_mentors(request.mentee_id),
-                    request.previous_mentor_id,
-                    *self._departed,
-                }
-            )
-            outcome = await workflow.execute_activity_method(
-                MatchingActivities.rematch_mentee,
-                _rematch_input(
-                    state.spec,
-                    request.mentee_id,
-                    mentor_loads=state.mentor_loads(),
-                    excluded_mentor_ids=excluded,
-                    whole_spec=not workflow.patched(REMATCH_PARTICIPANTS_PATCH),
-                ),
-                start_to_close_timeout=MATCHING_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
+            outcome = await self._match_again(
+                request.mentee_id,
+                [request.previous_mentor_id],
+                whole_spec=not workflow.patched(REMATCH_PARTICIPANTS_PATCH),
                 summary=f"rematch {request.mentee_id}",
             )
             if outcome.pair is None:
@@ -271,6 +262,28 @@ class CohortWorkflow:
                     )
                 ]
             )
+
+    async def _match_again(
+        self, mentee_id: str, excluded: Sequence[str], *, whole_spec: bool, summary: str
+    ) -> RematchMenteeResult:
+        """The matching's choice of a mentor for the mentee against the capacity left: never
+        one of ``excluded``, a previous mentor of theirs, or someone away (the leaver flow)."""
+        state = self._state
+        return await workflow.execute_activity_method(
+            MatchingActivities.rematch_mentee,
+            _rematch_input(
+                state.spec,
+                mentee_id,
+                mentor_loads=state.mentor_loads(),
+                excluded_mentor_ids=sorted(
+                    {*state.previous_mentors(mentee_id), *excluded, *self._departed}
+                ),
+                whole_spec=whole_spec,
+            ),
+            start_to_close_timeout=MATCHING_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            summary=summary,
+        )
 
     # -- recording --------------------------------------------------------------------------
 
@@ -472,25 +485,10 @@ class CohortWorkflow:
         Never a previous mentor of theirs, nor one of ``excluded_mentor_ids`` (the leaver
         flow passes the mentee's reporting line as the directory knows it now).
         """
-        state = self._state
-        excluded = sorted(
-            {
-                *state.previous_mentors(request.mentee_id),
-                *request.excluded_mentor_ids,
-                *self._departed,
-            }
-        )
-        outcome = await workflow.execute_activity_method(
-            MatchingActivities.rematch_mentee,
-            _rematch_input(
-                state.spec,
-                request.mentee_id,
-                mentor_loads=state.mentor_loads(),
-                excluded_mentor_ids=excluded,
-                whole_spec=False,
-            ),
-            start_to_close_timeout=MATCHING_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+        outcome = await self._match_again(
+            request.mentee_id,
+            request.excluded_mentor_ids,
+            whole_spec=False,
             summary=f"propose a rematch of {request.mentee_id}",
         )
         if outcome.pair is None:
