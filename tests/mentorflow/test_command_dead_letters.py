@@ -28,7 +28,7 @@ from mentorflow.commands import REPLY_TO_HEADER, CommandsConfig, include_command
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
 from tests.mentorflow.test_launch_command import EXAMPLE, _config, _spec_json
-from tests.support import assert_eventually, create_database, open_vault
+from tests.support import create_database, open_vault
 from worker import build_worker
 
 pytestmark = pytest.mark.servers
@@ -220,9 +220,7 @@ async def test_a_command_parked_while_temporal_was_down_launches_once_when_retri
     assert running.launcher.launched == [cohort_id]
     # The original and one retry: asked twice, the command was published once.
     assert await _stream_messages(stack, running.config.stream) == 2
-    assert [(a["action"], a["actor"]) for a in json.loads(history.stdout)] == [
-        ("retry", "ops-ann")
-    ]
+    assert [(a["action"], a["actor"]) for a in json.loads(history.stdout)] == [("retry", "ops-ann")]
     assert await _command_rows(running) == []
     handle = running.launcher.client.get_workflow_handle(f"cohort-{cohort_id}")
     await handle.terminate("test finished")
