@@ -21,12 +21,15 @@ from typer.testing import CliRunner, Result
 
 from devstack.stack import StackAddresses
 from domain.cohort_spec import CohortSpec
-from eventstore import PostgresEventStore
+from eventstore import PostgresEventStore, create_pool
+from eventstore.pool import DatabaseSettings
 from mentorflow.cli.app import app
 from mentorflow.cohorts import LaunchResult, launch_cohort
 from mentorflow.commands import REPLY_TO_HEADER, CommandsConfig, include_commands
 from mentorflow.converter import data_converter
 from mentorflow.settings import Settings
+from projections.errors import describe_error
+from projections.schema import migrate_read_models
 from tests.mentorflow.test_launch_command import EXAMPLE, _config, _spec_json
 from tests.support import create_database, open_vault
 from worker import build_worker
@@ -251,3 +254,40 @@ async def test_discarding_a_command_records_who_and_why_and_removes_it(
     assert unknown.exit_code == 2
     assert "no command dead letter 99999" in unknown.stderr
     assert await _stream_messages(stack, running.config.stream) == 1  # nothing sent again
+
+
+async def test_a_stalled_projection_is_listed_read_only_with_the_way_past_it(
+    running: Running, clean_database: str
+) -> None:
+    event_id = uuid.uuid4()
+    pool = await create_pool(DatabaseSettings(clean_database, min_size=1, max_size=2))
+    try:
+        await migrate_read_models(pool)
+        await pool.execute(
+            "INSERT INTO read_models.positions (projection, stalled_event_id, stalled_error,"
+            " stalled_since, stalled_attempts) VALUES ('cohorts', $1, $2, now(), 3)"
+            " ON CONFLICT (projection) DO UPDATE SET stalled_event_id = excluded.stalled_event_id,"
+            " stalled_error = excluded.stalled_error, stalled_since = excluded.stalled_since,"
+            " stalled_attempts = excluded.stalled_attempts",
+            event_id,
+            describe_error(KeyError("participants")),
+        )
+    finally:
+        await pool.close()
+    reference = f"projection:cohorts:{event_id}"
+
+    listed = await _cli(running, "deadletters", "list", "--json")
+    shown = await _cli(running, "deadletters", "show", reference)
+    retried = await _cli(running, "deadletters", "retry", reference, "--reason", "x")
+    discarded = await _cli(running, "deadletters", "discard", reference, "--yes", "--reason", "x")
+
+    assert listed.exit_code == 0, listed.output
+    (row,) = [row for row in json.loads(listed.stdout) if row["kind"] == "projection"]
+    assert (row["id"], row["state"], row["error_class"]) == (reference, "stalled", "KeyError")
+    assert row["actionable"] is False
+    assert shown.exit_code == 0, shown.output
+    assert "KeyError" in shown.stdout
+    for refused in (retried, discarded):
+        assert refused.exit_code == 2
+        message = " ".join(refused.stderr.replace("│", " ").split())  # unwrap rich's box
+        assert f"mentorflow projections skip cohorts {event_id}" in message
