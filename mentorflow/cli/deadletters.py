@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import nats
 import typer
+from nats.aio.client import Client as NatsClient
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -145,9 +146,7 @@ def _with_commands(
         try:
             await migrate_outbox(pool)
             try:
-                connection = await nats.connect(
-                    settings.nats_url, allow_reconnect=False, connect_timeout=3
-                )
+                connection = await _connect(settings.nats_url)
             except Exception as error:
                 if required:
                     raise CommandDeadLettersUnavailable(type(error).__name__) from error
@@ -349,6 +348,21 @@ def history(
         typer.echo(f"{when}  {action.action}  by {action.actor}: {action.reason}")
     if not actions:
         typer.echo("Nobody acted on it.")
+
+
+async def _connect(url: str) -> NatsClient:
+    """NATS, or TimeoutError after 5 seconds: nats-py keeps trying a refused first connect
+    every two seconds whatever its reconnect options say."""
+
+    async def quiet(_: Exception) -> None:
+        """The failure is reported once, by the caller; nats-py would log each try."""
+
+    return await asyncio.wait_for(
+        nats.connect(
+            url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=3, error_cb=quiet
+        ),
+        timeout=5,
+    )
 
 
 def _commands(commands: CommandDeadLetters | None) -> CommandDeadLetters:
