@@ -11,6 +11,11 @@ Every outcome is explicit (``AckPolicy.MANUAL`` on a durable pull consumer):
 - Temporal unreachable or any other failure: ``nak`` with backoff until ``max_deliver``, then
   parked with the error and terminated, so a poison command neither vanishes nor blocks.
 
+A parked command (`ParkedLaunchCommand`) holds the outcome and the original command, body
+and headers, so an operator can retry it once the cause is fixed
+(`mentorflow.command_dead_letters`). The body is a cohort spec with names and addresses: it
+stays on the dead-letter stream as it was on the commands stream, and is never logged.
+
 What the command starts (the cohort workflow, its events, its relationships) carries the
 command's message id as correlation id (`command_origin`).
 
@@ -80,6 +85,9 @@ class CommandsConfig(BaseModel):
 
 Launcher = Callable[[CohortSpec], Awaitable[LaunchResult]]
 
+PARKED_HEADERS = ("Nats-Msg-Id", REPLY_TO_HEADER, "traceparent", "tracestate")
+"""The command's headers kept with it when it is parked (the others are JetStream's)."""
+
 
 class LaunchCommandOutcome(BaseModel):
     """What became of a launch command."""
@@ -89,6 +97,39 @@ class LaunchCommandOutcome(BaseModel):
     problems: list[str] = Field(default_factory=list, description="Every problem of the spec")
     pairs: int = 0
     unmatched: list[Unmatched] = Field(default_factory=list)
+
+
+class ParkedCommand(BaseModel):
+    """A command as it arrived, kept so that it can be sent again."""
+
+    subject: str = Field(description="Where it arrived")
+    body: str = Field(description="The command's body as sent (personal data: never logged)")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="The sender's headers worth keeping (`PARKED_HEADERS`)"
+    )
+    stream_sequence: int = Field(description="Its sequence on the commands stream")
+    correlation_id: str = Field(description="What it started carries this correlation id")
+
+
+class ParkedLaunchCommand(BaseModel):
+    """What is parked on the dead-letter subject: the outcome and the command itself."""
+
+    outcome: LaunchCommandOutcome
+    command: ParkedCommand
+
+
+def parked_command(message: NatsMessage) -> ParkedCommand:
+    """The command of ``message`` as it is parked. A body that is not UTF-8 cannot be a spec
+    (it was rejected for that); it is kept with its undecodable bytes replaced."""
+    headers = message.headers or {}
+    metadata = message.raw_message.metadata
+    return ParkedCommand(
+        subject=message.raw_message.subject,
+        body=message.body.decode("utf-8", errors="replace"),
+        headers={name: headers[name] for name in PARKED_HEADERS if name in headers},
+        stream_sequence=metadata.sequence.stream,
+        correlation_id=command_origin(message).correlation_id,
+    )
 
 
 def command_router(launcher: Launcher, config: CommandsConfig | None = None) -> NatsRouter:
@@ -103,8 +144,11 @@ def command_router(launcher: Launcher, config: CommandsConfig | None = None) -> 
         config.dead_letter_subject,
         stream=dead_letters,
         title="rejected cohort launches",
-        description="Launch commands that were invalid or kept failing, with the reasons.",
-        schema=LaunchCommandOutcome,
+        description=(
+            "Launch commands that were invalid or kept failing: the outcome with the reasons,"
+            " and the command as it arrived (`mentorflow deadletters retry` sends it again)."
+        ),
+        schema=ParkedLaunchCommand,
     )
     results = router.publisher(
         config.results_subject, title="cohort launch outcomes", schema=LaunchCommandOutcome
@@ -128,7 +172,10 @@ def command_router(launcher: Launcher, config: CommandsConfig | None = None) -> 
             spec = parse_cohort_spec(message.body, "json")
         except CohortSpecInvalid as error:
             outcome = LaunchCommandOutcome(status="rejected", problems=error.problems)
-            await parked.publish(outcome, headers={"Mentorflow-Error": "invalid cohort spec"})
+            await parked.publish(
+                ParkedLaunchCommand(outcome=outcome, command=parked_command(message)),
+                headers={"Mentorflow-Error": "invalid cohort spec"},
+            )
             count_command_dead_letter(LAUNCH_COMMAND, "rejected")
             await _answer(message, broker_publish=results.publish, outcome=outcome)
             await message.ack()
@@ -152,7 +199,10 @@ def command_router(launcher: Launcher, config: CommandsConfig | None = None) -> 
             outcome = LaunchCommandOutcome(
                 status="failed", cohort_id=spec.cohort_id, problems=[type(error).__name__]
             )
-            await parked.publish(outcome, headers={"Mentorflow-Error": type(error).__name__})
+            await parked.publish(
+                ParkedLaunchCommand(outcome=outcome, command=parked_command(message)),
+                headers={"Mentorflow-Error": type(error).__name__},
+            )
             count_command_dead_letter(LAUNCH_COMMAND, "failed")
             await _answer(message, broker_publish=results.publish, outcome=outcome)
             await message.reject()  # JetStream TERM: never delivered again

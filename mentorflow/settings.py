@@ -123,12 +123,16 @@ class CommandsSettings(BaseSettings):
     """``MENTORFLOW_COMMANDS_*``: the cohort-launch consumer's delivery bounds.
 
     Unset means the default of `mentorflow.commands.CommandsConfig`. The stream and subject
-    names are the contract's (tests isolate with a `CommandsConfig` of their own).
+    names are the contract's; setting them is for isolated tests (the dead-letter commands
+    read them too).
     """
 
     model_config = _section("MENTORFLOW_COMMANDS_")
 
     max_deliver: int | None = Field(default=None, ge=1)
+    prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    stream: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    dead_letter_stream: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class SmtpSettings(BaseSettings):

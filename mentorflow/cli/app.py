@@ -36,6 +36,12 @@ from mentorflow.cli.people import people_app
 from mentorflow.cli.projections import projections_app, projector
 from mentorflow.cli.services import notifier, serve, worker
 from mentorflow.cohorts import CohortNotFound, MatchingNotDone
+from mentorflow.dead_letter_errors import (
+    CommandDeadLetterGone,
+    CommandDeadLetterNotRetryable,
+    DeadLetterError,
+    DeadLetterNotFound,
+)
 from mentorflow.directory import DirectoryError
 from mentorflow.directory.csv_import import PeopleImportInvalid
 from mentorflow.keyring import KeyRingInvalid
@@ -65,6 +71,9 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     KeyRingInvalid,
     OutboxEntryNotFound,
     NotADeadLetter,
+    DeadLetterNotFound,
+    CommandDeadLetterNotRetryable,
+    CommandDeadLetterGone,
     TelemetryConfigInvalid,
     pydantic.ValidationError,
 )
@@ -76,6 +85,7 @@ FAILURE_ERRORS: tuple[type[Exception], ...] = (
     DirectoryError,
     MatchingNotDone,
     NotificationError,
+    DeadLetterError,
 )
 
 

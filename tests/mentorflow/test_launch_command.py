@@ -151,7 +151,8 @@ async def test_an_invalid_command_is_rejected_with_every_problem_and_starts_noth
     assert outcome["status"] == "rejected"
     assert len(outcome["problems"]) >= 5
     assert any(problem.startswith("cohort_id") for problem in outcome["problems"])
-    assert letter["problems"] == outcome["problems"]
+    assert letter["outcome"]["problems"] == outcome["problems"]
+    assert json.loads(letter["command"]["body"]) == json.loads(body)
     with pytest.raises(RPCError):
         await client.get_workflow_handle("cohort-bad id!").describe()
 
@@ -174,6 +175,7 @@ async def test_a_command_that_keeps_failing_is_retried_then_parked(
 
     assert _parked("failed") == parked + 1
 
-    assert outcome == letter
+    assert outcome == letter["outcome"]
+    assert letter["command"]["body"] == body
     assert (outcome["status"], outcome["cohort_id"]) == ("failed", cohort_id)
     assert attempts == [cohort_id] * 3
