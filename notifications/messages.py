@@ -296,6 +296,15 @@ def cohorts_of(event: DomainEvent) -> list[str]:
     return []
 
 
+def people_of(event: DomainEvent) -> list[str]:
+    """The participants a leaver or mover event is about (the contacts route asks for some)."""
+    if isinstance(event, d.ReportingLineConflictFound):
+        return sorted({event.person_id, event.mentor_id, event.mentee_id})
+    if isinstance(event, d.DepartureStarted | d.DepartureConcluded):
+        return [event.person_id]
+    return []
+
+
 def plan_people_change(
     occasion: Occasion, contacts: Iterable[CohortContacts], links: Links
 ) -> Plan:

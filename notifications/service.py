@@ -56,6 +56,7 @@ from notifications.messages import (
     cohorts_of,
     digest_text,
     notifies,
+    people_of,
     plan,
     plan_people_change,
 )
@@ -201,7 +202,7 @@ class Notifier:
         contacts = []
         for cohort_id in cohorts_of(event):
             try:
-                contacts.append(await self.directory.contacts(cohort_id, []))
+                contacts.append(await self.directory.contacts(cohort_id, people_of(event)))
             except DirectoryUnavailable as error:
                 raise _Retry(str(error), 5.0) from error
         occasion = Occasion(envelope.event_id, envelope.stream_id, event, self.clock())

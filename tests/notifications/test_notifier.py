@@ -28,10 +28,12 @@ class Answers:
         self.answer = contacts
         self.away = False
         self.calls = 0
+        self.asked: list[list[str]] = []
         self.forgotten: list[str] = []
 
     async def contacts(self, cohort_id: str, person_ids: list[str]) -> CohortContacts:
         self.calls += 1
+        self.asked.append(person_ids)
         if self.away:
             raise DirectoryUnavailable("API unreachable")
         return self.answer
@@ -242,7 +244,8 @@ async def test_an_event_without_a_message_asks_nobody_and_one_not_understood_kee
 async def test_a_leaver_and_a_reporting_line_conflict_reach_hr_once_with_ids_only(
     pool: Pool, tag: str
 ) -> None:
-    notifier = Notifier(pool, Answers(contacts(tag)), LINKS, clock=lambda: NOW)
+    directory = Answers(contacts(tag))
+    notifier = Notifier(pool, directory, LINKS, clock=lambda: NOW)
     relationship = d.DepartedRelationship(
         stream_id=f"mentorship-c-1-b-{tag}",
         cohort_id="c-1",
@@ -295,3 +298,5 @@ async def test_a_leaver_and_a_reporting_line_conflict_reach_hr_once_with_ids_onl
     assert f"Proposed rematch: mentor c-{tag} (score 0.61)" in rows[0]["text_body"]
     assert f"{relationship.stream_id} (cohort c-1, as mentor): paused" in rows[1]["text_body"]
     assert "Ada" not in rows[0]["text_body"] + rows[1]["text_body"]  # ids, never names
+    # The contacts route asks for at least one participant: the people the event is about.
+    assert directory.asked == [[f"a-{tag}"], [f"a-{tag}"], sorted({f"a-{tag}", f"b-{tag}"})]
