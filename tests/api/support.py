@@ -161,8 +161,9 @@ def conversation(goal_ids: list[str], **overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def onboard(http: httpx.AsyncClient, tokens: Tokens, pair: Pair) -> list[str]:
-    """Through the API: both train, the mentee sets two goals, the kickoff is held."""
+async def onboard(http: httpx.AsyncClient, tokens: Tokens, pair: Pair, **kickoff: Any) -> list[str]:
+    """Through the API: both train, the mentee sets two goals, the kickoff is held (its body
+    fields overridden by ``kickoff``)."""
     path = f"/mentorships/{pair.mentorship_id}"
     for person, role in ((pair.mentor_id, Role.MENTOR), (pair.mentee_id, Role.MENTEE)):
         for module in MODULES:
@@ -183,7 +184,7 @@ async def onboard(http: httpx.AsyncClient, tokens: Tokens, pair: Pair) -> list[s
         goals.append(response.json()["goal_id"])
     response = await http.post(
         f"{path}/conversations",
-        json=conversation(goals[:1]),
+        json=conversation(goals[:1], **kickoff),
         headers=tokens.headers(pair.mentor_id, Role.MENTOR),
     )
     assert response.status_code == 201, response.text

@@ -36,7 +36,7 @@ from notifications.messages import Links
 from notifications.service import NotifierConfig, run_notifier
 from projections import migrate_read_models
 from tests.api.conftest import serving
-from tests.api.support import MODULES, Pair, Tokens, conversation, start_pair
+from tests.api.support import Pair, Tokens, conversation, onboard, start_pair
 from tests.bus.support import isolated_bus_config, relay_running
 from tests.notifications.conftest import MailSink, mail_sink
 from tests.support import assert_eventually, create_database, open_vault
@@ -75,33 +75,8 @@ class PairAddresses:
 async def prepare(http: httpx.AsyncClient, tokens: Tokens, pair: Pair) -> list[str]:
     """Training, goals and the kickoff through the API (the requests before the one
     followed: the kickoff starts no conversation series, the next conversation does)."""
-    path = f"/mentorships/{pair.mentorship_id}"
-    for person, role in ((pair.mentor_id, Role.MENTOR), (pair.mentee_id, Role.MENTEE)):
-        for module in MODULES:
-            response = await http.post(
-                f"{path}/training",
-                json={"person_id": person, "module": module},
-                headers=tokens.headers(person, role),
-            )
-            assert response.status_code == 200, response.text
-    goals: list[str] = []
-    for horizon in ("short", "long"):
-        response = await http.post(
-            f"{path}/goals",
-            json={"horizon": horizon, "description": f"A {horizon}-term goal"},
-            headers=tokens.headers(pair.mentee_id),
-        )
-        assert response.status_code == 201, response.text
-        goals.append(response.json()["goal_id"])
-    response = await http.post(
-        f"{path}/conversations",
-        json=conversation(
-            goals[:1], held_at=(datetime.now(UTC) - timedelta(minutes=2)).isoformat()
-        ),
-        headers=tokens.headers(pair.mentor_id, Role.MENTOR),
-    )
-    assert response.status_code == 201, response.text
-    return goals[:1]
+    held_at = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
+    return (await onboard(http, tokens, pair, held_at=held_at))[:1]
 
 
 async def update_headers(client: Client, workflow_id: str) -> dict[str, Origin]:
