@@ -241,6 +241,35 @@ def test_each_side_acts_only_for_itself() -> None:
     assert permission_problems(state, c.ApproveReviewSummary(cycle_id="h1", actor=hr))
 
 
+def test_a_closure_that_rematches_the_mentee_is_for_hr_and_the_leaver_flow_only() -> None:
+    state = _active()
+    mentor = _as("mentor", state.mentor_id)
+
+    refused = permission_problems(
+        state, c.CloseMentorship(reason="mentor_left", rematch_mentee=True, actor=mentor)
+    )
+    with pytest.raises(CommandRejected) as completed:
+        decide(state, c.CloseMentorship(reason="completed", rematch_mentee=True), START + DAY)
+    events = decide(
+        state, c.CloseMentorship(reason="mentor_left", rematch_mentee=True), START + DAY
+    )
+
+    assert refused == ["rematch_mentee: participants ask for a rematch with its own command"]
+    assert completed.value.problems == [
+        "rematch_mentee: only a closure with mentor_left or mismatch matches the mentee "
+        "again, not 'completed'"
+    ]
+    assert [event.event_type for event in events] == ["RematchRequested", "ClosureStarted"]
+    requested, closing = events
+    assert isinstance(requested, m.RematchRequested)
+    assert isinstance(closing, m.ClosureStarted)
+    assert (requested.previous_mentor_id, requested.reason) == (
+        state.mentor_id,
+        "closed: mentor_left",
+    )
+    assert closing.reason == "mentor_left"
+
+
 def test_hr_changes_record_who_made_them() -> None:
     state = _active()
     item = next(iter(state.action_items.values()))
