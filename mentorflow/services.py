@@ -107,6 +107,9 @@ async def _supervise(services: dict[str, Awaitable[None]], stop: asyncio.Event) 
     tasks = {asyncio.ensure_future(awaitable): name for name, awaitable in services.items()}
     log.info("services started", services=sorted(services))
     done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    if not stop.is_set():
+        # One ended before anybody asked: say which, failure or not, before ending the others.
+        log.warning("service ended by itself", services=sorted(tasks[task] for task in done))
     stop.set()  # one ended (failure, or the stop everybody waits for): end the others
     _, pending = await asyncio.wait(tasks, timeout=30)
     for task in pending:
